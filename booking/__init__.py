@@ -1,0 +1,40 @@
+"""Shared-resource booking for tiers-lieux."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, test_config)
+
+    from . import cli, i18n, models  # noqa: F401  (models register their tables)
+    from .auth import init_login
+    from .database import configure_engine
+    from .extensions import csrf, db, migrate
+    from .views import register_blueprints
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    configure_engine(app)
+    i18n.init_app(app)
+    init_login(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,71 @@
+"""Engine set-up that the booking guarantees depend on, and write transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+WRITE_LOCK_OPTION = "booking_write_lock"
+
+
+def configure_engine(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT"])
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
+    # pysqlite opens its transaction lazily at the first write, which is after
+    # the availability check: two requests could both see the slot free. We
+    # take over BEGIN so that a booking starts with BEGIN IMMEDIATE and holds
+    # the database's write lock from its first read.
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITE_LOCK_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """A transaction that serialises with every other booking write.
+
+    On SQLite it begins with BEGIN IMMEDIATE; on PostgreSQL callers lock the
+    rows they check (``with_for_update``). Whatever the session had open is
+    committed first (views only read before calling a service), so the lock is
+    taken before anything is checked. Commits on success, rolls back on error.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_LOCK_OPTION: True})
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+def is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"

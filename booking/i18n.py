@@ -1,0 +1,40 @@
+"""Languages: French first, English second."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, session
+from flask_login import current_user
+
+from .extensions import babel
+
+TRANSLATIONS_DIR = "translations"
+
+
+def select_locale() -> str:
+    """An explicit choice in this browser, else the account's language, else French.
+
+    The browser's Accept-Language is deliberately not used: the venues are in
+    France and the UI is French unless someone asks otherwise.
+    """
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return default if default in languages else languages[0]
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=TRANSLATIONS_DIR,
+    )
+
+    @app.context_processor
+    def inject_language() -> dict[str, object]:
+        from flask_babel import get_locale
+
+        return {"current_lang": str(get_locale()), "languages": app.config["LANGUAGES"]}

@@ -1,0 +1,170 @@
+"""Reservations, recurring series and the statuses of the reservation lifecycle."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .resources import Resource
+from .types import UTCDateTime, utcnow
+from .users import User
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+# Statuses that hold a slot: someone is using it or waiting for an answer.
+HOLDING_STATUSES = (Status.PENDING, Status.CONFIRMED)
+
+
+class Frequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        name=name,
+    )
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+class Series(db.Model):
+    """A recurring booking. Each occurrence is a reservation of its own."""
+
+    __tablename__ = "series"
+    __table_args__ = (
+        sa.CheckConstraint("interval_count >= 1", name="interval_positive"),
+        sa.CheckConstraint("local_end > local_start", name="end_after_start"),
+        sa.CheckConstraint("until IS NOT NULL OR occurrences IS NOT NULL", name="bounded"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(sa.ForeignKey("resource.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "series_frequency"))
+    interval_count: Mapped[int] = mapped_column(default=1)
+    weekdays: Mapped[str] = mapped_column(sa.String(20), default="")  # "0,2" = Monday, Wednesday
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    until: Mapped[date | None] = mapped_column(sa.Date)
+    occurrences: Mapped[int | None] = mapped_column()
+    local_start: Mapped[time] = mapped_column(sa.Time)
+    local_end: Mapped[time] = mapped_column(sa.Time)
+    purpose: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resource: Mapped[Resource] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    reservations: Mapped[list[Reservation]] = relationship(
+        back_populates="series", order_by="Reservation.starts_at"
+    )
+
+    @property
+    def weekday_list(self) -> list[int]:
+        return [int(d) for d in self.weekdays.split(",") if d != ""]
+
+
+class Reservation(db.Model):
+    __tablename__ = "reservation"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        sa.CheckConstraint("blocked_until >= ends_at", name="buffer_after_end"),
+        sa.CheckConstraint("seats >= 1", name="seats_positive"),
+        sa.CheckConstraint("sequence >= 0", name="sequence_nonnegative"),
+        # The overlap query is a range scan on this index: bounded below by
+        # MAX_HOLD_MINUTES, above by the end of the requested slot.
+        sa.Index("ix_reservation_resource_starts", "resource_id", "starts_at"),
+        sa.Index("ix_reservation_user_starts", "user_id", "starts_at"),
+        sa.Index("ix_reservation_updated", "updated_at"),
+        sa.Index("ix_reservation_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uid)
+    resource_id: Mapped[int] = mapped_column(sa.ForeignKey("resource.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    series_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # End of the slot plus the resource's buffer (cleaning, cooling down): the
+    # resource is held until then.
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Copied from the resource (capacity 1) when booked: the PostgreSQL exclusion
+    # constraint applies to exclusive reservations only.
+    exclusive: Mapped[bool] = mapped_column(default=True)
+    seats: Mapped[int] = mapped_column(default=1)
+    purpose: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[Status] = mapped_column(_enum(Status, "reservation_status"))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Soft rules a manager chose to override, comma-separated rule codes.
+    overrides: Mapped[str] = mapped_column(sa.String(200), default="")
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resource: Mapped[Resource] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    series: Mapped[Series | None] = relationship(back_populates="reservations")
+
+    @property
+    def is_holding(self) -> bool:
+        return self.status in HOLDING_STATUSES
+
+    def can_view(self, user: User) -> bool:
+        return user.id == self.user_id or user.is_manager_of(self.resource.venue)
+
+    def can_decide(self, user: User) -> bool:
+        return self.status == Status.PENDING and user.is_manager_of(self.resource.venue)
+
+    def can_cancel(self, user: User, now: datetime) -> bool:
+        if not self.is_holding or self.ends_at <= now:
+            return False
+        return user.id == self.user_id or user.is_manager_of(self.resource.venue)
+
+    def __repr__(self) -> str:
+        return f"<Reservation {self.id} {self.resource_id} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+class AuditEvent(db.Model):
+    """Who did what to which reservation, and when."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reservation.id", ondelete="SET NULL"), index=True
+    )
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("series.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    reservation: Mapped[Reservation | None] = relationship()
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,125 @@
+"""Bookable resources (spaces and equipment) and the qualifications they may require."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+from .venues import OpeningPeriod, Venue
+
+if TYPE_CHECKING:
+    from .users import User
+
+# Longest time one reservation may hold a resource, buffer included. The
+# overlap query relies on it to stay a bounded range scan however long the
+# history grows, so it is enforced on the resource's rules by the database.
+MAX_HOLD_MINUTES = 14 * 24 * 60
+
+
+class ResourceKind(enum.StrEnum):
+    SPACE = "space"
+    EQUIPMENT = "equipment"
+
+
+class Resource(db.Model):
+    __tablename__ = "resource"
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        sa.CheckConstraint("slot_minutes >= 5 AND slot_minutes <= 1440", name="slot_range"),
+        sa.CheckConstraint("min_duration_minutes >= 5", name="min_duration_positive"),
+        sa.CheckConstraint("max_duration_minutes >= min_duration_minutes", name="max_ge_min"),
+        sa.CheckConstraint(
+            f"max_duration_minutes + buffer_minutes <= {MAX_HOLD_MINUTES}", name="hold_bounded"
+        ),
+        sa.CheckConstraint("min_notice_minutes >= 0", name="notice_nonnegative"),
+        sa.CheckConstraint("horizon_days >= 1", name="horizon_positive"),
+        sa.CheckConstraint("buffer_minutes >= 0", name="buffer_nonnegative"),
+        sa.CheckConstraint(
+            "weekly_quota_minutes IS NULL OR weekly_quota_minutes > 0", name="quota_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    kind: Mapped[ResourceKind] = mapped_column(
+        sa.Enum(
+            ResourceKind,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            name="resource_kind",
+        )
+    )
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    capacity: Mapped[int] = mapped_column(default=1)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    qualification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qualification.id"))
+    slot_minutes: Mapped[int] = mapped_column(default=30)
+    min_duration_minutes: Mapped[int] = mapped_column(default=30)
+    max_duration_minutes: Mapped[int] = mapped_column(default=240)
+    min_notice_minutes: Mapped[int] = mapped_column(default=0)
+    horizon_days: Mapped[int] = mapped_column(default=90)
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    weekly_quota_minutes: Mapped[int | None] = mapped_column(default=None)
+    show_purpose: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship(back_populates="resources")
+    qualification: Mapped[Qualification | None] = relationship()
+    own_opening_periods: Mapped[list[OpeningPeriod]] = relationship(
+        primaryjoin="Resource.id == OpeningPeriod.resource_id",
+        order_by="(OpeningPeriod.weekday, OpeningPeriod.opens_at)",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def opening_periods(self) -> list[OpeningPeriod]:
+        """The resource's own hours when it has some, else its venue's."""
+        return self.own_opening_periods or self.venue.opening_periods
+
+    @property
+    def is_exclusive(self) -> bool:
+        return self.capacity == 1
+
+    def __repr__(self) -> str:
+        return f"<Resource {self.slug}>"
+
+
+class Qualification(db.Model):
+    """A training (habilitation) that some resources require."""
+
+    __tablename__ = "qualification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class QualificationGrant(db.Model):
+    __tablename__ = "qualification_grant"
+    __table_args__ = (sa.UniqueConstraint("user_id", "qualification_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    qualification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("qualification.id", ondelete="CASCADE")
+    )
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)  # last valid day, inclusive
+
+    qualification: Mapped[Qualification] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.expires_on is None or day <= self.expires_on

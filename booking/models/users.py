@@ -1,0 +1,106 @@
+"""Accounts, their roles at each venue."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .resources import QualificationGrant
+    from .venues import Venue
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    MANAGER = "manager"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint("locale IN ('fr', 'en')", name="locale_known"),
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    locale: Mapped[str] = mapped_column(sa.String(5), default="fr")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped to revoke every feed URL handed out so far (see booking.feeds tokens).
+    feed_token_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    qualification_grants: Mapped[list[QualificationGrant]] = relationship(
+        back_populates="user",
+        foreign_keys="QualificationGrant.user_id",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses to log in inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def role_at(self, venue: Venue) -> Role | None:
+        for membership in self.memberships:
+            if membership.venue_id == venue.id:
+                return membership.role
+        return None
+
+    def is_manager_of(self, venue: Venue) -> bool:
+        return self.is_admin or self.role_at(venue) == Role.MANAGER
+
+    def can_book_at(self, venue: Venue) -> bool:
+        return self.active and self.role_at(venue) is not None
+
+    @property
+    def managed_venue_ids(self) -> set[int]:
+        return {m.venue_id for m in self.memberships if m.role == Role.MANAGER}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership(db.Model):
+    """A user's role at one venue: member (may book) or manager (may also decide)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("user_id", "venue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(
+            Role,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            name="membership_role",
+        ),
+        default=Role.MEMBER,
+    )
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    venue: Mapped[Venue] = relationship(back_populates="memberships")

@@ -1,0 +1,105 @@
+"""Venues (tiers-lieux), their weekly opening hours and their closures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .resources import Resource
+    from .users import Membership
+
+
+class Venue(db.Model):
+    __tablename__ = "venue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Paris")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resources: Mapped[list[Resource]] = relationship(
+        back_populates="venue", order_by="Resource.name"
+    )
+    opening_periods: Mapped[list[OpeningPeriod]] = relationship(
+        primaryjoin="and_(Venue.id == OpeningPeriod.venue_id)",
+        order_by="(OpeningPeriod.weekday, OpeningPeriod.opens_at)",
+        cascade="all, delete-orphan",
+        overlaps="venue",
+    )
+    closures: Mapped[list[Closure]] = relationship(
+        back_populates="venue", order_by="Closure.starts_on", cascade="all, delete-orphan"
+    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="venue")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def active_resources(self) -> list[Resource]:
+        return [r for r in self.resources if r.is_active]
+
+    def __repr__(self) -> str:
+        return f"<Venue {self.slug}>"
+
+
+class OpeningPeriod(db.Model):
+    """One opening interval on one weekday, in the venue's local time.
+
+    Belongs either to a venue (its general hours) or to a resource that has
+    hours of its own, never to both.
+    """
+
+    __tablename__ = "opening_period"
+    __table_args__ = (
+        sa.CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        sa.CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
+        sa.CheckConstraint("(venue_id IS NULL) <> (resource_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True
+    )
+    resource_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("resource.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(sa.SmallInteger)  # 0 = Monday, as datetime.weekday()
+    opens_at: Mapped[time] = mapped_column(sa.Time)
+    closes_at: Mapped[time] = mapped_column(sa.Time)
+
+    venue: Mapped[Venue | None] = relationship(overlaps="opening_periods")
+
+
+class Closure(db.Model):
+    """Days on which a venue, or one of its resources, cannot be booked."""
+
+    __tablename__ = "closure"
+    __table_args__ = (sa.CheckConstraint("ends_on >= starts_on", name="ends_after_starts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    resource_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("resource.id", ondelete="CASCADE"), index=True
+    )
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)  # inclusive
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    venue: Mapped[Venue] = relationship(back_populates="closures")
+    resource: Mapped[Resource | None] = relationship()
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on

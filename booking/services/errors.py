@@ -1,0 +1,36 @@
+"""Domain errors that views turn into messages next to the right field."""
+
+from __future__ import annotations
+
+from ..rules import Violation
+
+
+class BookingError(Exception):
+    """The request breaks one or more rules; every one of them is listed."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(", ".join(v.code for v in violations))
+        self.violations = violations
+
+
+class ConflictError(BookingError):
+    """Someone else took the slot while this request was being made."""
+
+    def __init__(self) -> None:
+        super().__init__([Violation("just_taken", "starts_at")])
+
+
+class TransitionError(Exception):
+    """A lifecycle move that the reservation's state does not allow."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class NotAllowedError(Exception):
+    """The person acting has no right to do this."""
+
+    def __init__(self, code: str = "not_allowed") -> None:
+        super().__init__(code)
+        self.code = code

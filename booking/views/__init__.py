@@ -1,0 +1,13 @@
+"""Blueprints, one per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import admin, auth, errors, feeds, manage, profile, public, reservations
+
+    for module in (public, auth, profile, reservations, manage, admin, feeds):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)

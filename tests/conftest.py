@@ -1,0 +1,219 @@
+"""Fixtures: an app on a fresh, migrated database (SQLite, or PostgreSQL where a
+test module asks for both), a client, the CLI runner, and factories."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import (
+    Membership,
+    OpeningPeriod,
+    Qualification,
+    QualificationGrant,
+    Resource,
+    ResourceKind,
+    Role,
+    User,
+    Venue,
+)
+
+from .support.postgres import TempPostgres
+
+PARIS = ZoneInfo("Europe/Paris")
+PASSWORD = "correct horse battery"
+
+
+def paris(*args: int) -> datetime:
+    """An aware Paris wall-clock time: paris(2026, 3, 2, 10, 0)."""
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+def base_config(instance: Path, url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-of-sufficient-length",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(instance),
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(instance, url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TempPostgres]:
+    server = TempPostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: TempPostgres, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = postgres_server.create_database("booking_test")
+    _migrate(url, tmp_path_factory.mktemp("pg-instance"))
+    return url
+
+
+@pytest.fixture
+def db_backend() -> str:
+    """SQLite by default; engine test modules override this with both backends."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path) -> str:
+    if db_backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "booking.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str, db_backend: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(base_config(tmp_path, database_url))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if db_backend == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Rows with sensible defaults: a test names only what it is about."""
+
+    def __init__(self) -> None:
+        self._n = itertools.count(1)
+
+    def venue(self, **fields: Any) -> Venue:
+        n = next(self._n)
+        hours = fields.pop("hours", [(d, time(8), time(20)) for d in range(7)])
+        venue = Venue(
+            slug=fields.pop("slug", f"venue-{n}"),
+            name=fields.pop("name", f"Lieu {n}"),
+            address=fields.pop("address", f"{n} rue de la Coopération, 59000 Lille"),
+            timezone=fields.pop("timezone", "Europe/Paris"),
+            **fields,
+        )
+        venue.opening_periods = [
+            OpeningPeriod(weekday=d, opens_at=o, closes_at=c) for d, o, c in hours
+        ]
+        db.session.add(venue)
+        db.session.commit()
+        return venue
+
+    def resource(self, venue: Venue | None = None, **fields: Any) -> Resource:
+        n = next(self._n)
+        defaults: dict[str, Any] = {
+            "slug": f"resource-{n}",
+            "name": f"Ressource {n}",
+            "kind": ResourceKind.EQUIPMENT,
+            "slot_minutes": 30,
+            "min_duration_minutes": 30,
+            "max_duration_minutes": 480,
+            "min_notice_minutes": 0,
+            "horizon_days": 365,
+        }
+        defaults.update(fields)
+        resource = Resource(venue=venue or self.venue(), **defaults)
+        db.session.add(resource)
+        db.session.commit()
+        return resource
+
+    def user(self, venue: Venue | None = None, role: Role = Role.MEMBER, **fields: Any) -> User:
+        n = next(self._n)
+        user = User(
+            email=fields.pop("email", f"person{n}@example.org"),
+            display_name=fields.pop("display_name", f"Personne {n}"),
+            **fields,
+        )
+        user.set_password(PASSWORD)
+        if venue is not None:
+            user.memberships = [Membership(venue=venue, role=role)]
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def manager(self, venue: Venue, **fields: Any) -> User:
+        return self.user(venue, Role.MANAGER, **fields)
+
+    def qualification(self, name: str = "Formation sécurité découpe laser") -> Qualification:
+        qualification = Qualification(name=name)
+        db.session.add(qualification)
+        db.session.commit()
+        return qualification
+
+    def grant(
+        self, user: User, qualification: Qualification, expires_on: date | None = None
+    ) -> None:
+        db.session.add(
+            QualificationGrant(
+                user_id=user.id, qualification_id=qualification.id, expires_on=expires_on
+            )
+        )
+        db.session.commit()
+
+
+@pytest.fixture
+def make(app: Flask) -> Factory:
+    return Factory()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD) -> Any:
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)

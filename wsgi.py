@@ -1,0 +1,3 @@
+from booking import create_app
+
+app = create_app()
