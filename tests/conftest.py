@@ -49,6 +49,8 @@ def base_config(instance: Path, url: str) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # Real hashing, but cheap: the suite creates hundreds of accounts.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
