@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, errors, feeds, manage, profile, public, reservations
+    from . import admin, auth, errors, feeds, formatting, manage, profile, public, reservations
 
     for module in (public, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)
     errors.init_app(app)
+    formatting.init_app(app)

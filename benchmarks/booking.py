@@ -1,0 +1,287 @@
+"""Booking engine benchmark.
+
+Prints:
+  * the time to check and insert one booking with 1,000 and with 100,000
+    existing reservations on the same resources, and their ratio (target:
+    under 1.5: the cost must not grow with history), on SQLite and PostgreSQL;
+  * accepted bookings per second under contention (gunicorn, 4 workers,
+    16 clients booking the same resource at once), on both databases;
+  * the peak memory of this process.
+
+Run it with `make bench` or `.venv/bin/python benchmarks/booking.py`.
+PostgreSQL comes from Debian's package (`make test` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource as os_resource
+import statistics
+import sys
+import tempfile
+import time as clock
+import tracemalloc
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from booking import create_app  # noqa: E402
+from booking.extensions import db  # noqa: E402
+from booking.models import (  # noqa: E402
+    Membership,
+    OpeningPeriod,
+    Reservation,
+    Resource,
+    ResourceKind,
+    Status,
+    User,
+    Venue,
+)
+from booking.services import book  # noqa: E402
+from tests.support.gunicorn import gunicorn  # noqa: E402
+from tests.support.http_clients import all_at_once, csrf_token, logged_in  # noqa: E402
+from tests.support.postgres import TempPostgres  # noqa: E402
+
+PARIS = ZoneInfo("Europe/Paris")
+RESOURCES = 10
+PASSWORD = "benchmark-password"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def make_app(url: str, instance: Path):
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "INSTANCE_PATH": str(instance),
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+
+
+def seed(members: int = 20) -> tuple[list[int], list[int]]:
+    venue = Venue(slug="bench", name="Banc d'essai", address="Lille")
+    venue.opening_periods = [
+        OpeningPeriod(weekday=d, opens_at=time(0), closes_at=time(23, 30)) for d in range(7)
+    ]
+    resources = [
+        Resource(
+            venue=venue,
+            slug=f"r{i}",
+            name=f"Ressource {i}",
+            kind=ResourceKind.EQUIPMENT,
+            horizon_days=400,
+            max_duration_minutes=240,
+        )
+        for i in range(RESOURCES)
+    ]
+    users = []
+    for i in range(members):
+        user = User(email=f"m{i}@example.org", display_name=f"M{i}")
+        user.set_password(PASSWORD)
+        user.memberships = [Membership(venue=venue)]
+        users.append(user)
+    db.session.add_all([venue, *resources, *users])
+    db.session.commit()
+    return [r.id for r in resources], [u.id for u in users]
+
+
+def add_history(resource_ids: list[int], user_ids: list[int], count: int, start_index: int) -> None:
+    """Reservations from five years back to two months ahead, 08:00–09:00 local."""
+    today = datetime.now(PARIS).date()
+    first = today - timedelta(days=5 * 365)
+    days = (today + timedelta(days=60) - first).days
+    rows = []
+    for n in range(start_index, start_index + count):
+        day = first + timedelta(days=n // RESOURCES % days)
+        slot = n // (RESOURCES * days)  # later laps take later hours of the same day
+        start = datetime.combine(day, time(slot % 8), tzinfo=PARIS).astimezone(UTC)
+        rows.append(
+            {
+                "uid": f"bench-{n:08d}-0000-0000-0000-000000000000"[:36],
+                "resource_id": resource_ids[n % RESOURCES],
+                "user_id": user_ids[n % len(user_ids)],
+                "created_by_id": user_ids[n % len(user_ids)],
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=1),
+                "blocked_until": start + timedelta(hours=1),
+                "exclusive": True,
+                "seats": 1,
+                "purpose": "",
+                "status": Status.CONFIRMED,
+                "decision_reason": "",
+                "overrides": "",
+                "sequence": 0,
+                "created_at": start - timedelta(days=3),
+                "updated_at": start - timedelta(days=3),
+            }
+        )
+    for chunk in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(Reservation), rows[chunk : chunk + 5000])
+        db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("ANALYZE reservation"))
+            conn.commit()
+
+
+def time_bookings(resource_ids: list[int], user_ids: list[int], lap: int, samples: int) -> float:
+    """Median seconds to check and insert one booking, at free evening slots."""
+    now = datetime.now(UTC)
+    base_day = datetime.now(PARIS).date() + timedelta(days=3)
+    timings = []
+    for i in range(samples):
+        day = base_day + timedelta(days=(lap * samples + i) // RESOURCES)
+        start = datetime.combine(day, time(18 + lap % 4), tzinfo=PARIS)
+        user = user_ids[i % len(user_ids)]
+        began = clock.perf_counter()
+        book(
+            resource_id=resource_ids[i % RESOURCES],
+            member_id=user,
+            actor_id=user,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            now=now,
+        )
+        timings.append(clock.perf_counter() - began)
+    return statistics.median(timings)
+
+
+def history_ratio(url: str, instance: Path, label: str, samples: int) -> dict[str, float]:
+    app = make_app(url, instance)
+    with app.app_context():
+        say(f"[{label}] building the schema")
+        upgrade()
+        resource_ids, user_ids = seed()
+        say(f"[{label}] 1,000 existing reservations")
+        add_history(resource_ids, user_ids, 1_000, 0)
+        time_bookings(resource_ids, user_ids, 0, 20)  # warm caches and connections
+        small = time_bookings(resource_ids, user_ids, 1, samples)
+        say(f"[{label}] adding history up to 100,000 reservations (takes a moment)")
+        for done in range(1_000, 100_000, 11_000):
+            add_history(resource_ids, user_ids, min(11_000, 100_000 - done), done)
+            say(f"[{label}]   {min(done + 11_000, 100_000):,} reservations")
+        total = db.session.scalar(sa.select(sa.func.count(Reservation.id)))
+        time_bookings(resource_ids, user_ids, 2, 20)
+        large = time_bookings(resource_ids, user_ids, 3, samples)
+        # Memory apart from timing: tracemalloc slows Python down several times.
+        tracemalloc.start()
+        time_bookings(resource_ids, user_ids, 4, 50)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        db.session.remove()
+        db.engine.dispose()
+    say(
+        f"[{label}] one booking: {small * 1000:.2f} ms with 1,000 reservations, "
+        f"{large * 1000:.2f} ms with {total:,}; ratio {large / small:.2f} (target < 1.5); "
+        f"peak allocations while booking {peak / 2**20:.1f} MiB"
+    )
+    return {"small": small, "large": large, "ratio": large / small, "peak": peak}
+
+
+def contention(url: str, instance: Path, label: str, clients: int, per_client: int) -> float:
+    app = make_app(url, instance)
+    with app.app_context():
+        upgrade()
+        _, _ = seed(members=clients)
+        db.session.remove()
+        db.engine.dispose()
+    with gunicorn(url, workers=4) as base:
+        say(f"[{label}] logging in {clients} clients")
+        sessions = [logged_in(base, f"m{i}@example.org", PASSWORD) for i in range(clients)]
+        token = {
+            id(s): csrf_token(s.get(f"{base}/reservations/new?resource=r0").text) for s in sessions
+        }
+        first_day = datetime.now(PARIS).date() + timedelta(days=2)
+
+        def client_run(index: int) -> int:
+            session = sessions[index]
+            accepted = 0
+            for k in range(per_client):
+                slot = index * per_client + k
+                day = first_day + timedelta(days=slot // 20)
+                hour = 8 + (slot % 20) // 2
+                minute = 30 * (slot % 2)
+                response = session.post(
+                    f"{base}/reservations/new?resource=r0",
+                    data={
+                        "csrf_token": token[id(session)],
+                        "day": day.isoformat(),
+                        "start": f"{hour:02d}:{minute:02d}",
+                        "end": f"{hour + (minute + 30) // 60:02d}:{(minute + 30) % 60:02d}",
+                    },
+                    allow_redirects=False,
+                    timeout=60,
+                )
+                accepted += response.status_code == 302
+            return accepted
+
+        say(f"[{label}] {clients} clients × {per_client} bookings on one resource")
+        began = clock.perf_counter()
+        results = all_at_once([lambda i=i: client_run(i) for i in range(clients)])
+        elapsed = clock.perf_counter() - began
+    accepted = sum(results)
+    rate = accepted / elapsed
+    say(
+        f"[{label}] contention: {accepted} of {clients * per_client} accepted in "
+        f"{elapsed:.2f} s = {rate:.0f} bookings/s"
+    )
+    return rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=200, help="bookings timed per history size")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="booking-bench-"))
+    results: dict[str, dict[str, float]] = {}
+    results["sqlite"] = history_ratio(
+        f"sqlite:///{work / 'ratio.sqlite3'}", work, "sqlite", args.samples
+    )
+    rates = {"sqlite": contention(f"sqlite:///{work / 'race.sqlite3'}", work, "sqlite", 16, 10)}
+    server = None
+    if not args.skip_postgres:
+        server = TempPostgres()
+        say("[postgresql] starting a throw-away cluster")
+        server.start()
+        try:
+            results["postgresql"] = history_ratio(
+                server.create_database("bench_ratio"), work, "postgresql", args.samples
+            )
+            rates["postgresql"] = contention(
+                server.create_database("bench_race"), work, "postgresql", 16, 10
+            )
+        finally:
+            server.stop()
+    rss = os_resource.getrusage(os_resource.RUSAGE_SELF).ru_maxrss / 1024
+    say("")
+    say("Summary")
+    for name, figures in results.items():
+        verdict = "OK" if figures["ratio"] < 1.5 else "MISSED"
+        say(
+            f"  {name:<10} check+insert {figures['small'] * 1000:6.2f} ms (1k) "
+            f"{figures['large'] * 1000:6.2f} ms (100k)  ratio {figures['ratio']:.2f}  {verdict}  "
+            f"peak allocations {figures['peak'] / 2**20:.1f} MiB"
+        )
+    for name, rate in rates.items():
+        say(
+            f"  {name:<10} {rate:6.0f} accepted bookings/s under contention (4 workers, 16 clients)"
+        )
+    say(f"  peak RSS of the benchmark process {rss:.0f} MiB")
+    return 0 if all(f["ratio"] < 1.5 for f in results.values()) else 1
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    sys.exit(main())

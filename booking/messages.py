@@ -1,0 +1,151 @@
+"""Sentences for domain errors: what went wrong and what to do instead."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask_babel import format_date, gettext, ngettext
+
+from .rules import Violation
+from .services.errors import NotAllowedError, TransitionError
+
+
+def _hours(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return gettext("%(h)d h %(m)02d", h=hours, m=rest)
+    if hours:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return ngettext("%(num)d minute", "%(num)d minutes", rest)
+
+
+def _periods(periods: list[tuple[time, time]]) -> str:
+    return ", ".join(f"{o:%H:%M}–{c:%H:%M}" for o, c in periods)
+
+
+def violation_message(v: Violation) -> str:
+    p = v.params
+    match v.code:
+        case "end_before_start":
+            return gettext("The end must come after the start. Check the two times.")
+        case "seats_positive":
+            return gettext("Book at least one seat.")
+        case "seats_over_capacity":
+            return gettext(
+                "This resource has %(capacity)d seats: book %(capacity)d or fewer.",
+                capacity=p["capacity"],
+            )
+        case "off_grid":
+            return gettext(
+                "Bookings start and end on steps of %(slot)s (for example 10:00 or 10:%(step)02d).",
+                slot=_hours(int(p["slot"])),  # type: ignore[call-overload]
+                step=int(p["slot"]) % 60,  # type: ignore[call-overload]
+            )
+        case "too_short":
+            return gettext(
+                "This is too short: book at least %(duration)s.",
+                duration=_hours(int(p["minimum"])),  # type: ignore[call-overload]
+            )
+        case "too_long":
+            return gettext(
+                "This is too long: book at most %(duration)s at a time.",
+                duration=_hours(int(p["maximum"])),  # type: ignore[call-overload]
+            )
+        case "outside_hours":
+            periods = p.get("periods") or []
+            if not periods:
+                return gettext("The venue is closed that day. Choose another day.")
+            return gettext(
+                "This is outside opening hours. That day it is open %(hours)s.",
+                hours=_periods(periods),  # type: ignore[arg-type]
+            )
+        case "closed":
+            start, end = p["from"], p["to"]
+            assert isinstance(start, date) and isinstance(end, date)
+            reason = f" ({p['reason']})" if p.get("reason") else ""
+            return gettext(
+                "Closed from %(start)s to %(end)s%(reason)s. Choose another day.",
+                start=format_date(start, "d MMMM"),
+                end=format_date(end, "d MMMM yyyy"),
+                reason=reason,
+            )
+        case "in_past":
+            return gettext("This time has already passed. Choose a time to come.")
+        case "notice":
+            return gettext(
+                "Book at least %(notice)s ahead. Choose a later time.",
+                notice=_hours(int(p["minutes"])),  # type: ignore[call-overload]
+            )
+        case "horizon":
+            last_day = p["last_day"]
+            assert isinstance(last_day, date)
+            return gettext(
+                "Bookings open %(days)d days ahead: choose a day until %(day)s.",
+                days=p["days"],
+                day=format_date(last_day, "d MMMM yyyy"),
+            )
+        case "capacity":
+            if int(p.get("capacity", 1)) > 1 and int(p.get("free", 0)) > 0:  # type: ignore[call-overload]
+                return gettext(
+                    "Only %(free)d seats are free at that time. Book fewer seats or another time.",
+                    free=p["free"],
+                )
+            return gettext(
+                "This slot is already taken (cleaning or cooling time included). "
+                "Choose another time."
+            )
+        case "just_taken":
+            return gettext("This slot has just been taken by someone else. Choose another time.")
+        case "quota":
+            return gettext(
+                "You can book %(quota)s a week here and have %(left)s left this week.",
+                quota=_hours(int(p["quota"])),  # type: ignore[call-overload]
+                left=_hours(int(p["left"])),  # type: ignore[call-overload]
+            )
+        case "qualification":
+            return gettext(
+                "This machine needs the “%(name)s” training. Ask a venue manager to sign you up.",
+                name=p["name"],
+            )
+        case "account_inactive":
+            return gettext("This account is suspended. Contact the venue manager.")
+        case "no_role":
+            return gettext(
+                "You are not a member of %(venue)s yet. Ask its manager to add you.",
+                venue=p["venue"],
+            )
+        case "resource_retired":
+            return gettext("This resource can no longer be booked.")
+        case "nonexistent_time":
+            return gettext(
+                "This time does not exist that day: clocks go forward from 2:00 to 3:00. "
+                "Choose 3:00 or later."
+            )
+        case "series_empty":
+            return gettext("None of these dates is free. Change the days or the times.")
+    return gettext("This booking is not possible.")
+
+
+def transition_message(error: TransitionError) -> str:
+    code = error.code
+    if code == "reason_required":
+        return gettext("Please give a reason: the member will read it.")
+    if code == "cancel_ended":
+        return gettext("This booking has already ended: it can no longer be cancelled.")
+    if code.endswith("_expired"):
+        return gettext("This request expired: its start time passed before anyone decided.")
+    if code.endswith("_cancelled"):
+        return gettext("This booking was already cancelled.")
+    if code.endswith("_refused"):
+        return gettext("This request was already refused.")
+    if code.endswith("_confirmed"):
+        return gettext("This booking is already confirmed.")
+    return gettext("This change is not possible in the booking's current state.")
+
+
+def not_allowed_message(error: NotAllowedError) -> str:
+    if error.code == "book_for_others":
+        return gettext("Only a venue manager can book for someone else.")
+    if error.code == "override":
+        return gettext("Only a venue manager can set rules aside.")
+    return gettext("You are not allowed to do this.")
