@@ -1,0 +1,68 @@
+"""The application factory and the order in which configuration is read."""
+
+from pathlib import Path
+
+import pytest
+
+from booking import create_app
+from booking.config import normalise_database_url
+
+
+def test_defaults_use_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    for key in ("SECRET_KEY", "DATABASE_URL", "SITE_NAME", "BABEL_DEFAULT_LOCALE"):
+        monkeypatch.delenv(key, raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'booking.sqlite3'}"
+    assert app.config["BABEL_DEFAULT_LOCALE"] == "fr"
+    assert not app.testing
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) >= 64
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text().strip() == first
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_instance_file_then_environment_then_test_config(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text(
+        "SITE_NAME = 'Depuis instance'\nSECRET_KEY = 'instance-key'\nFEED_DAYS_AHEAD = 30\n"
+    )
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SITE_NAME", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SITE_NAME"] == "Depuis instance"
+    assert app.config["FEED_DAYS_AHEAD"] == 30
+
+    monkeypatch.setenv("SITE_NAME", "Depuis l'environnement")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/db")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SITE_NAME"] == "Depuis l'environnement"
+    assert app.config["SECRET_KEY"] == "instance-key"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@127.0.0.1:1/db"
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SITE_NAME": "Depuis le test"})
+    assert app.config["SITE_NAME"] == "Depuis le test"
+
+
+def test_no_secret_file_when_a_key_is_given(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("postgresql://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("postgresql+psycopg://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
+def test_database_urls_use_psycopg_3(given, used):
+    assert normalise_database_url(given) == used
