@@ -273,3 +273,17 @@ def test_my_bookings_lists_upcoming_and_past(client, auth, setup):
     html = client.get("/reservations").get_data(as_text=True)
     upcoming, past = html.split("Passées", 1) if "Passées" in html else (html, "")
     assert "Découpeuse laser" in upcoming and "janvier" in past
+
+
+def test_venue_week_shows_busy_slots_without_names(app, client, auth, setup):
+    auth.login("karim@example.org")
+    day = future_day()
+    post_booking(client, "laser", day, "10:00", "12:00", purpose="Secret de fabrication")
+    client = app.test_client()  # a visitor who never logged in
+    page = client.get(f"/venues/fabrique/week?week={day.isoformat()}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "10:00–12:00" in html and "12:15" in html  # the buffer, shown as "free again at"
+    assert "Karim" not in html and "Secret de fabrication" not in html
+    assert client.get("/venues/nowhere/week").status_code == 404
+    assert client.get("/venues/fabrique/week?week=n-importe-quoi").status_code == 200

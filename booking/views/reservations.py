@@ -15,7 +15,7 @@ from .. import rules as r
 from ..extensions import db
 from ..forms.reservations import BookingForm, CancelForm, SeriesForm
 from ..messages import not_allowed_message, transition_message, violation_message
-from ..models import Membership, Reservation, Resource, Status, User
+from ..models import Membership, Reservation, Resource, Status, User, Venue
 from ..schedule import week_of
 from ..services import (
     BookingError,
@@ -239,6 +239,37 @@ def _visible_reservation(reservation_id: int) -> Reservation:
     if reservation is None or not reservation.can_view(current_user):
         abort(404)
     return reservation
+
+
+@bp.route("/venues/<slug>/week")
+def availability(slug: str) -> str:
+    """Free/busy of every resource of a venue for a week: open to everyone, no names."""
+    venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
+    if venue is None:
+        abort(404)
+    resources = list(
+        db.session.scalars(
+            sa.select(Resource)
+            .where(Resource.venue_id == venue.id, Resource.is_active)
+            .order_by(Resource.name)
+            .options(selectinload(Resource.own_opening_periods))
+        )
+    )
+    today = datetime.now(venue.zone).date()
+    try:
+        first = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        first = today
+    if not today - timedelta(days=366) <= first <= today + timedelta(days=3 * 366):
+        first = today
+    weeks = week_of(db.session, venue, resources, first)
+    return render_template(
+        "reservations/availability.html",
+        venue=venue,
+        weeks=weeks,
+        first=first,
+        last=first + timedelta(days=6),
+    )
 
 
 @bp.route("/reservations/<int:reservation_id>")
