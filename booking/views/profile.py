@@ -1,3 +1,65 @@
-from flask import Blueprint
+"""A member's own page: name, language, password."""
 
-bp = Blueprint("profile", __name__)
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import refresh
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..forms.profile import PasswordForm, ProfileForm
+
+bp = Blueprint("profile", __name__, url_prefix="/profile")
+
+
+def _page(
+    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+) -> str:
+    return render_template(
+        "profile/index.html",
+        profile_form=profile_form
+        or ProfileForm(
+            formdata=None, display_name=current_user.display_name, locale=current_user.locale
+        ),
+        password_form=password_form or PasswordForm(formdata=None),
+    )
+
+
+@bp.route("")
+@login_required
+def index() -> str:
+    return _page()
+
+
+@bp.route("", methods=["POST"])
+@login_required
+def update() -> ResponseReturnValue:
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _page(profile_form=form)
+    current_user.display_name = (form.display_name.data or "").strip()
+    current_user.locale = form.locale.data
+    db.session.commit()
+    # The browser's choice wins over the account's (booking.i18n.select_locale):
+    # update it too, so that the new language shows at once.
+    session["lang"] = current_user.locale
+    refresh()
+    flash(_("Your profile is saved."), "success")
+    return redirect(url_for("profile.index"))
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def password() -> ResponseReturnValue:
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _page(password_form=form)
+    if not current_user.check_password(form.current_password.data or ""):
+        form.current_password.errors = [_("This is not your current password.")]
+        return _page(password_form=form)
+    current_user.set_password(form.new_password.data or "")
+    db.session.commit()
+    flash(_("Your password is changed."), "success")
+    return redirect(url_for("profile.index"))

@@ -1,0 +1,1 @@
+"""Forms, one module per area, beside the views that use them."""

@@ -1,0 +1,317 @@
+"""Turning rules and times into the plain words people read on the pages.
+
+Everything here is for templates: durations ("1 h 30"), times ("9 h 30" in
+French, "9:30 AM" in English), weekday names, opening hours per day and a
+resource's booking rules as sentences. Views register these as Jinja filters
+and globals (see ``booking.views.public``); other modules may import them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from babel.dates import get_day_names
+from flask_babel import get_locale, gettext, ngettext
+
+from .models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
+
+NBSP = "\u00a0"
+
+
+def N_(message: str) -> str:  # the name pybabel looks for
+    """Mark a message for extraction without translating it here."""
+    return message
+
+
+# pybabel skips folders whose name starts with "_", so the messages of
+# templates/_macros/ would never reach the catalogue: they are declared here.
+# The templates still translate them with _() when they render.
+MACRO_MESSAGES = (
+    N_("What to know"),
+    N_("See and book"),
+    N_("today"),
+    N_("%(name)s closed"),
+    N_("No closure planned."),
+    N_("Yes, confirm"),
+)
+MINUTES_PER_DAY = 24 * 60
+
+
+def _lang() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "fr"
+
+
+def format_duration(minutes: int) -> str:
+    """30 → "30 min", 60 → "1 heure", 90 → "1 h 30", 2880 → "2 jours"."""
+    if minutes >= MINUTES_PER_DAY and minutes % MINUTES_PER_DAY == 0:
+        days = minutes // MINUTES_PER_DAY
+        return ngettext("%(num)d day", "%(num)d days", days)
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
+    if hours:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return gettext("%(num)d min", num=rest)
+
+
+def format_clock(value: time | datetime) -> str:
+    """A time of day as people write it: "9 h", "12 h 30" in French; "9:30 AM" in English."""
+    if _lang() == "fr":
+        if value.minute:
+            return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
+        return f"{value.hour}{NBSP}h"
+    return babel_format_time(value, "short", locale=get_locale())
+
+
+def format_day(value: date, with_weekday: bool = True) -> str:
+    """ "lundi 2 mars 2026" / "Monday, March 2, 2026"."""
+    return babel_format_date(value, "full" if with_weekday else "long", locale=get_locale())
+
+
+def weekday_name(weekday: int) -> str:
+    """0 → "Lundi" (capitalised: it starts a line in the hours list)."""
+    name = get_day_names("wide", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:]
+
+
+def format_period(opens_at: time, closes_at: time) -> str:
+    return gettext(
+        "from %(opens)s to %(closes)s", opens=format_clock(opens_at), closes=format_clock(closes_at)
+    )
+
+
+def format_date_range(starts_on: date, ends_on: date) -> str:
+    if starts_on == ends_on:
+        return gettext("on %(day)s", day=format_day(starts_on))
+    return gettext(
+        "from %(first)s to %(last)s (included)",
+        first=format_day(starts_on),
+        last=format_day(ends_on),
+    )
+
+
+@dataclass(frozen=True)
+class DayHours:
+    weekday: int
+    name: str
+    periods: tuple[str, ...]
+    is_today: bool
+
+    @property
+    def is_closed(self) -> bool:
+        return not self.periods
+
+    @property
+    def text(self) -> str:
+        """The day on one line: "from 9 h to 12 h 30, then from 13 h 30 to 19 h"."""
+        if not self.periods:
+            return gettext("Closed")
+        return gettext(", then ").join(self.periods)
+
+    @property
+    def lines(self) -> list[str]:
+        """The same, one period a line, for narrow columns."""
+        if not self.periods:
+            return [gettext("Closed")]
+        first, *others = self.periods
+        return [first, *(gettext("then %(period)s", period=p) for p in others)]
+
+
+def opening_hours(periods: Iterable[OpeningPeriod], today: date | None = None) -> list[DayHours]:
+    """Seven lines, Monday first; a lunch break shows as two periods of one day."""
+    by_day: dict[int, list[OpeningPeriod]] = {d: [] for d in range(7)}
+    for period in periods:
+        by_day[period.weekday].append(period)
+    today_weekday = today.weekday() if today is not None else None
+    return [
+        DayHours(
+            weekday=day,
+            name=weekday_name(day),
+            periods=tuple(
+                format_period(p.opens_at, p.closes_at)
+                for p in sorted(by_day[day], key=lambda p: p.opens_at)
+            ),
+            is_today=day == today_weekday,
+        )
+        for day in range(7)
+    ]
+
+
+def hours_today(venue: Venue) -> DayHours:
+    """Today's line of a venue's hours, "today" meaning in the venue's time zone."""
+    today = datetime.now(venue.zone).date()
+    return opening_hours(venue.opening_periods, today)[today.weekday()]
+
+
+def upcoming_closures(
+    closures: Iterable[Closure], today: date, resource_ids: Sequence[int | None] = (None,)
+) -> list[Closure]:
+    """Closures not over yet, for the venue (``None``) and the given resources."""
+    return sorted(
+        (c for c in closures if c.ends_on >= today and c.resource_id in resource_ids),
+        key=lambda c: (c.starts_on, c.ends_on),
+    )
+
+
+def kind_label(resource: Resource) -> str:
+    return gettext("Space") if resource.kind == ResourceKind.SPACE else gettext("Equipment")
+
+
+@dataclass(frozen=True)
+class Badge:
+    text: str
+    tone: str  # neutral, info, success, warning, danger: a class in static/css/app.css
+    icon: str
+
+
+def resource_badges(resource: Resource) -> list[Badge]:
+    """What a member must know at a glance: kind, places, approval, training."""
+    badges = [Badge(kind_label(resource), "neutral", resource.kind.value)]
+    if resource.capacity > 1:
+        places = ngettext("%(num)d place", "%(num)d places", resource.capacity)
+        badges.append(Badge(places, "info", "users"))
+    if resource.requires_approval:
+        badges.append(Badge(gettext("On approval"), "warning", "hourglass"))
+    else:
+        badges.append(Badge(gettext("Instant booking"), "success", "check"))
+    if resource.qualification_id is not None:
+        badges.append(Badge(gettext("Training required"), "danger", "shield"))
+    return badges
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    icon: str
+    title: str
+    text: str
+
+
+def rules_in_words(resource: Resource) -> list[RuleLine]:
+    """The booking rules of one resource, as short sentences a newcomer understands."""
+    lines: list[RuleLine] = []
+
+    if resource.requires_approval:
+        lines.append(
+            RuleLine(
+                "hourglass",
+                gettext("A manager confirms each booking"),
+                gettext(
+                    "Your request is pending until a manager of the venue accepts it. "
+                    "You will see the answer in “My bookings”."
+                ),
+            )
+        )
+    else:
+        lines.append(
+            RuleLine(
+                "check",
+                gettext("Confirmed straight away"),
+                gettext("If the slot is free, your booking is confirmed at once."),
+            )
+        )
+
+    if resource.qualification is not None:
+        lines.append(
+            RuleLine(
+                "shield",
+                gettext("Training required"),
+                gettext(
+                    "Only people who have followed the training “%(name)s” can book. "
+                    "Ask the venue's team how to take it.",
+                    name=resource.qualification.name,
+                ),
+            )
+        )
+
+    if resource.capacity > 1:
+        lines.append(
+            RuleLine(
+                "users",
+                ngettext("%(num)d place", "%(num)d places", resource.capacity),
+                ngettext(
+                    "Up to %(num)d person can use it at the same time.",
+                    "Up to %(num)d people can use it at the same time.",
+                    resource.capacity,
+                ),
+            )
+        )
+    else:
+        lines.append(
+            RuleLine(
+                "user",
+                gettext("All yours"),
+                gettext("One booking at a time: nobody else can book it during your slot."),
+            )
+        )
+
+    if resource.min_duration_minutes == resource.max_duration_minutes:
+        duration = gettext(
+            "Each booking lasts %(duration)s.",
+            duration=format_duration(resource.min_duration_minutes),
+        )
+    else:
+        duration = gettext(
+            "At least %(min)s and at most %(max)s per booking.",
+            min=format_duration(resource.min_duration_minutes),
+            max=format_duration(resource.max_duration_minutes),
+        )
+    lines.append(
+        RuleLine(
+            "clock",
+            gettext("Length of a booking"),
+            duration
+            + " "
+            + gettext(
+                "Bookings start and end on steps of %(step)s.",
+                step=format_duration(resource.slot_minutes),
+            ),
+        )
+    )
+
+    if resource.min_notice_minutes:
+        notice = gettext(
+            "Book at least %(notice)s in advance.",
+            notice=format_duration(resource.min_notice_minutes),
+        )
+    else:
+        notice = gettext("You can book up to the last minute.")
+    horizon = ngettext(
+        "You can book up to %(num)d day ahead.",
+        "You can book up to %(num)d days ahead.",
+        resource.horizon_days,
+    )
+    lines.append(RuleLine("calendar", gettext("When to book"), notice + " " + horizon))
+
+    if resource.buffer_minutes:
+        buffer = format_duration(resource.buffer_minutes)
+        if resource.kind == ResourceKind.SPACE:
+            text = gettext(
+                "The space stays unavailable for %(buffer)s after each booking, "
+                "to leave time to clean and tidy up before the next person.",
+                buffer=buffer,
+            )
+        else:
+            text = gettext(
+                "The machine stays unavailable for %(buffer)s after each booking, "
+                "to leave time for it to cool down and be checked before the next person.",
+                buffer=buffer,
+            )
+        lines.append(RuleLine("pause", gettext("A break after each booking"), text))
+
+    if resource.weekly_quota_minutes:
+        lines.append(
+            RuleLine(
+                "gauge",
+                gettext("Weekly limit"),
+                gettext(
+                    "Each member can book up to %(quota)s per week, so that everyone gets a turn.",
+                    quota=format_duration(resource.weekly_quota_minutes),
+                ),
+            )
+        )
+    return lines
