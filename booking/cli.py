@@ -12,6 +12,8 @@ import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_migrate import upgrade
 
 from .extensions import db
@@ -27,7 +29,7 @@ def init_app(app: Flask) -> None:
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     upgrade()
-    click.echo("Base de données à jour.")
+    click.echo(_("Database schema is up to date."))
 
 
 @click.command("seed-demo")
@@ -40,43 +42,46 @@ def seed_demo(no_bookings: bool, if_empty: bool) -> None:
     from .models import Venue
 
     if if_empty and db.session.scalar(sa.select(Venue.id).limit(1)):
-        click.echo("La base contient déjà des lieux : données de démonstration non chargées.")
+        click.echo(_("The database already has venues: demo data not loaded."))
         return
 
     changed = seed_reference_data(report=lambda line: click.echo(f"  {line}"))
     if not no_bookings:
         count = seed_demo_bookings(report=lambda line: click.echo(f"  {line}"))
         changed = changed or count > 0
-    click.echo("Données de démonstration chargées." if changed else "Rien à faire : déjà chargées.")
+    click.echo(_("Demo data loaded.") if changed else _("Nothing to do: demo data already loaded."))
 
 
 @click.command("create-user")
-@click.option("--email", prompt="Adresse e-mail", help="Login of the new account.")
-@click.option("--name", prompt="Nom affiché", help="Name shown to other people.")
+@click.option("--email", prompt="E-mail", help="Login of the new account.")
+@click.option("--name", prompt="Name", help="Name shown to other people.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 @click.option("--locale", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
-@click.password_option("--password", prompt="Mot de passe", help="Asked for when not given.")
+@click.password_option("--password", prompt="Password", help="Asked for when not given.")
 def create_user(email: str, name: str, admin: bool, locale: str, password: str) -> None:
     """Create an account; the password is asked for twice and never echoed."""
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
         raise click.BadParameter(
-            f"adresse e-mail invalide : {error}", param_hint="--email"
+            _("invalid e-mail address: %(error)s", error=error), param_hint="--email"
         ) from None
     if len(password) < 8:
         raise click.BadParameter(
-            "le mot de passe doit faire au moins 8 caractères", param_hint="--password"
+            _("the password needs at least 8 characters"), param_hint="--password"
         )
     if not name.strip():
-        raise click.BadParameter("le nom ne peut pas être vide", param_hint="--name")
+        raise click.BadParameter(_("the name cannot be empty"), param_hint="--name")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        raise click.ClickException(f"Un compte existe déjà pour {email}.")
+        raise click.ClickException(_("An account already exists for %(email)s.", email=email))
     user = User(email=email, display_name=name.strip(), is_admin=admin, locale=locale)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
-    click.echo(f"Compte créé : {email}{' (administrateur)' if admin else ''}.")
+    if admin:
+        click.echo(_("Administrator account created: %(email)s.", email=email))
+    else:
+        click.echo(_("Account created: %(email)s.", email=email))
 
 
 @click.command("expire-pending")
@@ -85,7 +90,7 @@ def expire_pending_command() -> None:
     from .services.lifecycle import expire_pending
 
     count = expire_pending(datetime.now(UTC))
-    click.echo(f"{count} demande(s) expirée(s).")
+    click.echo(ngettext("%(num)d request expired.", "%(num)d requests expired.", count))
 
 
 @click.command("backup")
@@ -113,9 +118,9 @@ def backup(target_dir: Path | None) -> None:
     else:
         if shutil.which("pg_dump") is None:
             raise click.ClickException(
-                "pg_dump est introuvable : installez le paquet postgresql-client puis relancez."
+                _("pg_dump was not found: install the postgresql-client package, then try again.")
             )
         target = target_dir / f"booking-{stamp}.dump"
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(["pg_dump", "--format=custom", f"--file={target}", plain], check=True)
-    click.echo(f"Sauvegarde écrite : {target}")
+    click.echo(_("Backup written: %(path)s", path=target))

@@ -8,6 +8,7 @@ from datetime import time
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .extensions import db
 from .models import (
@@ -322,7 +323,7 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
                 OpeningPeriod(weekday=d, opens_at=o, closes_at=c) for d, o, c in spec.hours
             ]
             db.session.add(venue)
-            report(f"lieu créé : {spec.name}")
+            report(_("venue created: %(name)s", name=spec.name))
             created = True
         venues[spec.slug] = venue
         for rspec in spec.resources:
@@ -355,7 +356,7 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
         if laser:
             user.qualification_grants = [QualificationGrant(qualification=qualification)]
         db.session.add(user)
-        report(f"compte créé : {email}")
+        report(_("account created: %(email)s", email=email))
         created = True
 
     db.session.commit()

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from . import rules as r
 from .extensions import db
@@ -76,7 +77,9 @@ def seed_demo_bookings(
                 now=as_of(day),
             )
         except BookingError as error:
-            report(f"réservation ignorée ({slug}, {day}) : {error}")
+            report(
+                _("booking skipped (%(slug)s, %(day)s): %(error)s", slug=slug, day=day, error=error)
+            )
             return
         made += 1
         if decide:
@@ -97,7 +100,7 @@ def seed_demo_bookings(
         now=as_of(first_tuesday),
     )
     made += len(result.booked)
-    report(f"série créée : atelier cuisine du monde ({len(result.booked)} séances)")
+    report(_("series created: %(count)d cooking workshops", count=len(result.booked)))
 
     for week in range(3):
         one(
@@ -216,5 +219,5 @@ def seed_demo_bookings(
     from .services import expire_pending
 
     expire_pending(datetime.now(UTC))
-    report(f"{made} réservations créées")
+    report(_("%(count)d bookings created", count=made))
     return made

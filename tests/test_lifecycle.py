@@ -140,6 +140,6 @@ def test_expire_pending_command(kitchen_request, runner):
     result = runner.invoke(args=["expire-pending"])
     assert result.exit_code == 0
     # The request was for June 2026: long past by the real clock the command uses.
-    assert "1 demande(s) expirée(s)" in result.output
+    assert "1 demande expirée" in result.output
     reservation_id, _, _ = kitchen_request
     assert db.session.get(Reservation, reservation_id).status == Status.EXPIRED
