@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_login import current_user
 
 from .extensions import babel
@@ -17,13 +17,16 @@ def select_locale() -> str:
     France and the UI is French unless someone asks otherwise.
     """
     languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    default = default if default in languages else languages[0]
+    if not has_request_context():  # command line, feeds built outside a request
+        return default
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return default if default in languages else languages[0]
+    return default
 
 
 def init_app(app: Flask) -> None:
