@@ -1,5 +1,6 @@
 """The domain model, one module per aggregate."""
 
+from .feeds import FeedState
 from .reservations import (
     HOLDING_STATUSES,
     AuditEvent,
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_HOLD_MINUTES",
     "AuditEvent",
     "Closure",
+    "FeedState",
     "Frequency",
     "Membership",
     "OpeningPeriod",
