@@ -2,7 +2,7 @@
 
 HTTP lives in ``booking.views.feeds``, serialisation in ``booking.ical``.
 
-Tokens. A private feed URL carries ``base64url(user id ‖ HMAC)``: the HMAC of
+Tokens. A private feed URL carries ``base64url(HMAC ‖ user id)``: the HMAC of
 the user id, the kind of feed and the user's ``feed_token_version`` under the
 application's secret key, 160 bits of it. Nothing secret is stored, so the
 profile page can show the link again at any time; bumping the version
@@ -82,7 +82,8 @@ def _mac(kind: str, user_id: int, version: int) -> bytes:
 def make_token(user: User, kind: str) -> str:
     if kind not in _KINDS:
         raise ValueError(kind)
-    raw = _ID.pack(user.id) + _mac(kind, user.id, user.feed_token_version)
+    # The MAC first: links look random from their first character.
+    raw = _mac(kind, user.id, user.feed_token_version) + _ID.pack(user.id)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -94,11 +95,11 @@ def user_for_token(token: str, kind: str) -> User | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
         return None
-    (user_id,) = _ID.unpack(raw[: _ID.size])
+    mac, (user_id,) = raw[:_MAC_BYTES], _ID.unpack(raw[_MAC_BYTES:])
     user = db.session.get(User, user_id)
     # Compare even when there is no such user, so that timing tells nothing.
     version = user.feed_token_version if user is not None else 0
-    valid = hmac.compare_digest(raw[_ID.size :], _mac(kind, user_id, version))
+    valid = hmac.compare_digest(mac, _mac(kind, user_id, version))
     if not valid or user is None or not user.active:
         return None
     return user
@@ -115,7 +116,7 @@ _SECRET_PATH_RE = re.compile(r"(/feeds/[um]/)[^/\s.?\"']+")
 
 
 def mask_secret_paths(text: str) -> str:
-    return _SECRET_PATH_RE.sub(r"\1…", text)
+    return _SECRET_PATH_RE.sub(r"\1[secret]", text)
 
 
 class SecretPathFilter(logging.Filter):
