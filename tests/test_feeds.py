@@ -95,6 +95,8 @@ def test_feed_headers(client: FlaskClient, place: dict, clock: FeedClock) -> Non
     assert head.headers["Content-Length"] == str(len(response.data))
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_unchanged_feed_is_identical_and_answers_304(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -125,6 +127,8 @@ def test_unchanged_feed_is_identical_and_answers_304(
     assert stale.status_code == 200
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_last_modified_never_goes_backwards(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -218,6 +222,8 @@ def test_feed_window_is_configurable(
     assert [e.uid for e in read_everywhere(client.get(url).data).events] == [far.uid]
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_private_feeds_keep_ended_reservations_for_a_while(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -282,6 +288,8 @@ def test_demo_members_never_appear_in_public_feeds(app: Flask, client: FlaskClie
                         assert part not in text, (part, text[:200])
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_feed_queries_do_not_grow_with_reservations(
     app: Flask, client: FlaskClient, place: dict, make: Factory, clock: FeedClock
 ) -> None:
@@ -530,6 +538,8 @@ def test_tokens_stay_out_of_the_gunicorn_access_log(
     assert secret.encode() not in errors
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_renaming_what_events_show_changes_the_etag(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:

@@ -26,6 +26,8 @@ from booking.services.booking import SeriesRequest
 from .conftest import Factory, paris
 from .support.icalcheck import FeedClock, ParsedCalendar, read_everywhere, read_everywhere_many
 
+pytestmark = pytest.mark.postgres
+
 PARIS = ZoneInfo("Europe/Paris")
 ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
 
@@ -55,6 +57,12 @@ class Scenario:
     booked: list[Booked]
     series_uids: list[str]
     pending_uid: str
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The feeds' aggregates and date types, on both engines."""
+    return request.param
 
 
 @pytest.fixture
