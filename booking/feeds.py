@@ -27,9 +27,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
+from .database import write_transaction
 from .extensions import db
 from .ical import FEED_LOCALE, Audience, CalendarInfo
 from .models import (
@@ -294,21 +295,26 @@ def last_modified(
     state = db.session.get(FeedState, scope)
     if state is not None and state.fingerprint == fingerprint:
         return state.last_modified
-    if state is None:
-        state = FeedState(scope=scope, fingerprint=fingerprint, last_modified=candidate)
-        db.session.add(state)
-    else:
-        previous = state.last_modified
-        moved = candidate if candidate > previous else max(_second(now), previous)
-        state.fingerprint = fingerprint
-        state.last_modified = moved
-    result = state.last_modified
+    # The feed changed: record it under the write lock (SQLite: BEGIN
+    # IMMEDIATE waits its turn instead of failing on a stale read snapshot),
+    # reading the state again in case another request recorded it meanwhile.
     try:
-        db.session.commit()
-    except IntegrityError:
-        # Another worker recorded the first state of this feed at the same time.
-        db.session.rollback()
-    return result
+        with write_transaction() as session:
+            state = session.get(FeedState, scope, populate_existing=True)
+            if state is None:
+                state = FeedState(scope=scope, fingerprint=fingerprint, last_modified=candidate)
+                session.add(state)
+            elif state.fingerprint != fingerprint:
+                previous = state.last_modified
+                moved = candidate if candidate > previous else max(_second(now), previous)
+                state.fingerprint = fingerprint
+                state.last_modified = moved
+            return state.last_modified
+    except (IntegrityError, OperationalError):
+        # Another worker recorded this feed at the same moment (PostgreSQL's
+        # unique key), or the lock wait ran out. Now is never earlier than
+        # any date announced so far; the next request records the state.
+        return _second(now)
 
 
 def _second(value: datetime) -> datetime:

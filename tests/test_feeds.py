@@ -559,3 +559,43 @@ def test_renaming_what_events_show_changes_the_etag(
     assert public.status_code == 304  # the public feed never shows names
     assert manager.status_code == 200
     assert "Amina H." in read_everywhere(manager.data).events[0].summary
+
+
+def test_concurrent_requests_after_a_change_all_succeed(
+    app: Flask, place: dict, clock: FeedClock
+) -> None:
+    """Requests that find a feed changed all record it; none fails on the lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    urls = ["/feeds/resources/laser.ics", "/feeds/venues/moulins.ics"]
+
+    def fetch(path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            return response.status, response.headers["ETag"]
+
+    try:
+        for hour in range(3):
+            _book(
+                place["laser"],
+                place["member"],
+                datetime(2026, 3, 3, 8 + hour),
+                1,
+                clock.set(clock.now + timedelta(minutes=1)),
+            )
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                results = list(pool.map(fetch, urls * 6))
+            assert {status for status, _ in results} == {200}
+            for url in urls:
+                assert (
+                    len({etag for (_, etag), u in zip(results, urls * 6, strict=True) if u == url})
+                    == 1
+                )
+    finally:
+        server.shutdown()
+        thread.join()
