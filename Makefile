@@ -26,7 +26,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	@touch $@
 
 translations: $(VENV)/.runtime
-	@$(BIN)/pybabel compile --use-fuzzy -d booking/translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d booking/translations -f
+	$(BIN)/pybabel compile -d booking/translations --statistics
 
 run: $(VENV)/.runtime translations
 	@mkdir -p instance
@@ -50,7 +50,10 @@ test: $(VENV)/.dev system-deps translations lint
 	$(BIN)/python -m pytest
 
 extract-messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o booking/translations/messages.pot .
+	@# --ignore-dirs: the default also skips folders starting with "_" (templates/_macros).
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.*' \
+		--project=tiers-lieux --copyright-holder="Tiers-lieux contributors" \
+		-o booking/translations/messages.pot .
 	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
 
 bench: $(VENV)/.dev system-deps

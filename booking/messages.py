@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from flask_babel import format_date, gettext, ngettext
+from flask_babel import format_date, gettext
 
+from .presenters import format_duration
 from .rules import Violation
 from .services.errors import NotAllowedError, TransitionError
-
-
-def _hours(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return gettext("%(h)d h %(m)02d", h=hours, m=rest)
-    if hours:
-        return ngettext("%(num)d hour", "%(num)d hours", hours)
-    return ngettext("%(num)d minute", "%(num)d minutes", rest)
 
 
 def _periods(periods: list[tuple[time, time]]) -> str:
@@ -38,18 +30,18 @@ def violation_message(v: Violation) -> str:
         case "off_grid":
             return gettext(
                 "Bookings start and end on steps of %(slot)s (for example 10:00 or 10:%(step)02d).",
-                slot=_hours(int(p["slot"])),  # type: ignore[call-overload]
+                slot=format_duration(int(p["slot"])),  # type: ignore[call-overload]
                 step=int(p["slot"]) % 60,  # type: ignore[call-overload]
             )
         case "too_short":
             return gettext(
                 "This is too short: book at least %(duration)s.",
-                duration=_hours(int(p["minimum"])),  # type: ignore[call-overload]
+                duration=format_duration(int(p["minimum"])),  # type: ignore[call-overload]
             )
         case "too_long":
             return gettext(
                 "This is too long: book at most %(duration)s at a time.",
-                duration=_hours(int(p["maximum"])),  # type: ignore[call-overload]
+                duration=format_duration(int(p["maximum"])),  # type: ignore[call-overload]
             )
         case "outside_hours":
             periods = p.get("periods") or []
@@ -74,7 +66,7 @@ def violation_message(v: Violation) -> str:
         case "notice":
             return gettext(
                 "Book at least %(notice)s ahead. Choose a later time.",
-                notice=_hours(int(p["minutes"])),  # type: ignore[call-overload]
+                notice=format_duration(int(p["minutes"])),  # type: ignore[call-overload]
             )
         case "horizon":
             last_day = p["last_day"]
@@ -99,8 +91,8 @@ def violation_message(v: Violation) -> str:
         case "quota":
             return gettext(
                 "You can book %(quota)s a week here and have %(left)s left this week.",
-                quota=_hours(int(p["quota"])),  # type: ignore[call-overload]
-                left=_hours(int(p["left"])),  # type: ignore[call-overload]
+                quota=format_duration(int(p["quota"])),  # type: ignore[call-overload]
+                left=format_duration(int(p["left"])),  # type: ignore[call-overload]
             )
         case "qualification":
             return gettext(

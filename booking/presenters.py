@@ -22,22 +22,6 @@ from .models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
 NBSP = "\u00a0"
 
 
-def N_(message: str) -> str:  # the name pybabel looks for
-    """Mark a message for extraction without translating it here."""
-    return message
-
-
-# pybabel skips folders whose name starts with "_", so the messages of
-# templates/_macros/ would never reach the catalogue: they are declared here.
-# The templates still translate them with _() when they render.
-MACRO_MESSAGES = (
-    N_("What to know"),
-    N_("See and book"),
-    N_("today"),
-    N_("%(name)s closed"),
-    N_("No closure planned."),
-    N_("Yes, confirm"),
-)
 MINUTES_PER_DAY = 24 * 60
 
 

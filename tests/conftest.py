@@ -115,8 +115,25 @@ def app(database_url: str, db_backend: str, tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in an application context of its own, as in production.
+
+    The ``app`` fixture keeps a context open so that tests can use
+    ``db.session``; without this, requests would share its ``g`` (the cached
+    user, the cached language) and its database session. After each request
+    the test's own session starts afresh, so it sees what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.commit()
+        return response
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

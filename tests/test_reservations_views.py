@@ -10,6 +10,7 @@ from booking.extensions import db
 from booking.models import Reservation, Status
 
 from .conftest import PARIS
+from .support.pages import text_of
 
 
 def future_day(weekday: int = 1, weeks: int = 1):
@@ -36,7 +37,7 @@ def test_booking_form_renders_with_the_week(client, auth, setup):
     auth.login("karim@example.org")
     page = client.get("/reservations/new?resource=laser")
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
+    html = text_of(page)
     assert "Réserver : Découpeuse laser" in html
     assert 'name="day"' in html and 'name="start"' in html and 'name="end"' in html
     assert "Semaine suivante" in html
@@ -51,14 +52,14 @@ def test_booking_redirects_to_the_confirmed_reservation(client, auth, setup):
     assert response.headers["Location"].endswith(f"/reservations/{reservation.id}")
     assert reservation.starts_at.astimezone(PARIS).time() == time(10)
     assert reservation.status == Status.CONFIRMED
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = text_of(client.get(response.headers["Location"]))
     assert "Confirmée" in page and "Boîtes" in page and "10:00" in page
 
 
 def test_a_request_needing_approval_says_so(client, auth, setup):
     auth.login("karim@example.org")
     response = post_booking(client, "cuisine", future_day(), "10:00", "12:00")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = text_of(client.get(response.headers["Location"]))
     assert "En attente de validation" in page
 
 
@@ -72,7 +73,7 @@ def test_taken_slot_answers_409_with_the_message_next_to_the_field(client, auth,
     auth.login("lea@example.org")
     response = post_booking(client, "laser", day, "12:00", "13:00")  # inside the 15-minute buffer
     assert response.status_code == 409
-    html = response.get_data(as_text=True)
+    html = text_of(response)
     start_field = re.search(r'<div class="field has-error">.*?name="start".*?</div>', html, re.S)
     assert start_field is not None, "the message belongs next to the start time"
     assert "déjà pris" in html
@@ -83,7 +84,7 @@ def test_rule_violations_answer_422_with_every_message(client, auth, setup):
     auth.login("karim@example.org")
     response = post_booking(client, "laser", future_day(), "10:10", "10:20")
     assert response.status_code == 422
-    html = response.get_data(as_text=True)
+    html = text_of(response)
     assert "pas de 30" in html  # off the grid
     assert "trop court" in html
 
@@ -111,9 +112,7 @@ def test_nonexistent_local_time_is_explained(client, auth, setup):
     )
     response = post_booking(client, "laser", day, "02:30", "03:30")
     assert response.status_code == 422
-    assert "n’existe pas" in response.get_data(as_text=True) or "n'existe pas" in response.get_data(
-        as_text=True
-    )
+    assert "n’existe pas" in text_of(response)
 
 
 def test_unknown_or_retired_resource_is_404(client, auth, setup, make):
@@ -150,7 +149,7 @@ def test_member_cancels_their_booking(client, auth, setup):
     assert db.session.get(Reservation, reservation_id).status == Status.CANCELLED
     again = client.post(f"/reservations/{reservation_id}/cancel", data={"reason": ""})
     assert again.status_code == 422
-    assert "déjà été annulée" in again.get_data(as_text=True)
+    assert "déjà été annulée" in text_of(again)
 
 
 def test_manager_books_for_a_member_overriding_notice(client, auth, setup):
@@ -189,7 +188,7 @@ def test_manager_approves_and_refuses_with_a_reason(client, auth, setup):
     first_id, second_id = (int(x.rsplit("/", 1)[1]) for x in (first, second))
     auth.logout()
     auth.login("gestion@example.org")
-    queue = client.get("/manage/").get_data(as_text=True)
+    queue = text_of(client.get("/manage/"))
     assert "Karim" in queue and "2 demandes" in queue
     assert client.post(f"/manage/reservations/{first_id}/approve").status_code == 302
     missing_reason = client.post(f"/manage/reservations/{second_id}/refuse", data={})
@@ -226,7 +225,7 @@ def test_series_preview_then_booking(client, auth, setup):
         "/reservations/series/new?resource=laser", data={**data, "action": "preview"}
     )
     assert preview.status_code == 200
-    html = preview.get_data(as_text=True)
+    html = text_of(preview)
     assert html.count("libre") >= 3
     assert db.session.scalar(sa.select(sa.func.count(Reservation.id))) == 0
     booked = client.post("/reservations/series/new?resource=laser", data={**data, "action": "book"})
@@ -251,7 +250,7 @@ def test_series_without_end_is_refused_next_to_the_field(client, auth, setup):
     }
     response = client.post("/reservations/series/new?resource=laser", data=data)
     assert response.status_code == 422
-    assert "date de fin ou un nombre" in response.get_data(as_text=True)
+    assert "date de fin ou un nombre" in text_of(response)
 
 
 def test_my_bookings_lists_upcoming_and_past(client, auth, setup):
@@ -270,7 +269,7 @@ def test_my_bookings_lists_upcoming_and_past(client, auth, setup):
     db.session.commit()
     auth.login("karim@example.org")
     post_booking(client, "laser", future_day(), "10:00", "11:00")
-    html = client.get("/reservations").get_data(as_text=True)
+    html = text_of(client.get("/reservations"))
     upcoming, past = html.split("Passées", 1) if "Passées" in html else (html, "")
     assert "Découpeuse laser" in upcoming and "janvier" in past
 
@@ -282,7 +281,7 @@ def test_venue_week_shows_busy_slots_without_names(app, client, auth, setup):
     client = app.test_client()  # a visitor who never logged in
     page = client.get(f"/venues/fabrique/week?week={day.isoformat()}")
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
+    html = text_of(page)
     assert "10:00–12:00" in html and "12:15" in html  # the buffer, shown as "free again at"
     assert "Karim" not in html and "Secret de fabrication" not in html
     assert client.get("/venues/nowhere/week").status_code == 404

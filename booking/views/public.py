@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import flask_babel
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -105,14 +104,6 @@ def has_endpoint(name: str) -> bool:
 def current_path() -> str:
     """The current path with its query, for ``next=`` links (no trailing "?")."""
     return request.full_path.rstrip("?") if request else "/"
-
-
-@bp.before_app_request
-def choose_language_afresh() -> None:
-    # Flask-Babel caches the locale on ``g``. Where an outer application
-    # context outlives requests (the test suite, scripts), that cache would
-    # keep the first request's language; each request decides anew.
-    flask_babel.refresh()
 
 
 # Globals rather than a context processor: macros imported without context
