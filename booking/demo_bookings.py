@@ -48,9 +48,12 @@ def seed_demo_bookings(
     def at(day: date, hhmm: str) -> datetime:
         return r.to_utc(datetime.combine(day, time.fromisoformat(hhmm)), PARIS)
 
+    real_now = datetime.now(UTC)
+
     def as_of(day: date) -> datetime:
-        # Booked three days ahead of the slot: enough notice for every resource.
-        return at(day - timedelta(days=3), "09:00")
+        # Booked three days ahead of the slot (enough notice for every
+        # resource), or now for later slots: no timestamp lies in the future.
+        return min(at(day - timedelta(days=3), "09:00"), real_now)
 
     def one(
         slug: str,
@@ -83,7 +86,7 @@ def seed_demo_bookings(
             return
         made += 1
         if decide:
-            approve(reservation.id, users[decide], as_of(day) + timedelta(hours=2))
+            approve(reservation.id, users[decide], min(as_of(day) + timedelta(hours=2), real_now))
 
     # KPA Moulins: the weekly cooking workshop, booked by the manager for Amina.
     first_tuesday = _on_weekday(monday, 1)

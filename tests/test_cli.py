@@ -1,5 +1,7 @@
 """Command line: demo data, accounts, backups."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 from booking.demo import ACCOUNTS, DEMO_PASSWORD, VENUES
@@ -77,6 +79,9 @@ def test_demo_bookings_are_a_living_fortnight(runner):
         sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "created")
     )
     assert created == db.session.scalar(sa.select(sa.func.count(Reservation.id)))
+    # Calendars read these as DTSTAMP and LAST-MODIFIED: never in the future.
+    latest = db.session.scalar(sa.select(sa.func.max(Reservation.updated_at)))
+    assert latest <= datetime.now(UTC)
 
 
 def test_if_empty_leaves_an_existing_network_alone(runner, make):

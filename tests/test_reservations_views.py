@@ -286,3 +286,8 @@ def test_venue_week_shows_busy_slots_without_names(app, client, auth, setup):
     assert "Karim" not in html and "Secret de fabrication" not in html
     assert client.get("/venues/nowhere/week").status_code == 404
     assert client.get("/venues/fabrique/week?week=n-importe-quoi").status_code == 200
+
+
+def test_venue_page_links_to_its_week(client, setup):
+    html = text_of(client.get("/venues/fabrique"))
+    assert "/venues/fabrique/week" in html and "Voir ce qui est libre cette semaine" in html
