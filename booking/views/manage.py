@@ -64,6 +64,19 @@ def _index(forms: dict[int, RefuseForm] | None = None, status: int = 200) -> tup
     return render_template("manage/index.html", pending=pending, forms=forms), status
 
 
+def _decide(decision: Callable[[], object], success: str) -> Response:
+    """Run a decision; a stale one (already decided, expired) is explained, not an error."""
+    try:
+        decision()
+    except NotAllowedError:
+        abort(404)
+    except TransitionError as error:
+        flash(transition_message(error), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("manage.index"))
+
+
 @bp.route("/")
 @manager_required
 def index() -> tuple[str, int]:
@@ -72,20 +85,12 @@ def index() -> tuple[str, int]:
 
 @bp.route("/reservations/<int:reservation_id>/approve", methods=["POST"], endpoint="approve")
 @manager_required
-def approve_view(reservation_id: int) -> Response | tuple[str, int]:
-    from flask_wtf import FlaskForm
-
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
-        approve(reservation_id, current_user.id, datetime.now(UTC))
-    except NotAllowedError:
-        abort(404)
-    except TransitionError as error:
-        flash(transition_message(error), "error")
-        return redirect(url_for("manage.index"))
-    flash(_("Request approved. The member can see it in their bookings."), "success")
-    return redirect(url_for("manage.index"))
+def approve_view(reservation_id: int) -> Response:
+    # CSRFProtect has already checked the token of this POST-only button.
+    return _decide(
+        lambda: approve(reservation_id, current_user.id, datetime.now(UTC)),
+        _("Request approved. The member can see it in their bookings."),
+    )
 
 
 @bp.route("/reservations/<int:reservation_id>/refuse", methods=["POST"], endpoint="refuse")
@@ -93,13 +98,8 @@ def approve_view(reservation_id: int) -> Response | tuple[str, int]:
 def refuse_view(reservation_id: int) -> Response | tuple[str, int]:
     form = RefuseForm(prefix=f"r{reservation_id}")
     if form.validate_on_submit():
-        try:
-            refuse(reservation_id, current_user.id, form.reason.data, datetime.now(UTC))
-        except NotAllowedError:
-            abort(404)
-        except TransitionError as error:
-            flash(transition_message(error), "error")
-            return redirect(url_for("manage.index"))
-        flash(_("Request refused. The member will see your reason."), "success")
-        return redirect(url_for("manage.index"))
+        return _decide(
+            lambda: refuse(reservation_id, current_user.id, form.reason.data, datetime.now(UTC)),
+            _("Request refused. The member will see your reason."),
+        )
     return _index({reservation_id: form}, 422)
