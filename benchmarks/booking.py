@@ -97,7 +97,11 @@ def seed(members: int = 20) -> tuple[list[int], list[int]]:
 
 
 def add_history(resource_ids: list[int], user_ids: list[int], count: int, start_index: int) -> None:
-    """Reservations from five years back to two months ahead, 08:00–09:00 local."""
+    """Reservations from five years back to two months ahead, in the morning.
+
+    Hours are laid in UTC so that no two land on the same instant across a
+    daylight-saving change (PostgreSQL's exclusion constraint would refuse them).
+    """
     today = datetime.now(PARIS).date()
     first = today - timedelta(days=5 * 365)
     days = (today + timedelta(days=60) - first).days
@@ -105,7 +109,7 @@ def add_history(resource_ids: list[int], user_ids: list[int], count: int, start_
     for n in range(start_index, start_index + count):
         day = first + timedelta(days=n // RESOURCES % days)
         slot = n // (RESOURCES * days)  # later laps take later hours of the same day
-        start = datetime.combine(day, time(slot % 8), tzinfo=PARIS).astimezone(UTC)
+        start = datetime.combine(day, time(4 + slot % 8), tzinfo=UTC)
         rows.append(
             {
                 "uid": f"bench-{n:08d}-0000-0000-0000-000000000000"[:36],
@@ -135,52 +139,71 @@ def add_history(resource_ids: list[int], user_ids: list[int], count: int, start_
             conn.commit()
 
 
-def time_bookings(resource_ids: list[int], user_ids: list[int], lap: int, samples: int) -> float:
-    """Median seconds to check and insert one booking, at free evening slots."""
-    now = datetime.now(UTC)
-    base_day = datetime.now(PARIS).date() + timedelta(days=3)
-    timings = []
-    for i in range(samples):
-        day = base_day + timedelta(days=(lap * samples + i) // RESOURCES)
-        start = datetime.combine(day, time(18 + lap % 4), tzinfo=PARIS)
-        user = user_ids[i % len(user_ids)]
-        began = clock.perf_counter()
-        book(
-            resource_id=resource_ids[i % RESOURCES],
-            member_id=user,
-            actor_id=user,
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            now=now,
-        )
-        timings.append(clock.perf_counter() - began)
-    return statistics.median(timings)
+def book_one(resource_ids: list[int], user_ids: list[int], lap: int, i: int, per_lap: int) -> float:
+    """Seconds to check and insert one booking, at a free evening slot."""
+    day = datetime.now(PARIS).date() + timedelta(days=3 + (lap * per_lap + i) // RESOURCES)
+    start = datetime.combine(day, time(18 + lap % 4), tzinfo=PARIS)
+    user = user_ids[i % len(user_ids)]
+    began = clock.perf_counter()
+    book(
+        resource_id=resource_ids[i % RESOURCES],
+        member_id=user,
+        actor_id=user,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        now=datetime.now(UTC),
+    )
+    return clock.perf_counter() - began
 
 
-def history_ratio(url: str, instance: Path, label: str, samples: int) -> dict[str, float]:
+def build(url: str, instance: Path, label: str, history: int):
+    """A database with ``history`` reservations on the benchmark's resources."""
     app = make_app(url, instance)
     with app.app_context():
-        say(f"[{label}] building the schema")
         upgrade()
         resource_ids, user_ids = seed()
-        say(f"[{label}] 1,000 existing reservations")
-        add_history(resource_ids, user_ids, 1_000, 0)
-        time_bookings(resource_ids, user_ids, 0, 20)  # warm caches and connections
-        small = time_bookings(resource_ids, user_ids, 1, samples)
-        say(f"[{label}] adding history up to 100,000 reservations (takes a moment)")
-        for done in range(1_000, 100_000, 11_000):
-            add_history(resource_ids, user_ids, min(11_000, 100_000 - done), done)
-            say(f"[{label}]   {min(done + 11_000, 100_000):,} reservations")
+        for done in range(0, history, 11_000):
+            add_history(resource_ids, user_ids, min(11_000, history - done), done)
+            say(f"[{label}]   {min(done + 11_000, history):,} reservations")
+        db.session.remove()
+    return app, resource_ids, user_ids
+
+
+def history_ratio(
+    urls: tuple[str, str], instance: Path, label: str, samples: int
+) -> dict[str, float]:
+    """Median booking time with 1,000 and with 100,000 reservations.
+
+    Bookings alternate between the two databases, so that whatever else the
+    machine does at a given moment weighs on both figures alike.
+    """
+    say(f"[{label}] building a database with 1,000 reservations")
+    small_db = build(urls[0], instance, label, 1_000)
+    say(f"[{label}] building a database with 100,000 reservations (takes a moment)")
+    large_db = build(urls[1], instance, label, 100_000)
+    timings: dict[int, list[float]] = {0: [], 1: []}
+    say(f"[{label}] timing {samples} bookings on each, alternately")
+    for lap, count in ((0, 20), (1, samples)):  # the first lap warms caches up
+        for i in range(count):
+            for index, (app, resource_ids, user_ids) in enumerate((small_db, large_db)):
+                with app.app_context():
+                    elapsed = book_one(resource_ids, user_ids, lap, i, samples)
+                    if lap:
+                        timings[index].append(elapsed)
+    app, resource_ids, user_ids = large_db
+    with app.app_context():
         total = db.session.scalar(sa.select(sa.func.count(Reservation.id)))
-        time_bookings(resource_ids, user_ids, 2, 20)
-        large = time_bookings(resource_ids, user_ids, 3, samples)
         # Memory apart from timing: tracemalloc slows Python down several times.
         tracemalloc.start()
-        time_bookings(resource_ids, user_ids, 4, 50)
+        for i in range(50):
+            book_one(resource_ids, user_ids, 2, i, samples)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        db.session.remove()
-        db.engine.dispose()
+    for app, _, _ in (small_db, large_db):
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    small, large = (statistics.median(timings[k]) for k in (0, 1))
     say(
         f"[{label}] one booking: {small * 1000:.2f} ms with 1,000 reservations, "
         f"{large * 1000:.2f} ms with {total:,}; ratio {large / small:.2f} (target < 1.5); "
@@ -247,7 +270,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="booking-bench-"))
     results: dict[str, dict[str, float]] = {}
     results["sqlite"] = history_ratio(
-        f"sqlite:///{work / 'ratio.sqlite3'}", work, "sqlite", args.samples
+        (f"sqlite:///{work / 'small.sqlite3'}", f"sqlite:///{work / 'large.sqlite3'}"),
+        work,
+        "sqlite",
+        args.samples,
     )
     rates = {"sqlite": contention(f"sqlite:///{work / 'race.sqlite3'}", work, "sqlite", 16, 10)}
     server = None
@@ -257,7 +283,10 @@ def main() -> int:
         server.start()
         try:
             results["postgresql"] = history_ratio(
-                server.create_database("bench_ratio"), work, "postgresql", args.samples
+                (server.create_database("bench_small"), server.create_database("bench_large")),
+                work,
+                "postgresql",
+                args.samples,
             )
             rates["postgresql"] = contention(
                 server.create_database("bench_race"), work, "postgresql", 16, 10
