@@ -291,3 +291,13 @@ def test_venue_week_shows_busy_slots_without_names(app, client, auth, setup):
 def test_venue_page_links_to_its_week(client, setup):
     html = text_of(client.get("/venues/fabrique"))
     assert "/venues/fabrique/week" in html and "Voir ce qui est libre cette semaine" in html
+
+
+def test_the_form_warns_upfront_about_a_missing_training(client, auth, make):
+    venue = make.venue(slug="labo")
+    training = make.qualification()
+    make.resource(venue, slug="laser", qualification_id=training.id)
+    make.user(venue, email="lea@example.org")
+    auth.login("lea@example.org")
+    html = text_of(client.get("/reservations/new?resource=laser"))
+    assert "Formation sécurité découpe laser" in html and "inscrire" in html

@@ -28,6 +28,7 @@ from ..services import (
     expire_pending,
     preview_series,
 )
+from ..services.availability import holds_valid_qualification
 from ..services.booking import SeriesRequest
 
 bp = Blueprint("reservations", __name__)
@@ -161,9 +162,29 @@ def new() -> str | Response | tuple[str, int]:
         status = 422
     weeks = week_of(db.session, resource.venue, [resource], _first_day(form.day.data, resource))
     page = render_template(
-        "reservations/new.html", form=form, resource=resource, general=general, week=weeks[0]
+        "reservations/new.html",
+        form=form,
+        resource=resource,
+        general=general,
+        week=weeks[0],
+        warnings=[] if request.method == "POST" else _warnings(resource),
     )
     return page, status
+
+
+def _warnings(resource: Resource) -> list[str]:
+    """What will stop this person booking, said before they fill the form in."""
+    if current_user.is_manager_of(resource.venue):
+        return []  # they may book for a member who qualifies
+    found = []
+    if not current_user.can_book_at(resource.venue):
+        found.append(r.Violation("no_role", None, {"venue": resource.venue.name}))
+    today = datetime.now(resource.venue.zone).date()
+    if resource.qualification and not holds_valid_qualification(
+        db.session, current_user.id, resource.qualification_id, today
+    ):
+        found.append(r.Violation("qualification", None, {"name": resource.qualification.name}))
+    return [violation_message(v) for v in found]
 
 
 @bp.route("/reservations/series/new", methods=["GET", "POST"])
