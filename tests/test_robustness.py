@@ -1,0 +1,156 @@
+"""No input a user can send produces a 500: every route, hostile values, three kinds of visitor."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from booking.extensions import db
+from booking.models import Reservation
+
+from .conftest import PARIS
+
+HOSTILE = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "2026-02-30",
+    "9999-12-31",
+    "0001-01-01",
+    "25:61",
+    "02:30",
+    "nan",
+    "é" * 5000,
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\x00",
+    "%00",
+    "../../etc/passwd",
+    "🙂",
+]
+
+# Values that a form may accept and hand on to the booking rules.
+REACH_THE_RULES = {"", "-1", "99999999999999999999", "9999-12-31", "0001-01-01", "02:30", "nan"}
+
+FIELDS = [
+    "email",
+    "password",
+    "remember",
+    "day",
+    "start",
+    "end",
+    "seats",
+    "purpose",
+    "member",
+    "overrides",
+    "starts_on",
+    "frequency",
+    "interval",
+    "weekdays",
+    "until",
+    "count",
+    "action",
+    "reason",
+    "scope",
+    "display_name",
+    "locale",
+    "current_password",
+    "new_password",
+    "confirm",
+    "r1-reason",
+]
+
+
+def urls(app: Flask, slug_values: list[str], ids: list[str]) -> list[tuple[str, str]]:
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        values: dict[str, list[str]] = {}
+        for argument in rule.arguments:
+            values[argument] = ids if argument.endswith("_id") else slug_values
+        names = list(values)
+        for combination in itertools.product(*(values[n] for n in names)):
+            path = rule.rule
+            for name, value in zip(names, combination, strict=True):
+                path = path.replace(f"<int:{name}>", value).replace(f"<{name}>", value)
+            for method in methods:
+                found.append((method, path))
+    return found
+
+
+@pytest.fixture
+def world(runner):
+    runner.invoke(args=["seed-demo"])
+    reservation_id = db.session.scalar(sa.select(sa.func.max(Reservation.id)))
+    return str(reservation_id)
+
+
+@pytest.mark.parametrize("who", [None, "karim@example.org", "manager.moulins@example.org"])
+def test_no_route_answers_500(app, client, auth, world, who):
+    if who:
+        assert auth.login(who, "tiers-lieux-demo").status_code == 302
+    slugs = ["kpa-moulins", "decoupeuse-laser", "nope", "fr", "xx", "a" * 300]
+    ids = [world, "1", "999999"]
+    queries = [
+        "",
+        "?resource=decoupeuse-laser",
+        "?resource=coworking-mons-fabrica",
+        "?week=2026-13-45",
+    ]
+    tomorrow = (datetime.now(PARIS) + timedelta(days=1)).date().isoformat()
+    for method, path in urls(app, slugs, ids):
+        if path == "/logout":
+            continue  # would end the visit under test
+        # The query string matters to the booking pages only.
+        for query in (
+            queries if path.startswith(("/reservations/new", "/reservations/series")) else [""]
+        ):
+            if method == "GET":
+                for value in HOSTILE[:6]:
+                    response = client.get(f"{path}{query}&day={value}&next={value}")
+                    assert response.status_code < 500, (method, path, query, value)
+                continue
+            plausible = {
+                "day": tomorrow,
+                "starts_on": tomorrow,
+                "start": "10:00",
+                "end": "11:00",
+                "seats": "1",
+                "count": "2",
+                "interval": "1",
+                "frequency": "weekly",
+                "action": "preview",
+            }
+            booking_page = path.startswith(("/reservations/new", "/reservations/series"))
+            for value in HOSTILE:
+                # Everything hostile; then, on the booking pages, one field at a
+                # time among plausible ones, so that a bad value reaches the rules.
+                attempts = [{name: value for name in FIELDS}]
+                if booking_page and query and value in REACH_THE_RULES:
+                    attempts += [{**plausible, name: value} for name in plausible]
+                for data in attempts:
+                    response = client.post(f"{path}{query}", data=data)
+                    assert response.status_code < 500, (path, query, data)
+            # Plausible values in the wrong places.
+            data = {"day": tomorrow, "start": "10:00", "end": "09:00", "seats": "0"}
+            response = client.post(f"{path}{query}", data=data)
+            assert response.status_code < 500, (method, path, query)
+
+
+def test_hostile_headers_on_feeds_do_not_break(client, world):
+    for header in (
+        {"If-None-Match": "garbage"},
+        {"If-Modified-Since": "not a date"},
+        {"If-Modified-Since": "Mon, 01 Jan 0001 00:00:00 GMT"},
+        {"If-None-Match": '"' + "a" * 5000 + '"'},
+    ):
+        response = client.get("/feeds/venues/kpa-moulins.ics", headers=header)
+        assert response.status_code == 200
