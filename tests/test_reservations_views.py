@@ -301,3 +301,14 @@ def test_the_form_warns_upfront_about_a_missing_training(client, auth, make):
     auth.login("lea@example.org")
     html = text_of(client.get("/reservations/new?resource=laser"))
     assert "Formation sécurité découpe laser" in html and "inscrire" in html
+
+
+def test_booking_pages_speak_english_on_request(client, auth, setup):
+    auth.login("karim@example.org")
+    client.get("/lang/en")
+    html = text_of(client.get("/reservations/new?resource=laser"))
+    assert "Book: Découpeuse laser" in html and "Next week" in html
+    assert "Already booked" in html and "Réserver" not in html
+    assert "My bookings" in text_of(client.get("/reservations"))
+    series = text_of(client.get("/reservations/series/new?resource=laser"))
+    assert "Check the dates" in series and "Every week" in series
