@@ -261,7 +261,7 @@ VENUES = [
 ACCOUNTS: list[tuple[str, str, bool, dict[str, Role], bool]] = [
     ("admin@example.org", "Administratrice du réseau", True, {}, False),
     ("manager.moulins@example.org", "Nadia Benali", False, {"kpa-moulins": Role.MANAGER}, False),
-    ("manager.cape@example.org", "Thomas Leroy", False, {"la-cape": Role.MANAGER}, True),
+    ("manager.cape@example.org", "Thomas Leroy", False, {"la-cape": Role.MANAGER}, False),
     ("manager.illicoop@example.org", "Claire Dubois", False, {"illicoop": Role.MANAGER}, False),
     ("amina@example.org", "Amina Haddad", False, {"kpa-moulins": Role.MEMBER}, False),
     (
