@@ -142,6 +142,30 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+def book_as(
+    resource: Resource,
+    member: User,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    actor: User | None = None,
+    **fields: Any,
+) -> Any:
+    """Book through the service as ``member`` (or as ``actor`` for them)."""
+    from booking.services import book
+
+    return book(
+        resource_id=resource.id,
+        member_id=member.id,
+        actor_id=(actor or member).id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        now=now,
+        **fields,
+    )
+
+
 class Factory:
     """Rows with sensible defaults: a test names only what it is about."""
 

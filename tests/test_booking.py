@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import AuditEvent, Closure, OpeningPeriod, Reservation, Status
-from booking.services import BookingError, NotAllowedError, book
+from booking.services import BookingError, NotAllowedError
 
-from .conftest import paris
+from .conftest import book_as, paris
 
 pytestmark = pytest.mark.postgres
 
@@ -21,16 +21,8 @@ def db_backend(request):
     return request.param
 
 
-def attempt(resource, member, start, end, *, actor=None, now=NOW, **kwargs):
-    return book(
-        resource_id=resource.id,
-        member_id=member.id,
-        actor_id=(actor or member).id,
-        starts_at=start,
-        ends_at=end,
-        now=now,
-        **kwargs,
-    )
+def attempt(resource, member, start, end, *, now=NOW, **kwargs):
+    return book_as(resource, member, starts_at=start, ends_at=end, now=now, **kwargs)
 
 
 def refused(resource, member, start, end, **kwargs) -> list[str]:

@@ -9,13 +9,12 @@ from booking.services import (
     NotAllowedError,
     TransitionError,
     approve,
-    book,
     cancel,
     expire_pending,
     refuse,
 )
 
-from .conftest import paris
+from .conftest import book_as, paris
 
 pytestmark = pytest.mark.postgres
 
@@ -32,10 +31,9 @@ def kitchen_request(make):
     venue = make.venue()
     kitchen = make.resource(venue, requires_approval=True)
     manager, amina = make.manager(venue), make.user(venue)
-    reservation = book(
-        resource_id=kitchen.id,
-        member_id=amina.id,
-        actor_id=amina.id,
+    reservation = book_as(
+        kitchen,
+        amina,
         starts_at=paris(2026, 6, 3, 10),
         ends_at=paris(2026, 6, 3, 12),
         now=NOW,

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Reservation, Status
 from booking.rules import Recurrence
-from booking.services import BookingError, book, book_series, cancel_series_from, preview_series
+from booking.services import BookingError, book_series, cancel_series_from, preview_series
 from booking.services.booking import SeriesRequest
 
-from .conftest import PARIS, paris
+from .conftest import PARIS, book_as, paris
 
 pytestmark = pytest.mark.postgres
 
@@ -103,29 +103,26 @@ def test_the_repeated_hour_is_read_as_summer_time_and_blocks_correctly(make):
     lea, karim = make.user(venue), make.user(venue)
     now = paris(2026, 10, 20, 9)
     # 02:00–03:00 local happens twice on 25 October; "02:30" means the first one (CEST).
-    first = book(
-        resource_id=printer.id,
-        member_id=lea.id,
-        actor_id=lea.id,
+    first = book_as(
+        printer,
+        lea,
         starts_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 02:30 CEST
         ends_at=datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 02:30 CET: a real hour
         now=now,
     )
     assert first.ends_at - first.starts_at == datetime(2026, 1, 1, 1) - datetime(2026, 1, 1)
     # The second 02:30 (CET, 01:30Z) follows back to back and is free.
-    book(
-        resource_id=printer.id,
-        member_id=karim.id,
-        actor_id=karim.id,
+    book_as(
+        printer,
+        karim,
         starts_at=datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
         ends_at=datetime(2026, 10, 25, 2, 30, tzinfo=UTC),
         now=now,
     )
     with pytest.raises(BookingError):
-        book(
-            resource_id=printer.id,
-            member_id=karim.id,
-            actor_id=karim.id,
+        book_as(
+            printer,
+            karim,
             starts_at=datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
             ends_at=datetime(2026, 10, 25, 2, 0, tzinfo=UTC),
             now=now,
@@ -137,19 +134,17 @@ def test_opening_hours_use_local_days_on_the_change_day(make):
     room = make.resource(venue)
     lea = make.user(venue)
     # 09:00–12:00 local on 29 March is 07:00–10:00Z (CEST), not 08:00–11:00Z.
-    book(
-        resource_id=room.id,
-        member_id=lea.id,
-        actor_id=lea.id,
+    book_as(
+        room,
+        lea,
         starts_at=datetime(2026, 3, 29, 7, 0, tzinfo=UTC),
         ends_at=datetime(2026, 3, 29, 10, 0, tzinfo=UTC),
         now=NOW,
     )
     with pytest.raises(BookingError) as caught:
-        book(
-            resource_id=room.id,
-            member_id=lea.id,
-            actor_id=lea.id,
+        book_as(
+            room,
+            lea,
             starts_at=datetime(2026, 3, 29, 10, 0, tzinfo=UTC),  # 12:00 local: closed
             ends_at=datetime(2026, 3, 29, 10, 30, tzinfo=UTC),
             now=NOW,
@@ -162,27 +157,24 @@ def test_quota_week_is_the_local_week_across_the_change(make):
     laser = make.resource(venue, weekly_quota_minutes=120)
     karim = make.user(venue)
     # Monday 30 March 00:30 CEST is Sunday 29 March 22:30Z: a new local week.
-    book(
-        resource_id=laser.id,
-        member_id=karim.id,
-        actor_id=karim.id,
+    book_as(
+        laser,
+        karim,
         starts_at=paris(2026, 3, 29, 8),
         ends_at=paris(2026, 3, 29, 10),
         now=NOW,
     )
     with pytest.raises(BookingError):
-        book(
-            resource_id=laser.id,
-            member_id=karim.id,
-            actor_id=karim.id,
+        book_as(
+            laser,
+            karim,
             starts_at=paris(2026, 3, 29, 18),
             ends_at=paris(2026, 3, 29, 18, 30),
             now=NOW,
         )
-    book(
-        resource_id=laser.id,
-        member_id=karim.id,
-        actor_id=karim.id,
+    book_as(
+        laser,
+        karim,
         starts_at=paris(2026, 3, 30, 8),
         ends_at=paris(2026, 3, 30, 10),
         now=NOW,
@@ -193,10 +185,9 @@ def test_preview_shows_free_and_conflicting_dates_then_books_the_free_ones(make)
     venue = make.venue()
     kitchen = make.resource(venue)
     amina, samir = make.user(venue), make.user(venue)
-    book(
-        resource_id=kitchen.id,
-        member_id=samir.id,
-        actor_id=samir.id,
+    book_as(
+        kitchen,
+        samir,
         starts_at=paris(2026, 3, 17, 15),
         ends_at=paris(2026, 3, 17, 16),
         now=NOW,

@@ -95,6 +95,17 @@ def _attach(
     return general
 
 
+def _refusal(
+    form: BookingForm | SeriesForm, error: BookingError | NotAllowedError, mapping: dict
+) -> tuple[list[str], int]:
+    """Messages next to the fields, those for no field, and the fitting status."""
+    if isinstance(error, NotAllowedError):
+        return [not_allowed_message(error)], 403
+    general = _attach(form, error.violations, mapping)
+    held = {v.code for v in error.violations} & CONFLICT_CODES
+    return general, 409 if held else 422
+
+
 BOOKING_FIELDS = {"starts_at": "start", "ends_at": "end", "seats": "seats"}
 
 
@@ -145,13 +156,8 @@ def new() -> str | Response | tuple[str, int]:
                     overrides=overrides,
                     now=now(),
                 )
-            except BookingError as error:
-                general = _attach(form, error.violations, BOOKING_FIELDS)
-                codes = {v.code for v in error.violations}
-                status = 409 if codes & CONFLICT_CODES else 422
-            except NotAllowedError as error:
-                general = [not_allowed_message(error)]
-                status = 403
+            except (BookingError, NotAllowedError) as error:
+                general, status = _refusal(form, error, BOOKING_FIELDS)
             else:
                 if reservation.status == Status.PENDING:
                     flash(_("Request sent. A venue manager will confirm it."), "success")
@@ -232,12 +238,8 @@ def new_series() -> str | Response | tuple[str, int]:
                 )
                 return redirect(url_for("reservations.mine"))
             preview = preview_series(spec, now())
-        except BookingError as error:
-            general = _attach(form, error.violations, {"starts_on": "starts_on"})
-            status = 409 if {v.code for v in error.violations} & CONFLICT_CODES else 422
-        except NotAllowedError as error:
-            general = [not_allowed_message(error)]
-            status = 403
+        except (BookingError, NotAllowedError) as error:
+            general, status = _refusal(form, error, {"starts_on": "starts_on"})
     elif request.method == "POST":
         status = 422
     zone = resource.venue.zone
