@@ -23,8 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
 
-    from . import cli, i18n, models  # noqa: F401  (models register their tables)
-    from .auth import init_login
+    from . import cli, models, presentation  # noqa: F401  (models register their tables)
     from .database import configure_engine
     from .extensions import csrf, db, migrate
     from .views import register_blueprints
@@ -33,8 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     configure_engine(app)
-    i18n.init_app(app)
-    init_login(app)
+    presentation.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -37,8 +37,7 @@ def init_db() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has any venue.")
 def seed_demo(no_bookings: bool, if_empty: bool) -> None:
     """Load the demo venues, resources, accounts and a fortnight of bookings (idempotent)."""
-    from .demo import seed_reference_data
-    from .demo_bookings import seed_demo_bookings
+    from .demo import seed_demo_bookings, seed_reference_data
     from .models import Venue
 
     if if_empty and db.session.scalar(sa.select(Venue.id).limit(1)):

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .extensions import db
 
 WRITE_LOCK_OPTION = "booking_write_lock"
+# PostgreSQL's answers to two transactions waiting on each other: one of them
+# is cancelled and may simply run again.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+WRITE_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 def configure_engine(app: Flask) -> None:
@@ -67,5 +74,20 @@ def write_transaction() -> Iterator[Session]:
     session.commit()
 
 
-def is_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
+def run_write(work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a write transaction, again if PostgreSQL cancelled it in a deadlock.
+
+    Writers lock in one order (the resource, then its reservations, then the
+    feed stamps that triggers update), which keeps deadlocks to bulk changes
+    across venues; when one happens anyway, the database cancels one side and
+    the work, being a function of the database alone, runs again.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with write_transaction() as session:
+                return work(session)
+        except DBAPIError as error:
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            if sqlstate not in RETRY_SQLSTATES or attempt == WRITE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

@@ -41,6 +41,29 @@ class LocalTimeError(ValueError):
 
 
 @dataclass(frozen=True)
+class LocalMoment:
+    """A wall-clock reading at a venue (a day and a time), not yet an instant.
+
+    Forms produce these; the booking service turns them into UTC instants with
+    the venue's zone (``to_utc``), so that a time that does not exist is
+    reported on the field that holds it.
+    """
+
+    day: date
+    at: time
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A member's training (habilitation), valid until ``expires_on`` included."""
+
+    expires_on: date | None = None
+
+    def valid_on(self, day: date) -> bool:
+        return self.expires_on is None or day <= self.expires_on
+
+
+@dataclass(frozen=True)
 class Period:
     weekday: int
     opens_at: time
@@ -302,10 +325,8 @@ def check_quota(request: Request, rules: Rules, minutes_this_week: int) -> list[
     return []
 
 
-def check_qualification(
-    rules: Rules, holds_valid_qualification: bool, name: str
-) -> list[Violation]:
-    if rules.requires_qualification and not holds_valid_qualification:
+def check_qualification(rules: Rules, grant: Grant | None, day: date, name: str) -> list[Violation]:
+    if rules.requires_qualification and (grant is None or not grant.valid_on(day)):
         return [Violation("qualification", None, {"name": name}, rule="qualification")]
     return []
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from booking import ical
-from booking.models import Reservation, Resource, ResourceKind, Status, User, Venue
+from booking.models import Audience, Reservation, Resource, ResourceKind, Status, User, Venue
+from booking.presentation import ical
 
 from .support.icalcheck import read_everywhere, with_icaljs
 
@@ -50,7 +50,7 @@ def _write(reservations: list[Reservation], audience: ical.Audience) -> bytes:
 
 
 def test_text_survives_every_parser(app: Flask) -> None:
-    body = _write([_reservation(1), _reservation(2, status=Status.PENDING)], ical.Audience.MEMBER)
+    body = _write([_reservation(1), _reservation(2, status=Status.PENDING)], Audience.MEMBER)
     calendar = read_everywhere(body)
     expected = (
         NASTY.replace("\r\n", "\n").replace("\r", "\n").replace("\x07", "").replace("\x00", "")
@@ -72,7 +72,7 @@ def test_text_survives_every_parser(app: Flask) -> None:
 
 
 def test_lines_are_folded_at_75_octets_and_end_with_crlf(app: Flask) -> None:
-    body = _write([_reservation(1)], ical.Audience.MANAGER)
+    body = _write([_reservation(1)], Audience.MANAGER)
     assert body.endswith(b"END:VCALENDAR\r\n")
     lines = body.split(b"\r\n")
     assert all(len(line) <= 75 for line in lines)
@@ -84,9 +84,9 @@ def test_lines_are_folded_at_75_octets_and_end_with_crlf(app: Flask) -> None:
 
 def test_audiences_show_what_they_may(app: Flask) -> None:
     reservation = _reservation(1, decision_reason="Fermé ce jour-là", status=Status.REFUSED)
-    public = read_everywhere(_write([_reservation(1)], ical.Audience.PUBLIC)).events[0]
-    member = read_everywhere(_write([reservation], ical.Audience.MEMBER)).events[0]
-    manager = read_everywhere(_write([reservation], ical.Audience.MANAGER)).events[0]
+    public = read_everywhere(_write([_reservation(1)], Audience.PUBLIC)).events[0]
+    member = read_everywhere(_write([reservation], Audience.MEMBER)).events[0]
+    manager = read_everywhere(_write([reservation], Audience.MANAGER)).events[0]
     assert "Karim" not in public.summary + public.description
     assert "Découpe;" not in public.summary + public.description  # show_purpose is off
     assert "karim@example.org" in manager.description
@@ -97,5 +97,5 @@ def test_audiences_show_what_they_may(app: Flask) -> None:
 
 
 def test_same_reservations_same_bytes(app: Flask) -> None:
-    first = _write([_reservation(2), _reservation(1)], ical.Audience.MEMBER)
-    assert _write([_reservation(1), _reservation(2)], ical.Audience.MEMBER) == first
+    first = _write([_reservation(2), _reservation(1)], Audience.MEMBER)
+    assert _write([_reservation(1), _reservation(2)], Audience.MEMBER) == first

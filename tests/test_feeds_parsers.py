@@ -16,10 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from booking import feeds
 from booking import rules as r
 from booking.extensions import db
 from booking.models import Reservation, Status, User
+from booking.security import tokens
 from booking.services import approve, book, book_series, cancel, refuse
 from booking.services.booking import SeriesRequest
 
@@ -137,7 +137,7 @@ def _status_of(uid: str) -> Status:
 
 def _token(user: User, kind: str, app: Flask) -> str:
     with app.test_request_context():
-        return feeds.make_token(db.session.get(User, user.id), kind)
+        return tokens.make_token(db.session.get(User, user.id), kind)
 
 
 def _fetch(client: FlaskClient, url: str) -> bytes:
@@ -170,8 +170,8 @@ def test_every_feed_gives_the_booked_local_times_in_three_parsers(
     urls = [
         f"/feeds/resources/{scenario.resource_slug}.ics",
         f"/feeds/venues/{scenario.venue_slug}.ics",
-        f"/feeds/u/{_token(scenario.member, feeds.MEMBER, app)}.ics",
-        f"/feeds/m/{_token(scenario.manager, feeds.MANAGER, app)}.ics",
+        f"/feeds/u/{_token(scenario.member, tokens.MEMBER, app)}.ics",
+        f"/feeds/m/{_token(scenario.manager, tokens.MANAGER, app)}.ics",
         f"/reservations/{single_id}.ics",
     ]
     resource_feed, venue_feed, member_feed, manager_feed, single = read_everywhere_many(
@@ -234,7 +234,7 @@ def test_calendar_properties_in_every_parser(
 def test_series_occurrences_are_separate_events_with_stable_uids(
     app: Flask, client: FlaskClient, scenario: Scenario
 ) -> None:
-    url = f"/feeds/u/{_token(scenario.member, feeds.MEMBER, app)}.ics"
+    url = f"/feeds/u/{_token(scenario.member, tokens.MEMBER, app)}.ics"
     first = _fetch(client, url)
     calendar = read_everywhere(first)
     uids = [e.uid for e in calendar.events]
@@ -252,8 +252,8 @@ def test_an_approved_request_turns_confirmed_with_a_higher_sequence(
 ) -> None:
     urls = [
         f"/feeds/resources/{scenario.approval_slug}.ics",
-        f"/feeds/u/{_token(scenario.member, feeds.MEMBER, app)}.ics",
-        f"/feeds/m/{_token(scenario.manager, feeds.MANAGER, app)}.ics",
+        f"/feeds/u/{_token(scenario.member, tokens.MEMBER, app)}.ics",
+        f"/feeds/m/{_token(scenario.manager, tokens.MANAGER, app)}.ics",
     ]
     before = [
         c.by_uid()[scenario.pending_uid]
@@ -285,7 +285,7 @@ def test_an_overdue_request_is_not_shown_tentative(
 ) -> None:
     clock.set(paris(2026, 3, 30, 10, 0))  # the pending kitchen slot has started
     member = read_everywhere(
-        _fetch(client, f"/feeds/u/{_token(scenario.member, feeds.MEMBER, app)}.ics")
+        _fetch(client, f"/feeds/u/{_token(scenario.member, tokens.MEMBER, app)}.ics")
     )
     assert member.by_uid()[scenario.pending_uid].status == "CANCELLED"
     public = read_everywhere(_fetch(client, f"/feeds/venues/{scenario.venue_slug}.ics"))

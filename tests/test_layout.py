@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from flask import abort
 
-from booking.views.public import has_endpoint
+from booking.presentation import has_endpoint
+from booking.views import access
 
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
@@ -150,12 +151,12 @@ def test_flash_messages_are_announced(client, auth, make):
 
 def test_forbidden_and_server_errors_have_friendly_pages(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    app.add_url_rule("/test-403", "test_403", lambda: abort(403))
+    app.add_url_rule("/test-403", "test_403", access.public(lambda: abort(403)))
 
     def broken() -> str:
         raise RuntimeError("boom")
 
-    app.add_url_rule("/test-500", "test_500", broken)
+    app.add_url_rule("/test-500", "test_500", access.public(broken))
 
     forbidden = client.get("/test-403")
     assert forbidden.status_code == 403

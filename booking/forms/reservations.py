@@ -28,24 +28,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Resource, User
-
-SOFT_RULE_LABELS = {
-    "hours": _l("Opening hours"),
-    "notice": _l("Minimum notice"),
-    "horizon": _l("Booking horizon"),
-    "quota": _l("Weekly quota"),
-    "qualification": _l("Required training"),
-}
-
-WEEKDAY_LABELS = [
-    _l("Monday"),
-    _l("Tuesday"),
-    _l("Wednesday"),
-    _l("Thursday"),
-    _l("Friday"),
-    _l("Saturday"),
-    _l("Sunday"),
-]
+from ..permissions import can_act_for_others
+from ..presentation.labels import SOFT_RULE_LABELS, WEEKDAY_LABELS
 
 
 def reasonable_date(form: FlaskForm, field: DateField) -> None:
@@ -71,7 +55,7 @@ class _ForSomeone:
     )
 
     def configure(self, resource: Resource, actor: User, members: list[User]) -> None:
-        self.is_manager = actor.is_manager_of(resource.venue)
+        self.is_manager = can_act_for_others(actor, resource.venue)
         if self.is_manager:
             people = members if any(u.id == actor.id for u in members) else [actor, *members]
             choices = [SelectChoice(u.id, f"{u.display_name} ({u.email})") for u in people]

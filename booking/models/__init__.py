@@ -1,8 +1,10 @@
 """The domain model, one module per aggregate."""
 
-from .feeds import FeedState
+from .feeds import Audience, FeedStamp
 from .reservations import (
+    ENDED_STATUSES,
     HOLDING_STATUSES,
+    MAX_HOLD,
     AuditEvent,
     Frequency,
     Reservation,
@@ -21,11 +23,14 @@ from .users import Membership, Role, User
 from .venues import Closure, OpeningPeriod, Venue
 
 __all__ = [
+    "ENDED_STATUSES",
     "HOLDING_STATUSES",
+    "MAX_HOLD",
     "MAX_HOLD_MINUTES",
+    "Audience",
     "AuditEvent",
     "Closure",
-    "FeedState",
+    "FeedStamp",
     "Frequency",
     "Membership",
     "OpeningPeriod",

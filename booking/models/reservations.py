@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .resources import Resource
-from .types import UTCDateTime, utcnow
+from .resources import MAX_HOLD_MINUTES, Resource
+from .types import UTCDateTime, str_enum, utcnow
 from .users import User
 
 
@@ -25,22 +25,17 @@ class Status(enum.StrEnum):
 
 # Statuses that hold a slot: someone is using it or waiting for an answer.
 HOLDING_STATUSES = (Status.PENDING, Status.CONFIRMED)
+# Statuses of reservations that no longer hold anything, for one reason or another.
+ENDED_STATUSES = (Status.CANCELLED, Status.REFUSED, Status.EXPIRED)
+
+# Nothing holds a resource longer than this (the resource's rules are bounded
+# by the database), which bounds every overlap query from below.
+MAX_HOLD = timedelta(minutes=MAX_HOLD_MINUTES)
 
 
 class Frequency(enum.StrEnum):
     DAILY = "daily"
     WEEKLY = "weekly"
-
-
-def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-        name=name,
-    )
 
 
 def new_uid() -> str:
@@ -61,7 +56,7 @@ class Series(db.Model):
     resource_id: Mapped[int] = mapped_column(sa.ForeignKey("resource.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
-    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "series_frequency"))
+    frequency: Mapped[Frequency] = mapped_column(str_enum(Frequency, "series_frequency"))
     interval_count: Mapped[int] = mapped_column(default=1)
     weekdays: Mapped[str] = mapped_column(sa.String(20), default="")  # "0,2" = Monday, Wednesday
     starts_on: Mapped[date] = mapped_column(sa.Date)
@@ -77,10 +72,6 @@ class Series(db.Model):
     reservations: Mapped[list[Reservation]] = relationship(
         back_populates="series", order_by="Reservation.starts_at"
     )
-
-    @property
-    def weekday_list(self) -> list[int]:
-        return [int(d) for d in self.weekdays.split(",") if d != ""]
 
 
 class Reservation(db.Model):
@@ -116,7 +107,7 @@ class Reservation(db.Model):
     exclusive: Mapped[bool] = mapped_column(default=True)
     seats: Mapped[int] = mapped_column(default=1)
     purpose: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[Status] = mapped_column(_enum(Status, "reservation_status"))
+    status: Mapped[Status] = mapped_column(str_enum(Status, "reservation_status"))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -136,16 +127,24 @@ class Reservation(db.Model):
     def is_holding(self) -> bool:
         return self.status in HOLDING_STATUSES
 
-    def can_view(self, user: User) -> bool:
-        return user.id == self.user_id or user.is_manager_of(self.resource.venue)
+    @classmethod
+    def overlapping(
+        cls, start: datetime, end: datetime, *, with_buffer: bool = True
+    ) -> list[sa.ColumnElement[bool]]:
+        """The one overlap predicate: reservations that meet the half-open [start, end).
 
-    def can_decide(self, user: User) -> bool:
-        return self.status == Status.PENDING and user.is_manager_of(self.resource.venue)
+        With the buffer (the default) a reservation reaches until ``blocked_until``,
+        as the slot is held; without, until ``ends_at``, as calendars show it.
+        The lower bound on ``starts_at`` keeps every caller a range scan of
+        ``ix_reservation_resource_starts``: nothing holds longer than MAX_HOLD.
+        """
+        until = cls.blocked_until if with_buffer else cls.ends_at
+        return [cls.starts_at >= start - MAX_HOLD, cls.starts_at < end, until > start]
 
-    def can_cancel(self, user: User, now: datetime) -> bool:
-        if not self.is_holding or self.ends_at <= now:
-            return False
-        return user.id == self.user_id or user.is_manager_of(self.resource.venue)
+    @classmethod
+    def holding(cls) -> sa.ColumnElement[bool]:
+        """Reservations that hold their slot: confirmed, or waiting for a decision."""
+        return cls.status.in_(HOLDING_STATUSES)
 
     def __repr__(self) -> str:
         return f"<Reservation {self.id} {self.resource_id} {self.starts_at:%Y-%m-%d %H:%M}>"

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from ..rules import Grant
+from .types import UTCDateTime, str_enum, utcnow
 from .venues import OpeningPeriod, Venue
 
 if TYPE_CHECKING:
@@ -49,16 +50,7 @@ class Resource(db.Model):
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id"), index=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(160))
-    kind: Mapped[ResourceKind] = mapped_column(
-        sa.Enum(
-            ResourceKind,
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-            name="resource_kind",
-        )
-    )
+    kind: Mapped[ResourceKind] = mapped_column(str_enum(ResourceKind, "resource_kind"))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     capacity: Mapped[int] = mapped_column(default=1)
     requires_approval: Mapped[bool] = mapped_column(default=False)
@@ -122,4 +114,4 @@ class QualificationGrant(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")
 
     def is_valid_on(self, day: date) -> bool:
-        return self.expires_on is None or day <= self.expires_on
+        return Grant(self.expires_on).valid_on(day)

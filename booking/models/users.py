@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
     from .resources import QualificationGrant
@@ -67,22 +67,6 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def role_at(self, venue: Venue) -> Role | None:
-        for membership in self.memberships:
-            if membership.venue_id == venue.id:
-                return membership.role
-        return None
-
-    def is_manager_of(self, venue: Venue) -> bool:
-        return self.is_admin or self.role_at(venue) == Role.MANAGER
-
-    def can_book_at(self, venue: Venue) -> bool:
-        return self.active and self.role_at(venue) is not None
-
-    @property
-    def managed_venue_ids(self) -> set[int]:
-        return {m.venue_id for m in self.memberships if m.role == Role.MANAGER}
-
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 
@@ -96,17 +80,7 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(
-        sa.Enum(
-            Role,
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-            name="membership_role",
-        ),
-        default=Role.MEMBER,
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "membership_role"), default=Role.MEMBER)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     venue: Mapped[Venue] = relationship(back_populates="memberships")

@@ -3,30 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Reservation
 
 
-def record(
-    session: Session,
+def audit_row(
     action: str,
-    reservation: Reservation | None,
+    reservation_id: int | None,
+    series_id: int | None,
     actor_id: int | None,
     now: datetime,
     detail: str = "",
-    series_id: int | None = None,
+) -> dict[str, Any]:
+    """One audit event as a row, for services that write many in one statement."""
+    return {
+        "reservation_id": reservation_id,
+        "series_id": series_id,
+        "actor_id": actor_id,
+        "action": action,
+        "detail": detail,
+        "created_at": now,
+    }
+
+
+def record(
+    session: Session,
+    action: str,
+    reservation: Reservation,
+    actor_id: int | None,
+    now: datetime,
+    detail: str = "",
 ) -> None:
     session.add(
         AuditEvent(
-            reservation=reservation,
-            series_id=series_id
-            if series_id is not None
-            else getattr(reservation, "series_id", None),
-            actor_id=actor_id,
-            action=action,
-            detail=detail,
-            created_at=now,
+            **audit_row(action, reservation.id, reservation.series_id, actor_id, now, detail)
         )
     )

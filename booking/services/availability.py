@@ -1,105 +1,32 @@
-"""What the database says about a resource: its rules, its holds, its free/busy."""
+"""What is free and what is held: the slots of a resource, and a week laid out by local day.
+
+Every question "what holds this resource then?" goes through
+``Reservation.overlapping``; pages showing free and busy times get their data
+from ``week_of``, in a constant number of queries whatever the history.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import rules as r
-from ..models import (
-    HOLDING_STATUSES,
-    MAX_HOLD_MINUTES,
-    Closure,
-    QualificationGrant,
-    Reservation,
-    Resource,
-    Venue,
-)
-
-MAX_HOLD = timedelta(minutes=MAX_HOLD_MINUTES)
+from ..models import Closure, Reservation, Resource, Status, Venue
 
 
-def rules_for(resource: Resource) -> r.Rules:
-    closures = [
-        c for c in resource.venue.closures if c.resource_id is None or c.resource_id == resource.id
-    ]
-    return r.Rules(
-        zone=resource.venue.zone,
-        capacity=resource.capacity,
-        slot_minutes=resource.slot_minutes,
-        min_duration_minutes=resource.min_duration_minutes,
-        max_duration_minutes=resource.max_duration_minutes,
-        min_notice_minutes=resource.min_notice_minutes,
-        horizon_days=resource.horizon_days,
-        buffer_minutes=resource.buffer_minutes,
-        weekly_quota_minutes=resource.weekly_quota_minutes,
-        requires_qualification=resource.qualification_id is not None,
-        periods=tuple(
-            r.Period(p.weekday, p.opens_at, p.closes_at) for p in resource.opening_periods
-        ),
-        closures=tuple(r.DateRange(c.starts_on, c.ends_on, c.reason) for c in closures),
-    )
-
-
-def _overlap_filter(start: datetime, end: datetime) -> list[sa.ColumnElement[bool]]:
-    # The lower bound on starts_at keeps this a range scan of
-    # ix_reservation_resource_starts: nothing can hold longer than MAX_HOLD.
-    return [
-        Reservation.status.in_(HOLDING_STATUSES),
-        Reservation.starts_at >= start - MAX_HOLD,
-        Reservation.starts_at < end,
-        Reservation.blocked_until > start,
-    ]
-
-
-def holds(
-    session: Session,
-    resource_id: int,
-    start: datetime,
-    end: datetime,
-    exclude_id: int | None = None,
-) -> list[r.Hold]:
+def holds(session: Session, resource_id: int, start: datetime, end: datetime) -> list[r.Hold]:
+    """The seats held on a resource at some moment of [start, end), buffers included."""
     query = sa.select(Reservation.starts_at, Reservation.blocked_until, Reservation.seats).where(
-        Reservation.resource_id == resource_id, *_overlap_filter(start, end)
+        Reservation.resource_id == resource_id,
+        Reservation.holding(),
+        *Reservation.overlapping(start, end),
     )
-    if exclude_id is not None:
-        query = query.where(Reservation.id != exclude_id)
     return [r.Hold(s, b, n) for s, b, n in session.execute(query)]
-
-
-def minutes_booked(
-    session: Session, resource_id: int, user_id: int, start: datetime, end: datetime
-) -> int:
-    """Minutes the member holds on the resource among slots starting in [start, end)."""
-    rows = session.execute(
-        sa.select(Reservation.starts_at, Reservation.ends_at).where(
-            Reservation.resource_id == resource_id,
-            Reservation.user_id == user_id,
-            Reservation.status.in_(HOLDING_STATUSES),
-            Reservation.starts_at >= start,
-            Reservation.starts_at < end,
-        )
-    )
-    return sum(int((e - s).total_seconds() // 60) for s, e in rows)
-
-
-def holds_valid_qualification(
-    session: Session, user_id: int, qualification_id: int | None, day: date
-) -> bool:
-    if qualification_id is None:
-        return True
-    grant = session.scalar(
-        sa.select(QualificationGrant).where(
-            QualificationGrant.user_id == user_id,
-            QualificationGrant.qualification_id == qualification_id,
-        )
-    )
-    return grant is not None and grant.is_valid_on(day)
 
 
 @dataclass(frozen=True)
@@ -128,26 +55,20 @@ def busy_by_resource(
             Reservation.seats,
             Reservation.status,
         )
-        .where(Reservation.resource_id.in_(resource_ids), *_overlap_filter(start, end))
+        .where(
+            Reservation.resource_id.in_(resource_ids),
+            Reservation.holding(),
+            *Reservation.overlapping(start, end),
+        )
         .order_by(Reservation.starts_at)
     )
     for rid, s, e, b, n, status in session.execute(query):
-        result[rid].append(Busy(rid, s, e, b, n, status == "pending"))
+        result[rid].append(Busy(rid, s, e, b, n, status == Status.PENDING))
     return result
 
 
-def venue_busy(
-    session: Session, venue: Venue, start: datetime, end: datetime
-) -> dict[int, list[Busy]]:
-    ids = list(
-        session.scalars(
-            sa.select(Resource.id).where(Resource.venue_id == venue.id, Resource.is_active)
-        )
-    )
-    return busy_by_resource(session, ids, start, end)
-
-
 def closures_for(session: Session, venue_id: int, start: date, end: date) -> list[Closure]:
+    """The venue's closures (its own and its resources') that meet the days [start, end]."""
     return list(
         session.scalars(
             sa.select(Closure).where(
@@ -155,3 +76,95 @@ def closures_for(session: Session, venue_id: int, start: date, end: date) -> lis
             )
         )
     )
+
+
+# --- a week, laid out by local day ---------------------------------------------
+
+
+@dataclass
+class Slot:
+    start: datetime  # local, aware
+    end: datetime
+    held_until: datetime
+    seats: int
+    pending: bool
+
+
+@dataclass
+class Day:
+    day: date
+    periods: list[tuple[time, time]]
+    closed_reason: str | None
+    slots: list[Slot] = field(default_factory=list)
+
+
+@dataclass
+class ResourceWeek:
+    resource: Resource
+    days: list[Day]
+
+
+def week_of(
+    session: Session, venue: Venue, resources: list[Resource], first_day: date, days: int = 7
+) -> list[ResourceWeek]:
+    """Every resource's week in two queries (reservations, closures), whatever the history.
+
+    The resources' opening hours must be loaded by the caller (with the
+    resources), so that the number of queries does not grow with them.
+    """
+    zone = venue.zone
+    last_day = first_day + timedelta(days=days - 1)
+    start, _ = r.local_day_bounds(first_day, zone)
+    _, end = r.local_day_bounds(last_day, zone)
+    busy = busy_by_resource(session, [res.id for res in resources], start, end)
+    closures = closures_for(session, venue.id, first_day, last_day)
+    weeks = []
+    for resource in resources:
+        by_day: list[Day] = []
+        periods = resource.opening_periods
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            closure = next(
+                (c for c in closures if c.covers(day) and c.resource_id in (None, resource.id)),
+                None,
+            )
+            by_day.append(
+                Day(
+                    day,
+                    [(p.opens_at, p.closes_at) for p in periods if p.weekday == day.weekday()],
+                    (closure.reason or "") if closure else None,
+                )
+            )
+        for held in busy.get(resource.id, []):
+            local_start = held.starts_at.astimezone(zone)
+            slot = Slot(
+                local_start,
+                held.ends_at.astimezone(zone),
+                held.blocked_until.astimezone(zone),
+                held.seats,
+                held.pending,
+            )
+            index = (local_start.date() - first_day).days
+            if 0 <= index < days:
+                by_day[index].slots.append(slot)
+        weeks.append(ResourceWeek(resource, by_day))
+    return weeks
+
+
+def week_start(
+    asked: str | date | None, today: date, *, days_back: int = 366, default: date | None = None
+) -> date:
+    """The first day of a week page: the date asked for (ISO text), within reason, else
+    ``default``, else today.
+
+    Dates far from today are refused rather than computed: a week three
+    centuries away is a typing mistake or a probe, and would overflow.
+    """
+    fallback = default or today
+    try:
+        first = asked if isinstance(asked, date) else date.fromisoformat(asked or "")
+    except ValueError:
+        return fallback
+    if not today - timedelta(days=days_back) <= first <= today + timedelta(days=3 * 366):
+        return fallback
+    return first

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ..rules import Violation
 
+# Violations that mean "someone holds this slot" (HTTP 409), not "this request
+# breaks a rule" (422).
+CONFLICT_CODES = frozenset({"capacity", "just_taken"})
+
 
 class BookingError(Exception):
     """The request breaks one or more rules; every one of them is listed."""
@@ -11,6 +15,11 @@ class BookingError(Exception):
     def __init__(self, violations: list[Violation]) -> None:
         super().__init__(", ".join(v.code for v in violations))
         self.violations = violations
+
+    @property
+    def is_conflict(self) -> bool:
+        """Whether the slot is held by someone, rather than asked for wrongly."""
+        return any(v.code in CONFLICT_CODES for v in self.violations)
 
 
 class ConflictError(BookingError):

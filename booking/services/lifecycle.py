@@ -1,15 +1,24 @@
-"""Moves through the reservation lifecycle: approve, refuse, cancel, expire."""
+"""Moves through the reservation lifecycle: approve, refuse, cancel, expire.
+
+Lock order, as in booking: the resource's row first, then its reservations.
+Database triggers then bump the feed stamps (``booking.services.feeds``); a
+writer that locked a reservation before its resource could wait on a booking
+that waits on it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..database import write_transaction
-from ..models import HOLDING_STATUSES, Reservation, Status, User
-from .audit import record
+from ..database import run_write
+from ..extensions import db
+from ..models import AuditEvent, Reservation, Resource, Status, User
+from ..permissions import can_manage, is_own, may_cancel
+from .audit import audit_row, record
 from .errors import NotAllowedError, TransitionError
 
 
@@ -20,7 +29,18 @@ def _touch(reservation: Reservation, status: Status, now: datetime) -> None:
     reservation.updated_at = now
 
 
-def _load(session: Session, reservation_id: int, actor_id: int) -> tuple[Reservation, User]:
+def _lock_resources(session: Session, reservations: sa.Select) -> None:
+    """Lock, in id order, the resources of the reservations that ``reservations`` selects."""
+    session.execute(
+        sa.select(Resource.id)
+        .where(Resource.id.in_(reservations.with_only_columns(Reservation.resource_id)))
+        .order_by(Resource.id)
+        .with_for_update()
+    )
+
+
+def _lock(session: Session, reservation_id: int, actor_id: int) -> tuple[Reservation, User]:
+    _lock_resources(session, sa.select(Reservation).where(Reservation.id == reservation_id))
     reservation = session.scalar(
         sa.select(Reservation).where(Reservation.id == reservation_id).with_for_update()
     )
@@ -36,55 +56,68 @@ def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime
         record(session, "expired", reservation, None, now)
 
 
-def approve(reservation_id: int, actor_id: int, now: datetime) -> Reservation:
-    with write_transaction() as session:
-        reservation, actor = _load(session, reservation_id, actor_id)
-        if not actor.is_manager_of(reservation.resource.venue):
+def _decide(
+    reservation_id: int,
+    actor_id: int,
+    now: datetime,
+    move: str,
+    apply: Callable[[Session, Reservation, User], None],
+) -> Reservation:
+    """The shared path of approving and refusing: a manager of the venue, a pending request.
+
+    A request found overdue expires, and the expiry is kept even though the
+    decision is then refused.
+    """
+
+    def work(session: Session) -> tuple[Reservation, TransitionError | None]:
+        reservation, actor = _lock(session, reservation_id, actor_id)
+        if not can_manage(actor, reservation.resource.venue_id):
             raise NotAllowedError("decide")
         _expire_if_overdue(session, reservation, now)
         if reservation.status != Status.PENDING:
-            # The expiry above must be kept even though the approval is refused.
-            session.commit()
-            raise TransitionError(f"approve_{reservation.status.value}")
-        _touch(reservation, Status.CONFIRMED, now)
+            return reservation, TransitionError(f"{move}_{reservation.status.value}")
+        apply(session, reservation, actor)
         reservation.decided_by_id = actor.id
         reservation.decided_at = now
-        record(session, "approved", reservation, actor.id, now)
+        return reservation, None
+
+    reservation, refusal = run_write(work)
+    if refusal is not None:
+        raise refusal
     return reservation
+
+
+def approve(reservation_id: int, actor_id: int, now: datetime) -> Reservation:
+    def confirm(session: Session, reservation: Reservation, actor: User) -> None:
+        _touch(reservation, Status.CONFIRMED, now)
+        record(session, "approved", reservation, actor.id, now)
+
+    return _decide(reservation_id, actor_id, now, "approve", confirm)
 
 
 def refuse(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Reservation:
     reason = reason.strip()
-    with write_transaction() as session:
-        reservation, actor = _load(session, reservation_id, actor_id)
-        if not actor.is_manager_of(reservation.resource.venue):
-            raise NotAllowedError("decide")
-        _expire_if_overdue(session, reservation, now)
-        if reservation.status != Status.PENDING:
-            session.commit()
-            raise TransitionError(f"refuse_{reservation.status.value}")
+
+    def turn_down(session: Session, reservation: Reservation, actor: User) -> None:
         if not reason:
             raise TransitionError("reason_required")
         _touch(reservation, Status.REFUSED, now)
-        reservation.decided_by_id = actor.id
-        reservation.decided_at = now
         reservation.decision_reason = reason
         record(session, "refused", reservation, actor.id, now, reason)
-    return reservation
+
+    return _decide(reservation_id, actor_id, now, "refuse", turn_down)
 
 
 def _cancel_one(
     session: Session, reservation: Reservation, actor: User, reason: str, now: datetime
 ) -> None:
-    is_owner = actor.id == reservation.user_id
-    is_manager = actor.is_manager_of(reservation.resource.venue)
-    if not (is_owner or is_manager):
+    if not may_cancel(actor, reservation):
         raise NotAllowedError("cancel")
-    if reservation.status not in HOLDING_STATUSES:
+    if reservation.status not in (Status.PENDING, Status.CONFIRMED):
         raise TransitionError(f"cancel_{reservation.status.value}")
     if reservation.ends_at <= now:
         raise TransitionError("cancel_ended")
-    if not is_owner and not reason:
+    if not is_own(actor, reservation) and not reason:
         # The member deserves to know why a manager cancelled their booking.
         raise TransitionError("reason_required")
     action = "withdrawn" if reservation.status == Status.PENDING else "cancelled"
@@ -97,10 +130,13 @@ def _cancel_one(
 
 def cancel(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Reservation:
     """Cancel a confirmed reservation or withdraw a pending request."""
-    with write_transaction() as session:
-        reservation, actor = _load(session, reservation_id, actor_id)
+
+    def work(session: Session) -> Reservation:
+        reservation, actor = _lock(session, reservation_id, actor_id)
         _cancel_one(session, reservation, actor, reason.strip(), now)
-    return reservation
+        return reservation
+
+    return run_write(work)
 
 
 def cancel_series_from(
@@ -108,8 +144,9 @@ def cancel_series_from(
 ) -> list[Reservation]:
     """Cancel this occurrence and every later one of its series that still holds a slot."""
     reason = reason.strip()
-    with write_transaction() as session:
-        reservation, actor = _load(session, reservation_id, actor_id)
+
+    def work(session: Session) -> list[Reservation]:
+        reservation, actor = _lock(session, reservation_id, actor_id)
         if reservation.series_id is None:
             _cancel_one(session, reservation, actor, reason, now)
             return [reservation]
@@ -119,7 +156,7 @@ def cancel_series_from(
                 .where(
                     Reservation.series_id == reservation.series_id,
                     Reservation.starts_at >= reservation.starts_at,
-                    Reservation.status.in_(HOLDING_STATUSES),
+                    Reservation.holding(),
                     Reservation.ends_at > now,
                 )
                 .order_by(Reservation.starts_at)
@@ -130,34 +167,91 @@ def cancel_series_from(
             _cancel_one(session, reservation, actor, reason, now)  # raises the precise error
         for occurrence in later:
             _cancel_one(session, occurrence, actor, reason, now)
-    return later
+        return later
+
+    return run_write(work)
 
 
-def expire_overdue(session: Session, now: datetime, resource_id: int | None = None) -> int:
-    """Within the caller's transaction: pending requests whose start has passed expire."""
-    query = sa.select(Reservation).where(
+# --- expiry ------------------------------------------------------------------------
+
+
+def _overdue() -> sa.Select:
+    return sa.select(Reservation).where(
+        Reservation.status == Status.PENDING, Reservation.starts_at <= sa.bindparam("now")
+    )
+
+
+def expire_rows(session: Session, now: datetime, ids: list[int] | None = None) -> int:
+    """Within the caller's transaction, which holds the resources' locks: pending requests
+    whose start has passed expire, in one statement, and the audit log says so."""
+    statement = sa.update(Reservation).where(
         Reservation.status == Status.PENDING, Reservation.starts_at <= now
     )
-    if resource_id is not None:
-        query = query.where(Reservation.resource_id == resource_id)
-    overdue = list(session.scalars(query))
-    for reservation in overdue:
-        _touch(reservation, Status.EXPIRED, now)
-        record(session, "expired", reservation, None, now)
-    return len(overdue)
+    if ids is not None:
+        statement = statement.where(Reservation.id.in_(ids))
+    expired = session.execute(
+        statement.values(
+            status=Status.EXPIRED, sequence=Reservation.sequence + 1, updated_at=now
+        ).returning(Reservation.id, Reservation.series_id),
+        # Nothing loaded in this transaction needs refreshing: writers read
+        # what they change after taking their locks.
+        execution_options={"synchronize_session": False},
+    ).all()
+    if expired:
+        session.execute(
+            sa.insert(AuditEvent),
+            [audit_row("expired", rid, sid, None, now) for rid, sid in expired],
+        )
+    return len(expired)
 
 
 def expire_pending(now: datetime) -> int:
-    """Expire every overdue request, in a transaction of its own (cron, page reads)."""
-    from ..extensions import db
+    """Expire every overdue request, in a transaction of its own (cron, the watch below)."""
 
-    # A read first, so that pages showing reservations only take the write
-    # lock when there is something to expire.
-    if not db.session.scalar(
-        sa.select(
-            sa.exists().where(Reservation.status == Status.PENDING, Reservation.starts_at <= now)
+    def work(session: Session) -> int:
+        _lock_resources(session, _overdue().params(now=now))
+        return expire_rows(session, now)
+
+    return run_write(work)
+
+
+class OverdueWatch:
+    """Expires undecided requests whose start has passed: the one place that does it.
+
+    Pages and feeds must never show such a request as still waiting, yet a
+    query on every request would cost calendar polls their one-query answer.
+    The watch looks at most once a minute, and again as soon as the earliest
+    pending request it knows of starts. A request made in another process
+    meanwhile is seen at the next look; the booking engine expires any that
+    stand in the way of a booking itself.
+    """
+
+    RECHECK = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self._checked_at: datetime | None = None
+        self._next: datetime | None = None
+
+    def run(self, now: datetime) -> None:
+        if (
+            self._checked_at is not None
+            and self._next is not None
+            and self._checked_at <= now < self._next
+        ):
+            return
+        earliest = self._earliest_pending()
+        if earliest is not None and earliest <= now:
+            expire_pending(now)
+            earliest = self._earliest_pending()
+        self._checked_at = now
+        self._next = now + self.RECHECK
+        if earliest is not None:
+            self._next = min(self._next, earliest)
+
+    @staticmethod
+    def _earliest_pending() -> datetime | None:
+        return db.session.scalar(
+            sa.select(sa.func.min(Reservation.starts_at)).where(
+                Reservation.status == Status.PENDING
+            )
         )
-    ):
-        return 0
-    with write_transaction() as session:
-        return expire_overdue(session, now)

@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..auth import is_safe_next
 from ..extensions import db
 from ..forms.auth import LoginForm
 from ..models import User
+from . import access
+from .access import is_safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -37,6 +38,7 @@ def _next_page() -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access.public
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_next_page() or url_for("public.home"))
@@ -55,6 +57,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
+@access.public
 def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("You are logged out. See you soon!"), "info")

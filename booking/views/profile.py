@@ -2,39 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..extensions import db
 from ..forms.profile import PasswordForm, ProfileForm
+from . import access
+from .feeds import protect_secret_page, secret_links
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
 def _page(
     profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
-) -> str:
-    return render_template(
+) -> ResponseReturnValue:
+    page = render_template(
         "profile/index.html",
         profile_form=profile_form
         or ProfileForm(
             formdata=None, display_name=current_user.display_name, locale=current_user.locale
         ),
         password_form=password_form or PasswordForm(formdata=None),
+        feed_links=secret_links(current_user),
     )
+    # The page shows the secret feed links.
+    return protect_secret_page(make_response(page))
 
 
 @bp.route("")
-@login_required
-def index() -> str:
+@access.member
+def index() -> ResponseReturnValue:
     return _page()
 
 
 @bp.route("", methods=["POST"])
-@login_required
+@access.member
 def update() -> ResponseReturnValue:
     form = ProfileForm()
     if not form.validate_on_submit():
@@ -51,7 +56,7 @@ def update() -> ResponseReturnValue:
 
 
 @bp.route("/password", methods=["POST"])
-@login_required
+@access.member
 def password() -> ResponseReturnValue:
     form = PasswordForm()
     if not form.validate_on_submit():

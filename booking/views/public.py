@@ -1,17 +1,14 @@
-"""What anyone can see: the venues, their resources and rules; the language switch.
-
-This blueprint also registers the template filters and globals every page
-uses (at the end of this module), since the layout belongs to it.
-"""
+"""What anyone can see: the venues, their resources and rules, a venue's week; the language
+switch."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     redirect,
@@ -23,15 +20,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import selectinload
 
-from .. import presenters
-from ..auth import is_safe_next
 from ..extensions import db
 from ..models import Resource, Venue
+from ..presentation import descriptions
+from ..services.availability import week_of, week_start
+from . import access
+from .access import is_safe_next
 
 bp = Blueprint("public", __name__)
 
 
 @bp.route("/")
+@access.public
 def home() -> str:
     venues = db.session.scalars(
         sa.select(Venue)
@@ -46,6 +46,7 @@ def home() -> str:
 
 
 @bp.route("/venues/<slug>")
+@access.public
 def venue(slug: str) -> str:
     venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
     if venue is None:
@@ -53,18 +54,19 @@ def venue(slug: str) -> str:
     today = datetime.now(venue.zone).date()
     resources = venue.active_resources
     names = {r.id: r.name for r in resources}
-    closures = presenters.upcoming_closures(venue.closures, today, [None, *names])
+    closures = descriptions.upcoming_closures(venue.closures, today, [None, *names])
     return render_template(
         "public/venue.html",
         venue=venue,
         resources=resources,
-        hours=presenters.opening_hours(venue.opening_periods, today),
+        hours=descriptions.opening_hours(venue.opening_periods, today),
         closures=closures,
         resource_names=names,
     )
 
 
 @bp.route("/resources/<slug>")
+@access.public
 def resource(slug: str) -> str:
     resource = db.session.scalar(
         sa.select(Resource)
@@ -79,14 +81,41 @@ def resource(slug: str) -> str:
         "public/resource.html",
         resource=resource,
         venue=venue,
-        rules=presenters.rules_in_words(resource),
-        hours=presenters.opening_hours(resource.opening_periods, today),
+        rules=descriptions.rules_in_words(resource),
+        hours=descriptions.opening_hours(resource.opening_periods, today),
         has_own_hours=bool(resource.own_opening_periods),
-        closures=presenters.upcoming_closures(venue.closures, today, [None, resource.id]),
+        closures=descriptions.upcoming_closures(venue.closures, today, [None, resource.id]),
+    )
+
+
+@bp.route("/venues/<slug>/week")
+@access.public
+def week(slug: str) -> str:
+    """Free/busy of every resource of a venue for a week: open to everyone, no names."""
+    venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
+    if venue is None:
+        abort(404)
+    resources = list(
+        db.session.scalars(
+            sa.select(Resource)
+            .where(Resource.venue_id == venue.id, Resource.is_active)
+            .order_by(Resource.name)
+            .options(selectinload(Resource.own_opening_periods))
+        )
+    )
+    today = datetime.now(venue.zone).date()
+    first = week_start(request.args.get("week"), today)
+    return render_template(
+        "public/week.html",
+        venue=venue,
+        weeks=week_of(db.session, venue, resources, first),
+        first=first,
+        last=first + timedelta(days=6),
     )
 
 
 @bp.route("/lang/<code>")
+@access.public
 def set_language(code: str) -> ResponseReturnValue:
     """Switch the interface language with a plain link: no JavaScript, no form."""
     if code not in current_app.config["LANGUAGES"]:
@@ -96,49 +125,20 @@ def set_language(code: str) -> ResponseReturnValue:
     return redirect(target if is_safe_next(target) else url_for("public.home"))
 
 
-def has_endpoint(name: str) -> bool:
-    """Whether a view exists, so templates can link to areas built separately."""
-    return name in current_app.view_functions
-
-
-def current_path() -> str:
-    """The current path with its query, for ``next=`` links (no trailing "?")."""
-    return request.full_path.rstrip("?") if request else "/"
-
-
-# Globals rather than a context processor: macros imported without context
-# (``{% from "_macros/ui.html" import ... %}``) see globals only.
-for _helper in (
-    has_endpoint,
-    current_path,
-    presenters.kind_label,
-    presenters.opening_hours,
-    presenters.hours_today,
-):
-    bp.add_app_template_global(_helper)
-bp.add_app_template_global(presenters.resource_badges, "badges_for")
-
-
-@bp.app_template_filter("duration")
-def duration_filter(minutes: int) -> str:
-    return presenters.format_duration(minutes)
-
-
-@bp.app_template_filter("clock")
-def clock_filter(value: Any) -> str:
-    return presenters.format_clock(value)
-
-
-@bp.app_template_filter("day")
-def day_filter(value: Any, with_weekday: bool = True) -> str:
-    return presenters.format_day(value, with_weekday)
-
-
-@bp.app_template_filter("weekday")
-def weekday_filter(weekday: int) -> str:
-    return presenters.weekday_name(weekday)
-
-
-@bp.app_template_filter("date_range")
-def date_range_filter(starts_on: Any, ends_on: Any) -> str:
-    return presenters.format_date_range(starts_on, ends_on)
+@bp.route("/robots.txt")
+@access.public
+def robots() -> Response:
+    # Calendar services (Google's among them) honour robots.txt when they
+    # fetch a subscribed feed: /feeds/ must stay open to them.
+    lines = [
+        "User-agent: *",
+        "Allow: /feeds/",
+        "Disallow: /login",
+        "Disallow: /profile",
+        "Disallow: /manage/",
+        "Disallow: /admin/",
+        "",
+    ]
+    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -2,43 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from .. import rules as r
+from .. import clock
 from ..extensions import db
 from ..forms.reservations import BookingForm, CancelForm, SeriesForm
-from ..messages import not_allowed_message, transition_message, violation_message
-from ..models import Membership, Reservation, Resource, Status, User, Venue
-from ..schedule import week_of
+from ..models import Membership, Reservation, Resource, Status, User
+from ..permissions import can_act_for_others, can_cancel, can_decide, can_view
+from ..presentation.messages import not_allowed_message, transition_message, violation_message
 from ..services import (
     BookingError,
+    LocalMoment,
     NotAllowedError,
+    Recurrence,
+    SeriesRequest,
     TransitionError,
+    Violation,
     book,
     book_series,
     cancel,
     cancel_series_from,
-    expire_pending,
+    obstacles,
     preview_series,
 )
-from ..services.availability import holds_valid_qualification
-from ..services.booking import SeriesRequest
+from ..services.availability import week_of, week_start
+from . import access
 
 bp = Blueprint("reservations", __name__)
 
-# Violations that mean "someone holds this slot": answered 409 Conflict.
-CONFLICT_CODES = {"capacity", "just_taken"}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+BOOKING_FIELDS = {"starts_at": "start", "ends_at": "end", "seats": "seats"}
+SERIES_FIELDS = {"starts_on": "starts_on"}
 
 
 def _bookable_resource() -> Resource:
@@ -63,25 +63,16 @@ def _venue_members(resource: Resource) -> list[User]:
 
 
 def _configure(form: BookingForm | SeriesForm, resource: Resource) -> None:
-    members = _venue_members(resource) if current_user.is_manager_of(resource.venue) else []
-    form.configure(resource, current_user, members)
+    by_manager = can_act_for_others(current_user, resource.venue)
+    form.configure(resource, current_user, _venue_members(resource) if by_manager else [])
 
 
-def _first_day(form_day: date | None, resource: Resource) -> date:
-    """The first day of the week shown: asked for, else the form's day, else today."""
-    today = datetime.now(resource.venue.zone).date()
-    try:
-        asked: date | None = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        asked = None
-    for candidate in (asked, form_day):
-        if candidate is not None and today <= candidate <= today + timedelta(days=3 * 366):
-            return candidate
-    return today
+def _today(resource: Resource) -> date:
+    return clock.now().astimezone(resource.venue.zone).date()
 
 
 def _attach(
-    form: BookingForm | SeriesForm, violations: list[r.Violation], mapping: dict
+    form: BookingForm | SeriesForm, violations: list[Violation], mapping: dict
 ) -> list[str]:
     """Put each violation next to its field; return those that belong to no field."""
     general = []
@@ -102,21 +93,7 @@ def _refusal(
     if isinstance(error, NotAllowedError):
         return [not_allowed_message(error)], 403
     general = _attach(form, error.violations, mapping)
-    held = {v.code for v in error.violations} & CONFLICT_CODES
-    return general, 409 if held else 422
-
-
-BOOKING_FIELDS = {"starts_at": "start", "ends_at": "end", "seats": "seats"}
-
-
-def _local_to_utc(
-    form: BookingForm | SeriesForm, day: date, field_name: str, zone
-) -> datetime | None:
-    try:
-        return r.to_utc(datetime.combine(day, getattr(form, field_name).data), zone)
-    except r.LocalTimeError as error:
-        _attach(form, [r.Violation(error.code, field_name)], {field_name: field_name})
-        return None
+    return general, 409 if error.is_conflict else 422
 
 
 def _member_and_overrides(form: BookingForm | SeriesForm) -> tuple[int, frozenset[str]]:
@@ -126,75 +103,65 @@ def _member_and_overrides(form: BookingForm | SeriesForm) -> tuple[int, frozense
 
 
 @bp.route("/reservations/new", methods=["GET", "POST"])
-@login_required
+@access.member
 def new() -> str | Response | tuple[str, int]:
     resource = _bookable_resource()
     form = BookingForm()
     _configure(form, resource)
     general: list[str] = []
     status = 200
+    today = _today(resource)
     if request.method == "GET" and form.day.data is None:
-        try:
-            form.day.data = date.fromisoformat(request.args.get("day", ""))
-        except ValueError:
-            form.day.data = datetime.now(resource.venue.zone).date()
+        form.day.data = week_start(request.args.get("day"), today, days_back=0)
     if form.validate_on_submit():
-        zone = resource.venue.zone
-        starts_at = _local_to_utc(form, form.day.data, "start", zone)
-        ends_at = _local_to_utc(form, form.day.data, "end", zone)
-        if starts_at and ends_at:
-            member_id, overrides = _member_and_overrides(form)
-            try:
-                reservation = book(
-                    resource_id=resource.id,
-                    member_id=member_id,
-                    actor_id=current_user.id,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    seats=form.seats.data if "seats" in form else 1,
-                    purpose=form.purpose.data or "",
-                    overrides=overrides,
-                    now=now(),
-                )
-            except (BookingError, NotAllowedError) as error:
-                general, status = _refusal(form, error, BOOKING_FIELDS)
+        member_id, overrides = _member_and_overrides(form)
+        try:
+            reservation = book(
+                resource_id=resource.id,
+                member_id=member_id,
+                actor_id=current_user.id,
+                starts_at=LocalMoment(form.day.data, form.start.data),
+                ends_at=LocalMoment(form.day.data, form.end.data),
+                seats=form.seats.data if "seats" in form else 1,
+                purpose=form.purpose.data or "",
+                overrides=overrides,
+                now=clock.now(),
+            )
+        except (BookingError, NotAllowedError) as error:
+            general, status = _refusal(form, error, BOOKING_FIELDS)
+        else:
+            if reservation.status == Status.PENDING:
+                flash(_("Request sent. A venue manager will confirm it."), "success")
             else:
-                if reservation.status == Status.PENDING:
-                    flash(_("Request sent. A venue manager will confirm it."), "success")
-                else:
-                    flash(_("Booked! The slot is yours."), "success")
-                return redirect(url_for("reservations.show", reservation_id=reservation.id))
+                flash(_("Booked! The slot is yours."), "success")
+            return redirect(url_for("reservations.show", reservation_id=reservation.id))
     if request.method == "POST" and status == 200:
         status = 422
-    weeks = week_of(db.session, resource.venue, [resource], _first_day(form.day.data, resource))
+    first = week_start(
+        request.args.get("week"),
+        today,
+        days_back=0,
+        default=week_start(form.day.data, today, days_back=0),
+    )
+    warnings: list[str] = []
+    if request.method == "GET":
+        warnings = [
+            violation_message(v)
+            for v in obstacles(resource_id=resource.id, user_id=current_user.id, now=clock.now())
+        ]
     page = render_template(
         "reservations/new.html",
         form=form,
         resource=resource,
         general=general,
-        week=weeks[0],
-        warnings=[] if request.method == "POST" else _warnings(resource),
+        week=week_of(db.session, resource.venue, [resource], first)[0],
+        warnings=warnings,
     )
     return page, status
 
 
-def _warnings(resource: Resource) -> list[str]:
-    """What will stop this person booking, said before they fill the form in."""
-    if current_user.is_manager_of(resource.venue):
-        return []  # they may book for a member who qualifies
-    found = []
-    if not current_user.can_book_at(resource.venue):
-        found.append(r.Violation("no_role", None, {"venue": resource.venue.name}))
-    today = datetime.now(resource.venue.zone).date()
-    if resource.qualification and not holds_valid_qualification(
-        db.session, current_user.id, resource.qualification_id, today
-    ):
-        found.append(r.Violation("qualification", None, {"name": resource.qualification.name}))
-    return [violation_message(v) for v in found]
-
-
 @bp.route("/reservations/series/new", methods=["GET", "POST"])
-@login_required
+@access.member
 def new_series() -> str | Response | tuple[str, int]:
     resource = _bookable_resource()
     form = SeriesForm()
@@ -203,7 +170,7 @@ def new_series() -> str | Response | tuple[str, int]:
     preview = None
     status = 200
     if request.method == "GET" and form.starts_on.data is None:
-        form.starts_on.data = datetime.now(resource.venue.zone).date() + timedelta(days=1)
+        form.starts_on.data = _today(resource) + timedelta(days=1)
     if form.validate_on_submit():
         member_id, overrides = _member_and_overrides(form)
         weekdays = tuple(form.weekdays.data or ()) if form.frequency.data == "weekly" else ()
@@ -211,7 +178,7 @@ def new_series() -> str | Response | tuple[str, int]:
             resource_id=resource.id,
             member_id=member_id,
             actor_id=current_user.id,
-            recurrence=r.Recurrence(
+            recurrence=Recurrence(
                 form.frequency.data,
                 form.starts_on.data,
                 interval=form.interval.data,
@@ -227,7 +194,7 @@ def new_series() -> str | Response | tuple[str, int]:
         )
         try:
             if request.form.get("action") == "book":
-                result = book_series(spec, now())
+                result = book_series(spec, clock.now())
                 flash(
                     _(
                         "%(booked)d dates booked, %(skipped)d skipped.",
@@ -237,12 +204,11 @@ def new_series() -> str | Response | tuple[str, int]:
                     "success",
                 )
                 return redirect(url_for("reservations.mine"))
-            preview = preview_series(spec, now())
+            preview = preview_series(spec, clock.now())
         except (BookingError, NotAllowedError) as error:
-            general, status = _refusal(form, error, {"starts_on": "starts_on"})
+            general, status = _refusal(form, error, SERIES_FIELDS)
     elif request.method == "POST":
         status = 422
-    zone = resource.venue.zone
     return (
         render_template(
             "reservations/series.html",
@@ -250,7 +216,7 @@ def new_series() -> str | Response | tuple[str, int]:
             resource=resource,
             general=general,
             preview=preview,
-            zone=zone,
+            zone=resource.venue.zone,
             violation_message=violation_message,
         ),
         status,
@@ -259,59 +225,30 @@ def new_series() -> str | Response | tuple[str, int]:
 
 def _visible_reservation(reservation_id: int) -> Reservation:
     reservation = db.session.get(Reservation, reservation_id)
-    if reservation is None or not reservation.can_view(current_user):
+    if reservation is None or not can_view(current_user, reservation):
         abort(404)
     return reservation
 
 
-@bp.route("/venues/<slug>/week")
-def availability(slug: str) -> str:
-    """Free/busy of every resource of a venue for a week: open to everyone, no names."""
-    venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
-    if venue is None:
-        abort(404)
-    resources = list(
-        db.session.scalars(
-            sa.select(Resource)
-            .where(Resource.venue_id == venue.id, Resource.is_active)
-            .order_by(Resource.name)
-            .options(selectinload(Resource.own_opening_periods))
-        )
-    )
-    today = datetime.now(venue.zone).date()
-    try:
-        first = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        first = today
-    if not today - timedelta(days=366) <= first <= today + timedelta(days=3 * 366):
-        first = today
-    weeks = week_of(db.session, venue, resources, first)
-    return render_template(
-        "reservations/availability.html",
-        venue=venue,
-        weeks=weeks,
-        first=first,
-        last=first + timedelta(days=6),
-    )
-
-
-@bp.route("/reservations/<int:reservation_id>")
-@login_required
-def show(reservation_id: int) -> str:
-    expire_pending(now())
-    reservation = _visible_reservation(reservation_id)
+def _show(reservation: Reservation, cancel_form: CancelForm) -> str:
     return render_template(
         "reservations/show.html",
         reservation=reservation,
-        cancel_form=CancelForm(),
-        can_cancel=reservation.can_cancel(current_user, now()),
-        can_decide=reservation.can_decide(current_user),
+        cancel_form=cancel_form,
+        can_cancel=can_cancel(current_user, reservation, clock.now()),
+        can_decide=can_decide(current_user, reservation),
         zone=reservation.resource.venue.zone,
     )
 
 
+@bp.route("/reservations/<int:reservation_id>")
+@access.member
+def show(reservation_id: int) -> str:
+    return _show(_visible_reservation(reservation_id), CancelForm())
+
+
 @bp.route("/reservations/<int:reservation_id>/cancel", methods=["POST"], endpoint="cancel")
-@login_required
+@access.member
 def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
     reservation = _visible_reservation(reservation_id)
     form = CancelForm()
@@ -319,34 +256,24 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
         try:
             if form.scope.data == "following" and reservation.series_id:
                 cancelled = cancel_series_from(
-                    reservation_id, current_user.id, form.reason.data or "", now()
+                    reservation_id, current_user.id, form.reason.data or "", clock.now()
                 )
                 flash(_("%(count)d dates cancelled.", count=len(cancelled)), "success")
             else:
-                cancel(reservation_id, current_user.id, form.reason.data or "", now())
+                cancel(reservation_id, current_user.id, form.reason.data or "", clock.now())
                 flash(_("Booking cancelled. The slot is free for others."), "success")
             return redirect(url_for("reservations.show", reservation_id=reservation_id))
         except TransitionError as error:
             form.reason.errors = [*form.reason.errors, transition_message(error)]
         except NotAllowedError:
             abort(403)
-    reservation = _visible_reservation(reservation_id)
-    page = render_template(
-        "reservations/show.html",
-        reservation=reservation,
-        cancel_form=form,
-        can_cancel=reservation.can_cancel(current_user, now()),
-        can_decide=reservation.can_decide(current_user),
-        zone=reservation.resource.venue.zone,
-    )
-    return page, 422
+    return _show(_visible_reservation(reservation_id), form), 422
 
 
 @bp.route("/reservations")
-@login_required
+@access.member
 def mine() -> str:
-    current = now()
-    expire_pending(current)
+    now = clock.now()
     query = (
         sa.select(Reservation)
         .where(Reservation.user_id == current_user.id)
@@ -354,14 +281,12 @@ def mine() -> str:
     )
     upcoming = list(
         db.session.scalars(
-            query.where(Reservation.ends_at > current).order_by(Reservation.starts_at).limit(200)
+            query.where(Reservation.ends_at > now).order_by(Reservation.starts_at).limit(200)
         )
     )
     past = list(
         db.session.scalars(
-            query.where(Reservation.ends_at <= current)
-            .order_by(Reservation.starts_at.desc())
-            .limit(50)
+            query.where(Reservation.ends_at <= now).order_by(Reservation.starts_at.desc()).limit(50)
         )
     )
     return render_template("reservations/mine.html", upcoming=upcoming, past=past)

@@ -245,13 +245,13 @@ def read_everywhere(body: bytes) -> ParsedCalendar:
 
 
 class FeedClock:
-    """Stands in for ``booking.feeds.current_time`` so that a test can live in 2026's DST weeks."""
+    """Stands in for ``booking.clock.now`` so that a test can live in 2026's DST weeks."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
-        from booking import feeds
+        from booking import clock
 
         self.now = now.astimezone(UTC)
-        monkeypatch.setattr(feeds, "current_time", lambda: self.now)
+        monkeypatch.setattr(clock, "now", lambda: self.now)
 
     def set(self, now: datetime) -> datetime:
         self.now = now.astimezone(UTC)

@@ -6,9 +6,8 @@ from datetime import date, time
 
 from flask_babel import format_date, gettext
 
-from .presenters import format_duration
-from .rules import Violation
-from .services.errors import NotAllowedError, TransitionError
+from ..services import NotAllowedError, TransitionError, Violation
+from .formatting import format_duration
 
 
 def _periods(periods: list[tuple[time, time]]) -> str:

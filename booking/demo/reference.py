@@ -1,4 +1,4 @@
-"""Demo data: the three KPA-Cité cooperatives of the seed document, with real resources."""
+"""The demo venues, resources, trainings and accounts, as the seed document describes them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     Membership,
     OpeningPeriod,
     Qualification,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, has_request_context, session
 from flask_login import current_user
 
-from .extensions import babel
+from ..extensions import babel
 
 TRANSLATIONS_DIR = "translations"
 

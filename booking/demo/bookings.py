@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from . import rules as r
-from .extensions import db
-from .models import Reservation, Resource, User
-from .services import BookingError, approve, book, book_series
-from .services.booking import SeriesRequest
+from .. import rules as r
+from ..extensions import db
+from ..models import Reservation, Resource, User
+from ..services import BookingError, approve, book, book_series
+from ..services.booking import SeriesRequest
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -219,7 +219,7 @@ def seed_demo_bookings(
         )
 
     # Requests still waiting for a manager (and expired when already past).
-    from .services import expire_pending
+    from ..services import expire_pending
 
     expire_pending(datetime.now(UTC))
     report(_("%(count)d bookings created", count=made))

@@ -1,82 +1,15 @@
-"""Turning rules and times into the plain words people read on the pages.
-
-Everything here is for templates: durations ("1 h 30"), times ("9 h 30" in
-French, "9:30 AM" in English), weekday names, opening hours per day and a
-resource's booking rules as sentences. Views register these as Jinja filters
-and globals (see ``booking.views.public``); other modules may import them.
-"""
+"""Venues and resources in plain words: opening hours by day, badges, rules as sentences."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from babel.dates import format_date as babel_format_date
-from babel.dates import format_time as babel_format_time
-from babel.dates import get_day_names
-from flask_babel import get_locale, gettext, ngettext
+from flask_babel import gettext, ngettext
 
-from .models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
-
-NBSP = "\u00a0"
-
-
-MINUTES_PER_DAY = 24 * 60
-
-
-def _lang() -> str:
-    locale = get_locale()
-    return locale.language if locale is not None else "fr"
-
-
-def format_duration(minutes: int) -> str:
-    """30 → "30 min", 60 → "1 heure", 90 → "1 h 30", 2880 → "2 jours"."""
-    if minutes >= MINUTES_PER_DAY and minutes % MINUTES_PER_DAY == 0:
-        days = minutes // MINUTES_PER_DAY
-        return ngettext("%(num)d day", "%(num)d days", days)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
-    if hours:
-        return ngettext("%(num)d hour", "%(num)d hours", hours)
-    return gettext("%(num)d min", num=rest)
-
-
-def format_clock(value: time | datetime) -> str:
-    """A time of day as people write it: "9 h", "12 h 30" in French; "9:30 AM" in English."""
-    if _lang() == "fr":
-        if value.minute:
-            return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
-        return f"{value.hour}{NBSP}h"
-    return babel_format_time(value, "short", locale=get_locale())
-
-
-def format_day(value: date, with_weekday: bool = True) -> str:
-    """ "lundi 2 mars 2026" / "Monday, March 2, 2026"."""
-    return babel_format_date(value, "full" if with_weekday else "long", locale=get_locale())
-
-
-def weekday_name(weekday: int) -> str:
-    """0 → "Lundi" (capitalised: it starts a line in the hours list)."""
-    name = get_day_names("wide", locale=get_locale())[weekday]
-    return name[:1].upper() + name[1:]
-
-
-def format_period(opens_at: time, closes_at: time) -> str:
-    return gettext(
-        "from %(opens)s to %(closes)s", opens=format_clock(opens_at), closes=format_clock(closes_at)
-    )
-
-
-def format_date_range(starts_on: date, ends_on: date) -> str:
-    if starts_on == ends_on:
-        return gettext("on %(day)s", day=format_day(starts_on))
-    return gettext(
-        "from %(first)s to %(last)s (included)",
-        first=format_day(starts_on),
-        last=format_day(ends_on),
-    )
+from ..models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
+from .formatting import format_duration, format_period, weekday_name
 
 
 @dataclass(frozen=True)

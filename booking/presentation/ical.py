@@ -12,7 +12,6 @@ a feed whose reservations did not change is the same, byte for byte.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,18 +20,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Timezone
 
-from .models import Reservation, Status
+from ..models import Audience, Reservation, Status
 
 PRODID = "-//Tiers-lieux//Réservations//FR"
 # Feeds have no reader whose language we know: they speak the venues' language.
 FEED_LOCALE = "fr"
 DEFAULT_REFRESH = timedelta(hours=1)
-
-
-class Audience(enum.StrEnum):
-    PUBLIC = "public"  # anyone: a slot is taken, nothing about who
-    MEMBER = "member"  # the member's own reservations, in full
-    MANAGER = "manager"  # a manager's venues: who booked, and what for
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,19 @@
+"""Demo data: the three KPA-Cité cooperatives of the seed document, and a lived-in fortnight."""
+
+from .bookings import seed_demo_bookings
+from .reference import (
+    ACCOUNTS,
+    DEMO_PASSWORD,
+    LASER_QUALIFICATION,
+    VENUES,
+    seed_reference_data,
+)
+
+__all__ = [
+    "ACCOUNTS",
+    "DEMO_PASSWORD",
+    "LASER_QUALIFICATION",
+    "VENUES",
+    "seed_demo_bookings",
+    "seed_reference_data",
+]

@@ -1,0 +1,87 @@
+"""Who may do what: the one vocabulary that views, services and templates ask.
+
+Every answer is a plain predicate over loaded models (a user with their
+memberships, a reservation with its resource), so that a page, a service and a
+test ask the same question and get the same answer. Administrators manage
+every venue, everywhere. A state question ("is this request still pending?")
+is not a permission: services check states themselves and say why a move is
+impossible; these predicates only say who may try.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from .models import HOLDING_STATUSES, Membership, Reservation, Role, Status, User, Venue
+
+
+def role_at(user: User, venue_id: int) -> Role | None:
+    for membership in user.memberships:
+        if membership.venue_id == venue_id:
+            return membership.role
+    return None
+
+
+def can_manage(user: User, venue: Venue | int) -> bool:
+    """Decide requests, book for members and set soft rules aside at this venue."""
+    venue_id = venue if isinstance(venue, int) else venue.id
+    return user.is_admin or role_at(user, venue_id) == Role.MANAGER
+
+
+def can_manage_any(user: User) -> bool:
+    """Whether the manager's pages have anything for this person."""
+    return user.is_admin or any(m.role == Role.MANAGER for m in user.memberships)
+
+
+def can_book_at(user: User, venue: Venue | int) -> bool:
+    """Book for oneself: an active account with a role at the venue."""
+    venue_id = venue if isinstance(venue, int) else venue.id
+    return user.active and role_at(user, venue_id) is not None
+
+
+def can_act_for_others(actor: User, venue: Venue | int) -> bool:
+    """Book for someone else, or set soft rules aside: the venue's managers."""
+    return can_manage(actor, venue)
+
+
+def is_own(user: User, reservation: Reservation) -> bool:
+    return user.id == reservation.user_id
+
+
+def can_view(user: User, reservation: Reservation) -> bool:
+    return is_own(user, reservation) or can_manage(user, reservation.resource.venue_id)
+
+
+def can_decide(user: User, reservation: Reservation) -> bool:
+    """Accept or refuse: a manager of the venue, while the request waits."""
+    return reservation.status == Status.PENDING and can_manage(user, reservation.resource.venue_id)
+
+
+def may_cancel(user: User, reservation: Reservation) -> bool:
+    """Who may try to cancel, whatever the reservation's state: its member and managers."""
+    return can_view(user, reservation)
+
+
+def can_cancel(user: User, reservation: Reservation, now: datetime) -> bool:
+    """Whether the page offers to cancel: allowed, still holding and not over."""
+    return (
+        reservation.status in HOLDING_STATUSES
+        and reservation.ends_at > now
+        and may_cancel(user, reservation)
+    )
+
+
+def managed_venue_ids_query(user: User) -> sa.Select[tuple[int]]:
+    """The ids of the venues ``user`` manages, as a query: every venue for administrators."""
+    query = sa.select(Venue.id).order_by(Venue.id)
+    if user.is_admin:
+        return query
+    return query.where(
+        Venue.id.in_(
+            sa.select(Membership.venue_id).where(
+                Membership.user_id == user.id, Membership.role == Role.MANAGER
+            )
+        )
+    )

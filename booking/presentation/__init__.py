@@ -1,0 +1,58 @@
+"""How the domain reads on a page: words, formats, messages, calendars; languages.
+
+``init_app`` registers every template filter and global in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app, request
+
+from ..models import Status
+from ..permissions import can_manage_any
+from . import descriptions, formatting, i18n, labels
+
+
+def has_endpoint(name: str) -> bool:
+    """Whether a view exists, so templates can link to areas built separately."""
+    return name in current_app.view_functions
+
+
+def current_path() -> str:
+    """The current path with its query, for ``next=`` links (no trailing "?")."""
+    return request.full_path.rstrip("?") if request else "/"
+
+
+def init_app(app: Flask) -> None:
+    i18n.init_app(app)
+    filters: dict[str, Any] = {
+        "duration": formatting.format_duration,
+        "clock": formatting.format_clock,
+        "day": formatting.format_day,
+        "weekday": formatting.weekday_name,
+        "date_range": formatting.format_date_range,
+        "venue_datetime": formatting.venue_datetime,
+        "venue_time": formatting.venue_time,
+        "venue_day": formatting.venue_day,
+        "status_label": lambda s: labels.STATUS_LABELS[Status(s)],
+        "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
+        "override_labels": labels.override_labels,
+    }
+    for name, function in filters.items():
+        app.add_template_filter(function, name)
+    # Globals rather than a context processor: macros imported without context
+    # (``{% from "_macros/ui.html" import ... %}``) see globals only.
+    template_globals: dict[str, Any] = {
+        "has_endpoint": has_endpoint,
+        "current_path": current_path,
+        "kind_label": descriptions.kind_label,
+        "opening_hours": descriptions.opening_hours,
+        "hours_today": descriptions.hours_today,
+        "badges_for": descriptions.resource_badges,
+        "timedelta": timedelta,
+        "can_manage_any": can_manage_any,
+    }
+    for name, value in template_globals.items():
+        app.add_template_global(value, name)

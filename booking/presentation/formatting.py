@@ -1,0 +1,102 @@
+"""Times, dates and durations as people read them, in the venue's zone and the reader's language.
+
+Durations read "1 h 30", times "9 h 30" in French and "9:30" in English (24-hour
+both), days "lundi 2 mars 2026". Instants of reservations are shown in the
+venue's time zone, with their UTC offset where the wall-clock time happens
+twice (the autumn change).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.dates import get_day_names
+from flask_babel import get_locale, gettext, ngettext
+
+from .. import rules as r
+
+NBSP = "\u00a0"
+
+
+MINUTES_PER_DAY = 24 * 60
+
+
+def _lang() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "fr"
+
+
+def format_duration(minutes: int) -> str:
+    """30 → "30 min", 60 → "1 heure", 90 → "1 h 30", 2880 → "2 jours"."""
+    if minutes >= MINUTES_PER_DAY and minutes % MINUTES_PER_DAY == 0:
+        days = minutes // MINUTES_PER_DAY
+        return ngettext("%(num)d day", "%(num)d days", days)
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
+    if hours:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return gettext("%(num)d min", num=rest)
+
+
+def format_clock(value: time | datetime) -> str:
+    """A time of day as people write it: "9 h", "12 h 30" in French; "9:30 AM" in English."""
+    if _lang() == "fr":
+        if value.minute:
+            return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
+        return f"{value.hour}{NBSP}h"
+    return babel_format_time(value, "short", locale=get_locale())
+
+
+def format_day(value: date, with_weekday: bool = True) -> str:
+    """ "lundi 2 mars 2026" / "Monday, March 2, 2026"."""
+    return babel_format_date(value, "full" if with_weekday else "long", locale=get_locale())
+
+
+def weekday_name(weekday: int) -> str:
+    """0 → "Lundi" (capitalised: it starts a line in the hours list)."""
+    name = get_day_names("wide", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:]
+
+
+def format_period(opens_at: time, closes_at: time) -> str:
+    return gettext(
+        "from %(opens)s to %(closes)s", opens=format_clock(opens_at), closes=format_clock(closes_at)
+    )
+
+
+def format_date_range(starts_on: date, ends_on: date) -> str:
+    if starts_on == ends_on:
+        return gettext("on %(day)s", day=format_day(starts_on))
+    return gettext(
+        "from %(first)s to %(last)s (included)",
+        first=format_day(starts_on),
+        last=format_day(ends_on),
+    )
+
+
+def _offset_note(local: datetime, zone: ZoneInfo) -> str:
+    """The UTC offset, shown only where the wall-clock time happens twice."""
+    if r.is_ambiguous(local.replace(tzinfo=None), zone):
+        offset = int(local.utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
+        return f" (UTC{offset:+d})"
+    return ""
+
+
+def venue_datetime(instant: datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    text = babel_format_datetime(local, "EEEE d MMMM y, HH:mm", tzinfo=zone, locale=get_locale())
+    return text + _offset_note(local, zone)
+
+
+def venue_time(instant: datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    return local.strftime("%H:%M") + _offset_note(local, zone)
+
+
+def venue_day(day: date) -> str:
+    return babel_format_date(day, "EEEE d MMMM", locale=get_locale())

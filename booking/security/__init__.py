@@ -1,0 +1,1 @@
+"""Secrets and what keeps them secret: feed tokens, and their masking in logs."""

@@ -1,0 +1,119 @@
+"""Who may open which page: the login wiring and every route's declared access rule.
+
+Each view carries one rule, given by one of the decorators below; a route
+without one is refused (and ``tests/test_access.py`` fails). The rules say
+who may reach a page at all; what a person may do to one venue or one
+reservation is asked of ``booking.permissions`` inside the view or service.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ..extensions import db, login_manager
+from ..models import User
+from ..permissions import can_manage_any
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ATTRIBUTE = "access_rule"
+
+
+class Access(enum.StrEnum):
+    PUBLIC = "public"  # anyone, logged in or not
+    SECRET_LINK = "secret-link"  # anyone holding a secret URL (private feeds)
+    MEMBER = "member"  # a logged-in account
+    MANAGER = "manager"  # a manager of at least one venue, or an administrator
+    ADMIN = "admin"  # an administrator
+
+
+# Endpoints that Flask itself provides.
+FRAMEWORK_RULES = {"static": Access.PUBLIC}
+
+
+def _declare(rule: Access) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        setattr(view, ATTRIBUTE, rule)
+        return view
+
+    return mark
+
+
+public = _declare(Access.PUBLIC)
+secret_link = _declare(Access.SECRET_LINK)
+
+
+def member(view: F) -> F:
+    return _declare(Access.MEMBER)(login_required(view))  # type: ignore[return-value]
+
+
+def manager(view: F) -> F:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not can_manage_any(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return _declare(Access.MANAGER)(wrapped)  # type: ignore[return-value]
+
+
+def admin(view: F) -> F:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return _declare(Access.ADMIN)(wrapped)  # type: ignore[return-value]
+
+
+def rule_of(app: Flask, endpoint: str) -> Access | None:
+    if endpoint in FRAMEWORK_RULES:
+        return FRAMEWORK_RULES[endpoint]
+    view = app.view_functions.get(endpoint)
+    return getattr(view, ATTRIBUTE, None)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+    @app.before_request
+    def _refuse_undeclared() -> None:
+        # Fail closed: a route added without its rule is refused, not served.
+        if request.endpoint is not None and rule_of(app, request.endpoint) is None:
+            logging.getLogger(__name__).error("no access rule for %s", request.endpoint)
+            abort(403)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only local paths: a login link must not send people to another site."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    )
