@@ -6,12 +6,14 @@ Sets up its own SQLite database in a temporary folder (migrated like a real
 one), inserts the reservations in bulk, then times, in this process:
 
 - the full answer of the manager feed (the heaviest: names, e-mails,
-  purposes) through the Flask test client: routing, expiry check, the
-  fingerprint query, loading the reservations, building and serialising;
+  purposes) through the Flask test client: routing, the feed's one lookup
+  (account, venues and their stamps), loading the reservations, building and
+  serialising;
 - a bare icalendar serialisation of the same events (values read back from
   the feed itself, so both build exactly the same calendar), the floor any
   icalendar-based feed stands on; target: full answer ≤ 1.5 × that;
-- the 304 answer to a conditional request; target: ≥ 20 × faster than a full one;
+- the 304 answer to a conditional request, and the SQL statements it sends;
+  target: ≥ 60 × faster than a full one, in one query;
 - peak memory (tracemalloc) of one full answer.
 """
 
@@ -35,7 +37,7 @@ import icalendar  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from booking import create_app, feeds  # noqa: E402
+from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 from booking.models import (  # noqa: E402
     Membership,
@@ -48,9 +50,10 @@ from booking.models import (  # noqa: E402
     User,
     Venue,
 )
+from booking.security import tokens  # noqa: E402
 
 RATIO_TARGET = 1.5
-CONDITIONAL_TARGET = 20.0
+CONDITIONAL_TARGET = 60.0
 
 
 def say(message: str) -> None:
@@ -127,7 +130,7 @@ def populate(events: int) -> tuple[User, str]:
         )
     db.session.execute(sa.insert(Reservation), rows)
     db.session.commit()
-    token = feeds.make_token(manager, feeds.MANAGER)
+    token = tokens.make_token(manager, tokens.MANAGER)
     return manager, f"/feeds/m/{token}.ics"
 
 
@@ -217,6 +220,18 @@ def main() -> int:
         serialise = bare_icalendar(body)
         serialise()
 
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+            if statement.strip().upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+                statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        conditional()
+        sa.event.remove(engine, "before_cursor_execute", record)
+
         say(f"Timing the full answer (best of {args.repeat})")
         app_time = best_of(args.repeat, full)
         say(f"Timing bare icalendar (best of {args.repeat})")
@@ -248,10 +263,11 @@ def main() -> int:
     median = f"(median {median_304 * 1000:.2f} ms)"
     say(f"  304 answer                 {conditional_time * 1000:8.2f} ms {median}")
     say(f"  full / 304                 {speedup:8.1f} × (target ≥ {CONDITIONAL_TARGET:.0f} ×)")
+    say(f"  SQL statements of a 304    {len(statements):8d}   (target 1)")
     say(f"  peak memory, full answer   {app_peak / mib:8.1f} MiB")
     say(f"  peak memory, icalendar     {bare_peak / mib:8.1f} MiB")
     say(f"  peak memory, 304 answer    {conditional_peak / mib:8.2f} MiB")
-    met = ratio <= RATIO_TARGET and speedup >= CONDITIONAL_TARGET
+    met = ratio <= RATIO_TARGET and speedup >= CONDITIONAL_TARGET and len(statements) == 1
     say("Targets met." if met else "Targets NOT met.")
     return 0 if met else 1
 

@@ -138,6 +138,14 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The application's clock set to Monday 2 March 2026, 9:00 in Paris (tests move it)."""
+    from .support.icalcheck import FeedClock
+
+    return FeedClock(monkeypatch, paris(2026, 3, 2, 9, 0))
+
+
+@pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 

@@ -37,11 +37,6 @@ ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FeedClock:
-    return FeedClock(monkeypatch, paris(2026, 3, 2, 9, 0))
-
-
-@pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue(slug="moulins", name="KPA Moulins", hours=ALL_DAY)
     return {

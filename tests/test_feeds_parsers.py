@@ -20,8 +20,7 @@ from booking import rules as r
 from booking.extensions import db
 from booking.models import Reservation, Status, User
 from booking.security import tokens
-from booking.services import approve, book, book_series, cancel, refuse
-from booking.services.booking import SeriesRequest
+from booking.services import SeriesRequest, approve, book, book_series, cancel, refuse
 
 from .conftest import Factory, paris
 from .support.icalcheck import FeedClock, ParsedCalendar, read_everywhere, read_everywhere_many

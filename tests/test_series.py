@@ -8,8 +8,13 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Reservation, Status
 from booking.rules import Recurrence
-from booking.services import BookingError, book_series, cancel_series_from, preview_series
-from booking.services.booking import SeriesRequest
+from booking.services import (
+    BookingError,
+    SeriesRequest,
+    book_series,
+    cancel_series_from,
+    preview_series,
+)
 
 from .conftest import PARIS, book_as, paris
 

@@ -17,8 +17,7 @@ from flask_babel import gettext as _
 from .. import rules as r
 from ..extensions import db
 from ..models import Reservation, Resource, User
-from ..services import BookingError, approve, book, book_series
-from ..services.booking import SeriesRequest
+from ..services import BookingError, SeriesRequest, approve, book, book_series
 
 PARIS = ZoneInfo("Europe/Paris")
 

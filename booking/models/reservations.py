@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -87,6 +88,18 @@ class Reservation(db.Model):
         sa.Index("ix_reservation_user_starts", "user_id", "starts_at"),
         sa.Index("ix_reservation_updated", "updated_at"),
         sa.Index("ix_reservation_status_starts", "status", "starts_at"),
+        # No double booking, held by PostgreSQL itself: two holding reservations
+        # of an exclusive resource cannot overlap, buffer included ("[)" ranges
+        # let back-to-back bookings fit). Shared resources are counted under a
+        # row lock on the resource instead (booking.services.booking); SQLite
+        # relies on BEGIN IMMEDIATE (booking.database).
+        ExcludeConstraint(
+            ("resource_id", "="),
+            (sa.literal_column("tstzrange(starts_at, blocked_until, '[)')"), "&&"),
+            name="ex_reservation_no_overlap",
+            using="gist",
+            where=sa.text("exclusive AND status IN ('pending', 'confirmed')"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,7 +142,12 @@ class Reservation(db.Model):
 
     @classmethod
     def overlapping(
-        cls, start: datetime, end: datetime, *, with_buffer: bool = True
+        cls,
+        start: datetime | sa.BindParameter[datetime],
+        end: datetime | sa.BindParameter[datetime],
+        *,
+        with_buffer: bool = True,
+        earliest: sa.BindParameter[datetime] | None = None,
     ) -> list[sa.ColumnElement[bool]]:
         """The one overlap predicate: reservations that meet the half-open [start, end).
 
@@ -137,9 +155,14 @@ class Reservation(db.Model):
         as the slot is held; without, until ``ends_at``, as calendars show it.
         The lower bound on ``starts_at`` keeps every caller a range scan of
         ``ix_reservation_resource_starts``: nothing holds longer than MAX_HOLD.
+        A statement built once with bound parameters passes that bound as
+        ``earliest`` (``start - MAX_HOLD``, computed by the caller).
         """
         until = cls.blocked_until if with_buffer else cls.ends_at
-        return [cls.starts_at >= start - MAX_HOLD, cls.starts_at < end, until > start]
+        if earliest is None:
+            assert isinstance(start, datetime)
+            earliest = start - MAX_HOLD  # type: ignore[assignment]
+        return [cls.starts_at >= earliest, cls.starts_at < end, until > start]
 
     @classmethod
     def holding(cls) -> sa.ColumnElement[bool]:
@@ -167,3 +190,12 @@ class AuditEvent(db.Model):
 
     reservation: Mapped[Reservation | None] = relationship()
     actor: Mapped[User | None] = relationship()
+
+
+# The exclusion constraint compares resource ids with a GiST index, which needs
+# btree_gist (the migration creates it too).
+sa.event.listen(
+    Reservation.__table__,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"),
+)

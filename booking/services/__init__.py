@@ -6,7 +6,7 @@ speak to this layer only.
 """
 
 from ..rules import LocalMoment, Recurrence, Violation
-from .booking import SeriesRequest, book, book_series, obstacles, preview_series
+from .booking import book, obstacles
 from .errors import BookingError, ConflictError, NotAllowedError, TransitionError
 from .lifecycle import (
     OverdueWatch,
@@ -16,6 +16,7 @@ from .lifecycle import (
     expire_pending,
     refuse,
 )
+from .series import SeriesRequest, SeriesResult, book_series, preview_series
 
 __all__ = [
     "BookingError",
@@ -25,6 +26,7 @@ __all__ = [
     "OverdueWatch",
     "Recurrence",
     "SeriesRequest",
+    "SeriesResult",
     "TransitionError",
     "Violation",
     "approve",
