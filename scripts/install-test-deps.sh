@@ -23,8 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# ical.js, pinned by tests/js/package-lock.json.
-if [ -f tests/js/package.json ] && [ ! -d tests/js/node_modules/ical.js ]; then
-  echo "Installing ical.js for the feed tests"
+# ical.js and axe-core, pinned by tests/js/package-lock.json.
+if [ -f tests/js/package.json ] && { [ ! -d tests/js/node_modules/ical.js ] || [ ! -d tests/js/node_modules/axe-core ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; }; then
+  echo "Installing ical.js and axe-core for the tests"
   (cd tests/js && npm ci --silent --no-audit --no-fund)
 fi

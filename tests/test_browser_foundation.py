@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .support.browser import DESKTOP, PHONE, axe_violations, launch
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
@@ -13,23 +14,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translation
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 
@@ -147,3 +136,11 @@ def test_language_switch_works_without_javascript(browser, base_url):
     assert page.locator("html").get_attribute("lang") == "en"
     assert "The rules, in plain words" in page.content()
     context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/login", "/venues/kpa-moulins", "/resources/decoupeuse-laser"]
+)
+def test_foundation_pages_have_no_accessibility_violation(phone, base_url, path):
+    phone.goto(base_url + path)
+    assert axe_violations(phone) == []

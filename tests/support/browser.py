@@ -1,0 +1,46 @@
+"""Chromium for tests: how to start it here, page sizes, and an accessibility check with axe-core.
+
+Browser tests use Debian's Chromium (Playwright's own download cannot run
+here). ``axe_violations(page)`` runs axe-core (pinned in tests/js) in the page
+and returns what it finds, each as "rule: target" lines a failing test prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+AXE = Path(__file__).resolve().parent.parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA, and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Every axe-core violation on the page as it is now, one line per element."""
+    if not AXE.is_file():
+        raise RuntimeError("axe-core is not installed: run `make test` (it installs tests/js)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} — {violation['help']}"
+        for violation in result["violations"]
+        for node in violation["nodes"]
+    ]
