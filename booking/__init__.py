@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import cli, models, presentation  # noqa: F401  (models register their tables)
     from .database import configure_engine
     from .extensions import csrf, db, migrate
+    from .security import headers
     from .views import register_blueprints
 
     db.init_app(app)
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     configure_engine(app)
     presentation.init_app(app)
+    headers.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     return app

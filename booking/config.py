@@ -1,15 +1,62 @@
-"""Configuration: defaults, then instance/config.py, then the environment, then tests."""
+"""Configuration: defaults, then instance/config.py, then the environment, then tests.
+
+Two profiles. Development (the default) needs nothing: the database and the
+secret key live in instance/. Production (``BOOKING_ENV=production``) refuses
+to start without a real secret key, the host names the site answers to
+(``ALLOWED_HOSTS``) and its public address (``EXTERNAL_URL``), and then sends
+cookies over HTTPS only and trusts the reverse proxy's forwarded headers.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
-ENVIRONMENT_KEYS = ("SECRET_KEY", "DATABASE_URL", "SITE_NAME", "BABEL_DEFAULT_LOCALE")
+ENVIRONMENT_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "SITE_NAME",
+    "BABEL_DEFAULT_LOCALE",
+    "BOOKING_ENV",
+    "ALLOWED_HOSTS",
+    "EXTERNAL_URL",
+    "PROXY_HOPS",
+)
+
+# Keys that tutorials and examples use: a site signed with one of these can be forged.
+WEAK_SECRET_KEYS = frozenset(
+    {
+        "dev",
+        "development",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "changeme",
+        "change-me",
+        "test",
+        "testing",
+        "password",
+        "flask",
+        "booking",
+        "default",
+        "key",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 12
+MIN_PRODUCTION_SECRET_KEY_LENGTH = 32
+# Host names a development server answers to without ALLOWED_HOSTS.
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"]
+KEY_RECIPE = "`python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says what to set."""
 
 
 def default_config(instance_path: str) -> dict[str, Any]:
@@ -30,7 +77,22 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SQLITE_BUSY_TIMEOUT": 15,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": None,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # A form left open longer than this asks to be reloaded (the 400 page says so).
+        "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+        # Forms are small: a larger body is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "BOOKING_ENV": "development",
+        # Comma-separated host names the site answers to; other Host headers get 400.
+        "ALLOWED_HOSTS": "",
+        # The site's public address, e.g. https://reservations.example.org (links in
+        # e-mails and feeds; https turns secure cookies and HSTS on).
+        "EXTERNAL_URL": "",
+        # How many reverse proxies in front set X-Forwarded-* (production).
+        "PROXY_HOPS": 1,
     }
 
 
@@ -56,8 +118,23 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # After PostgreSQL restarts, pooled connections are dead: test each one
+        # before use so that the app recovers by itself.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
+    production = app.config["BOOKING_ENV"] == "production"
+    app.config["PRODUCTION"] = production
     if not app.config.get("SECRET_KEY"):
+        if production:
+            raise ConfigurationError(
+                "BOOKING_ENV=production needs SECRET_KEY: set it to a long random value, for "
+                f"example the output of {KEY_RECIPE}."
+            )
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    elif not app.config.get("TESTING"):
+        check_secret_key(str(app.config["SECRET_KEY"]), production)
+    apply_hosts(app, production)
 
 
 def instance_secret_key(instance_path: Path) -> str:
@@ -80,3 +157,42 @@ def instance_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def check_secret_key(key: str, production: bool) -> None:
+    minimum = MIN_PRODUCTION_SECRET_KEY_LENGTH if production else MIN_SECRET_KEY_LENGTH
+    if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < minimum:
+        raise ConfigurationError(
+            f"SECRET_KEY is too weak: use at least {minimum} random characters, for example "
+            f"the output of {KEY_RECIPE}."
+        )
+
+
+def apply_hosts(app: Flask, production: bool) -> None:
+    """Allowed host names, and the public address links are made with."""
+    config = app.config
+    hosts = [h.strip() for h in str(config.get("ALLOWED_HOSTS") or "").split(",") if h.strip()]
+    external = str(config.get("EXTERNAL_URL") or "").strip().rstrip("/")
+    if production and not hosts:
+        raise ConfigurationError(
+            "BOOKING_ENV=production needs ALLOWED_HOSTS: the host names of the site, separated "
+            "by commas (for example reservations.example.org)."
+        )
+    if production and not external:
+        raise ConfigurationError(
+            "BOOKING_ENV=production needs EXTERNAL_URL: the site's public address, "
+            "for example https://reservations.example.org."
+        )
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = hosts or (None if config.get("TESTING") else LOCAL_HOSTS)
+    if external:
+        parts = urlsplit(external)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(
+                f"EXTERNAL_URL must look like https://reservations.example.org, not {external!r}."
+            )
+        config["PREFERRED_URL_SCHEME"] = parts.scheme
+        config["EXTERNAL_URL"] = external
+    if config.get("PREFERRED_URL_SCHEME") == "https":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -30,9 +29,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..models import Resource, User
 from ..permissions import can_act_for_others
 from ..presentation.labels import SOFT_RULE_LABELS, WEEKDAY_LABELS
+from .base import Form
 
 
-def reasonable_date(form: FlaskForm, field: DateField) -> None:
+def reasonable_date(form: Form, field: DateField) -> None:
     """Dates far outside any calendar people use would overflow date arithmetic."""
     if field.data is not None and not (date(2000, 1, 1) <= field.data <= date(2099, 12, 31)):
         raise ValidationError(_l("Choose a date between 2000 and 2099."))
@@ -75,7 +75,7 @@ class _ForSomeone:
             self.seats.render_kw = {"min": 1, "max": resource.capacity}
 
 
-class BookingForm(_ForSomeone, FlaskForm):
+class BookingForm(_ForSomeone, Form):
     day = DateField(_l("Day"), validators=[InputRequired(_l("Choose a day.")), reasonable_date])
     start = TimeField(_l("From"), validators=[InputRequired(_l("Choose a start time."))])
     end = TimeField(_l("To"), validators=[InputRequired(_l("Choose an end time."))])
@@ -86,7 +86,7 @@ class BookingForm(_ForSomeone, FlaskForm):
     )
 
 
-class SeriesForm(_ForSomeone, FlaskForm):
+class SeriesForm(_ForSomeone, Form):
     starts_on = DateField(
         _l("First day"), validators=[InputRequired(_l("Choose the first day.")), reasonable_date]
     )
@@ -132,7 +132,7 @@ class SeriesForm(_ForSomeone, FlaskForm):
         return ok
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = StringField(
         _l("Reason"),
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
@@ -148,7 +148,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(Form):
     reason = TextAreaField(
         _l("Why is the request refused?"),
         validators=[

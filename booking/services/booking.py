@@ -20,7 +20,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .. import rules as r
@@ -159,17 +159,17 @@ def attach(model: type[T], values: dict) -> T:
 
 
 def guarded(work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a write transaction; a lost race becomes ConflictError."""
+    """Run ``work`` in a write transaction; a lost race becomes ConflictError.
+
+    A database that stays locked (another process holding SQLite's write lock
+    past the busy timeout) is not a lost race: its error goes up, and the
+    page says to try again.
+    """
     try:
         return run_write(work)
     except IntegrityError as error:
         # PostgreSQL's exclusion constraint: another transaction won the slot.
         if getattr(error.orig, "sqlstate", None) == "23P01":
-            raise ConflictError() from error
-        raise
-    except OperationalError as error:
-        # SQLite gave up waiting for the write lock: the slot may be taken.
-        if "locked" in str(error.orig):
             raise ConflictError() from error
         raise
 

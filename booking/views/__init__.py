@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 from .. import clock
+from ..forms.base import has_control_characters
 from ..services import OverdueWatch
 
 
@@ -15,6 +16,16 @@ def register_blueprints(app: Flask) -> None:
     for module in (public, auth, profile, reservations, manage, feeds):
         app.register_blueprint(module.bp)
     errors.init_app(app)
+
+    @app.before_request
+    def _refuse_control_characters() -> None:
+        # No address with a control character names anything (and PostgreSQL
+        # refuses NUL in text): refused before any view runs. Form fields are
+        # checked by booking.forms.base.Form, next to the field.
+        if has_control_characters(request.path):
+            abort(404)
+        if any(has_control_characters([k, *v]) for k, v in request.args.lists()):
+            abort(400)
 
     # The one place where undecided requests whose start has passed expire
     # (besides the command for cron): before any page or feed is answered.

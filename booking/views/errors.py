@@ -1,14 +1,26 @@
-"""Error pages in plain words, in the visitor's language."""
+"""Error pages in plain words, in the visitor's language.
+
+A database that is down, restarting or locked by another process answers a
+"try again" page (503, with Retry-After): the transaction is rolled back, so
+nothing is half-written, and the next request opens a fresh connection.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
+
+from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.utils import host_is_trusted
 
-from ..extensions import db
+from ..extensions import db, login_manager
+
+HANDLED = (400, 403, 404, 405, 413, 429, 503)
+RETRY_AFTER_SECONDS = 5
 
 
 def _messages(code: int) -> tuple[str, str]:
@@ -32,22 +44,42 @@ def _messages(code: int) -> tuple[str, str]:
             _("This action is not possible here"),
             _("Use the buttons of the page rather than typing the address."),
         ),
+        413: (
+            _("This is too much to send at once"),
+            _("What you sent is larger than the site accepts. Shorten the text and try again."),
+        ),
+        429: (
+            _("Too many attempts"),
+            _("For your safety, wait a little before trying again."),
+        ),
         500: (
             _("Something went wrong on our side"),
             _("This is not your fault. Please try again in a few minutes."),
+        ),
+        503: (
+            _("The site is busy for a moment"),
+            _("Nothing was lost: what you were doing was not saved. Try again in a few seconds."),
         ),
     }
     return messages.get(code, messages[500])
 
 
-def render_error(code: int) -> ResponseReturnValue:
-    title, message = _messages(code)
-    return render_template(
-        f"errors/{code}.html" if code in (400, 403, 404, 405, 500) else "errors/500.html",
-        code=code,
-        title=title,
-        message=message,
-    ), code
+def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
+    title, default = _messages(code)
+    template = f"errors/{code}.html" if code in (400, 403, 404, 405, 500) else "errors/_error.html"
+    return render_template(template, code=code, title=title, message=message or default), code
+
+
+def _unknown_host() -> bool:
+    """A Host header the site does not answer to: no page, no link may name it."""
+    trusted = current_app.config.get("TRUSTED_HOSTS")
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+    return bool(trusted) and not host_is_trusted(host, trusted)
+
+
+def _forget_user() -> None:
+    """Render the page as a visitor: loading the account would need the database."""
+    g._login_user = login_manager.anonymous_user()
 
 
 def init_app(app: Flask) -> None:
@@ -55,14 +87,32 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render_error(400)
 
-    for code in (400, 403, 404, 405):
+    for code in HANDLED:
 
         @app.errorhandler(code)
         def http_error(error: HTTPException) -> ResponseReturnValue:
-            body, code = render_error(error.code or 500)
-            # Keep what the response must say, such as the methods allowed on a 405.
+            code = error.code or 500
+            if code == 400 and _unknown_host():
+                return "Unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+            message = None
+            if code == 429 and error.description and error.description != "Too Many Requests":
+                message = str(error.description)  # says when to try again
+            body, code = render_error(code, message)
+            # Keep what the response must say: the methods allowed on a 405,
+            # when to come back on a 429 or 503.
             headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
             return body, code, headers
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+        logging.getLogger(__name__).warning("database unavailable: %s", error.orig)
+        db.session.rollback()
+        if error.connection_invalidated:
+            db.engine.dispose()
+        _forget_user()
+        body, code = render_error(503)
+        return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> ResponseReturnValue:
