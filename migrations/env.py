@@ -91,6 +91,13 @@ def run_migrations_online():
         with context.begin_transaction():
             context.run_migrations()
 
+        # Triggers are code: their current definition is installed after every
+        # run (SQLite drops them when a migration rebuilds a table).
+        from booking.models.feeds import install_triggers
+
+        if install_triggers(connection):
+            connection.commit()
+
 
 if context.is_offline_mode():
     run_migrations_offline()

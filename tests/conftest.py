@@ -174,6 +174,15 @@ def book_as(
     )
 
 
+def feed_token(user: User, kind: str) -> str:
+    """A secret feed token of ``user``, recorded as the profile page records it."""
+    from booking.security import tokens
+
+    token = tokens.make_token(db.session.get(User, user.id), kind)
+    db.session.commit()
+    return token
+
+
 class Factory:
     """Rows with sensible defaults: a test names only what it is about."""
 

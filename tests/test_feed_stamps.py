@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from booking.extensions import db
-from booking.models import Reservation, Resource, User, Venue
+from booking.models import Reservation, Resource, Venue
 from booking.security import tokens
 
-from .conftest import Factory
+from .conftest import Factory, feed_token
 from .support.icalcheck import FeedClock, read_everywhere
 from .test_feeds import ALL_DAY, _book
 
@@ -39,15 +39,12 @@ def place(make: Factory) -> dict:
 
 
 def urls(place: dict) -> dict[str, str]:
-    def token(user: User, kind: str) -> str:
-        return tokens.make_token(db.session.get(User, user.id), kind)
-
     return {
         "resource": "/feeds/resources/laser.ics",
         "venue": "/feeds/venues/moulins.ics",
-        "member": f"/feeds/u/{token(place['member'], tokens.MEMBER)}.ics",
-        "other": f"/feeds/u/{token(place['other'], tokens.MEMBER)}.ics",
-        "manager": f"/feeds/m/{token(place['manager'], tokens.MANAGER)}.ics",
+        "member": f"/feeds/u/{feed_token(place['member'], tokens.MEMBER)}.ics",
+        "other": f"/feeds/u/{feed_token(place['other'], tokens.MEMBER)}.ics",
+        "manager": f"/feeds/m/{feed_token(place['manager'], tokens.MANAGER)}.ics",
     }
 
 

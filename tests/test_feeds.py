@@ -28,7 +28,7 @@ from booking.models import Reservation, Resource, User, Venue
 from booking.security import logmask, tokens
 from booking.services import book, cancel, refuse
 
-from .conftest import PARIS, Factory, paris
+from .conftest import PARIS, Factory, feed_token, paris
 from .support.icalcheck import FeedClock, read_everywhere, read_everywhere_many, with_icalendar
 from .support.postgres import free_port
 
@@ -66,7 +66,7 @@ def _book(
 
 
 def token(user: User, kind: str = tokens.MEMBER) -> str:
-    return tokens.make_token(db.session.get(User, user.id), kind)
+    return feed_token(user, kind)
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -292,15 +292,13 @@ def test_feed_queries_do_not_grow_with_reservations(
     # The first request of a process looks for overdue requests; later ones
     # look again only once a minute (booking.services.lifecycle.OverdueWatch).
     client.get("/feeds/venues/moulins.ics")
+    manager_url = f"/feeds/m/{token(place['manager'], tokens.MANAGER)}.ics"
     for round_ in range(2):
         for n in range(3 if round_ == 0 else 12):
             user = make.user(place["venue"])
             resource = make.resource(place["venue"])
             _book(resource, user, day + timedelta(days=n), 1, clock.now, "x")
-        for url in (
-            "/feeds/venues/moulins.ics",
-            f"/feeds/m/{token(place['manager'], tokens.MANAGER)}.ics",
-        ):
+        for url in ("/feeds/venues/moulins.ics", manager_url):
             statements: list[str] = []
 
             def count(*args, statements=statements) -> None:

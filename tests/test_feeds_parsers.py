@@ -22,7 +22,7 @@ from booking.models import Reservation, Status, User
 from booking.security import tokens
 from booking.services import SeriesRequest, approve, book, book_series, cancel, refuse
 
-from .conftest import Factory, paris
+from .conftest import Factory, feed_token, paris
 from .support.icalcheck import FeedClock, ParsedCalendar, read_everywhere, read_everywhere_many
 
 pytestmark = pytest.mark.postgres
@@ -136,7 +136,7 @@ def _status_of(uid: str) -> Status:
 
 def _token(user: User, kind: str, app: Flask) -> str:
     with app.test_request_context():
-        return tokens.make_token(db.session.get(User, user.id), kind)
+        return feed_token(user, kind)
 
 
 def _fetch(client: FlaskClient, url: str) -> bytes:

@@ -18,7 +18,7 @@ from booking.extensions import db
 from booking.models import Reservation, User
 from booking.security import logmask
 
-from .conftest import PASSWORD, Factory, base_config
+from .conftest import PASSWORD, Factory, IsolatedClient, base_config
 
 STRONG_KEY = "a" * 16 + "strong-production-key-0123456789"
 
@@ -251,3 +251,87 @@ def test_a_database_locked_by_another_process_asks_to_try_again(
         assert db.session.scalar(sa.select(sa.func.count(Reservation.id))) == 0
     again = client.post(f"/reservations/new?resource={slug}", data=form)
     assert again.status_code == 302
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+def _browsers(app: Flask, count: int) -> list[FlaskClient]:
+    """Separate browsers, each request in an application context of its own."""
+    app.test_client_class = IsolatedClient
+    return [app.test_client() for _ in range(count)]
+
+
+def _cookies(client: FlaskClient) -> dict[str, str]:
+    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+
+
+def test_a_copied_session_cookie_is_useless_after_logout(app: Flask, make: Factory) -> None:
+    user = make.user()
+    (browser,) = _browsers(app, 1)
+    browser.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    stolen = _cookies(browser)
+    assert {"session", "remember_token"} <= set(stolen)
+    browser.post("/logout")
+
+    (thief,) = _browsers(app, 1)
+    thief.set_cookie("session", stolen["session"])
+    assert thief.get("/profile").status_code == 302  # to the login page
+    (thief,) = _browsers(app, 1)
+    thief.set_cookie("remember_token", stolen["remember_token"])
+    assert thief.get("/profile").status_code == 302
+
+
+def test_a_new_password_logs_every_other_device_out(app: Flask, make: Factory) -> None:
+    user = make.user()
+    phone, laptop = _browsers(app, 2)
+    for device in (phone, laptop):
+        device.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+        assert device.get("/profile").status_code == 200
+    response = laptop.post(
+        "/profile/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
+    )
+    assert response.status_code == 302
+    assert laptop.get("/profile").status_code == 200  # the device that changed it stays in
+    assert phone.get("/profile").status_code == 302
+
+
+def test_logging_out_elsewhere_from_the_profile(app: Flask, make: Factory) -> None:
+    user = make.user()
+    phone, laptop = _browsers(app, 2)
+    for device in (phone, laptop):
+        device.post("/login", data={"email": user.email, "password": PASSWORD})
+    page = laptop.get("/profile").get_data(as_text=True)
+    assert "Cet appareil" in page
+    assert laptop.post("/profile/log-out-elsewhere").status_code == 302
+    assert phone.get("/profile").status_code == 302
+    assert laptop.get("/profile").status_code == 200
+
+
+def test_a_deactivated_account_is_logged_out_at_once(app: Flask, make: Factory) -> None:
+    user = make.user()
+    (browser,) = _browsers(app, 1)
+    browser.post("/login", data={"email": user.email, "password": PASSWORD})
+    db.session.get(User, user.id).active = False
+    db.session.commit()
+    assert browser.get("/profile").status_code == 302
+
+
+def test_feed_links_do_not_carry_the_account_id(app: Flask, make: Factory) -> None:
+    import base64
+    import struct
+
+    from .conftest import feed_token
+
+    for _ in range(3):
+        user = make.user()
+        for kind in ("u", "m"):
+            token = feed_token(user, kind)
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            assert struct.pack(">I", user.id) not in raw
+            assert str(user.id) not in token or len(token) == 32

@@ -12,6 +12,7 @@ from flask.testing import FlaskCliRunner
 from booking import create_app
 from booking.extensions import db
 from booking.models import Reservation
+from booking.models.feeds import TRIGGER_NAMES
 
 from .conftest import _migrate, base_config
 from .support.postgres import TempPostgres
@@ -90,3 +91,13 @@ def test_the_exclusion_constraint_is_the_models(app: Flask) -> None:
     finally:
         engine.dispose()
     assert built == in_database
+
+
+def test_a_migrated_database_has_every_feed_trigger(app: Flask, db_backend: str) -> None:
+    """Including on tables that a later migration rebuilt (SQLite drops their triggers)."""
+    if db_backend == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    found = set(db.session.scalars(sa.text(query)))
+    assert set(TRIGGER_NAMES) <= found

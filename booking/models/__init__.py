@@ -19,7 +19,7 @@ from .resources import (
     ResourceKind,
 )
 from .types import UTCDateTime, utcnow
-from .users import Membership, Role, User
+from .users import LoginSession, Membership, Role, User
 from .venues import Closure, OpeningPeriod, Venue
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Closure",
     "FeedStamp",
     "Frequency",
+    "LoginSession",
     "Membership",
     "OpeningPeriod",
     "Qualification",

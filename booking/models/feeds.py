@@ -13,9 +13,11 @@ counts too). A stamp is a row per subject and kind:
 - ``u`` a member's own feed: their reservations, and the names of the
   resources and venues these are at.
 
-The triggers are installed by the migration that created this table
-(``migrations/versions/*_feed_stamps.py``); a change to what they watch is a
-new migration. ``tests/test_feed_stamps.py`` holds them to this list.
+The triggers are code, not data: ``TRIGGERS`` below is their one current
+definition, and ``install_triggers`` (re)creates them after every migration
+run (``migrations/env.py``), like a repeatable migration. That also repairs
+them on SQLite, where altering a table rebuilds it and drops its triggers.
+``tests/test_schema.py`` checks that a migrated database has every one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -54,3 +57,129 @@ class FeedStamp(db.Model):
 
     def __repr__(self) -> str:
         return f"<FeedStamp {self.kind}:{self.subject_id} v{self.version}>"
+
+
+# --- triggers -----------------------------------------------------------------------
+#
+# Each trigger runs "bumps": an upsert of the stamps that a query over NEW or
+# OLD selects. The time of a reservation's change is its updated_at (the
+# services' clock); other changes take the database's clock.
+
+_NOW = {
+    "sqlite": "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')",
+    "postgresql": "now()",
+}
+
+
+def _reservation(row: str, at: str, only_if: str = "true") -> list[str]:
+    """A reservation shows in its resource's feed, its venue's public and managers'
+    feeds, and its member's feed."""
+    venue = f"FROM resource WHERE id = {row}.resource_id AND ({only_if})"
+    return [
+        f"SELECT '{RESOURCE}', {row}.resource_id, 1, {at} WHERE {only_if}",
+        f"SELECT '{VENUE}', venue_id, 1, {at} {venue}",
+        f"SELECT '{MANAGED}', venue_id, 1, {at} {venue}",
+        f"SELECT '{MEMBER}', {row}.user_id, 1, {at} WHERE {only_if}",
+    ]
+
+
+def _triggers(now: str) -> list[tuple[str, str, str, list[str]]]:
+    """(name, table, event, bumps) of every feed-stamp trigger."""
+    moved = "OLD.resource_id <> NEW.resource_id OR OLD.user_id <> NEW.user_id"
+    of_reservations = "FROM reservation JOIN resource ON resource.id = reservation.resource_id"
+    return [
+        (
+            "feed_stamp_reservation_insert",
+            "reservation",
+            "INSERT",
+            _reservation("NEW", "NEW.updated_at"),
+        ),
+        (
+            "feed_stamp_reservation_update",
+            "reservation",
+            "UPDATE",
+            _reservation("NEW", "NEW.updated_at") + _reservation("OLD", now, moved),
+        ),
+        ("feed_stamp_reservation_delete", "reservation", "DELETE", _reservation("OLD", now)),
+        (
+            "feed_stamp_resource_update",
+            "resource",
+            "UPDATE OF name, show_purpose, is_active, venue_id",
+            [
+                f"SELECT '{RESOURCE}', NEW.id, 1, {now} WHERE true",
+                f"SELECT '{VENUE}', NEW.venue_id, 1, {now} WHERE true",
+                f"SELECT '{MANAGED}', NEW.venue_id, 1, {now} WHERE true",
+                f"SELECT '{VENUE}', OLD.venue_id, 1, {now} WHERE OLD.venue_id <> NEW.venue_id",
+                f"SELECT '{MANAGED}', OLD.venue_id, 1, {now} WHERE OLD.venue_id <> NEW.venue_id",
+                f"SELECT DISTINCT '{MEMBER}', user_id, 1, {now} FROM reservation "
+                "WHERE resource_id = NEW.id",
+            ],
+        ),
+        (
+            "feed_stamp_venue_update",
+            "venue",
+            "UPDATE OF name, address, timezone, is_active",
+            [
+                f"SELECT '{VENUE}', NEW.id, 1, {now} WHERE true",
+                f"SELECT '{MANAGED}', NEW.id, 1, {now} WHERE true",
+                f"SELECT '{RESOURCE}', id, 1, {now} FROM resource WHERE venue_id = NEW.id",
+                f"SELECT DISTINCT '{MEMBER}', reservation.user_id, 1, {now} {of_reservations} "
+                "WHERE resource.venue_id = NEW.id",
+            ],
+        ),
+        (
+            # Managers' feeds show members' names and e-mail addresses.
+            "feed_stamp_user_update",
+            "user",
+            "UPDATE OF display_name, email",
+            [
+                f"SELECT DISTINCT '{MANAGED}', resource.venue_id, 1, {now} {of_reservations} "
+                "WHERE reservation.user_id = NEW.id",
+            ],
+        ),
+    ]
+
+
+TRIGGER_NAMES = [name for name, *_ in _triggers("")]
+
+
+def _bump(select: str, dialect: str) -> str:
+    latest = "max" if dialect == "sqlite" else "greatest"
+    return (
+        "INSERT INTO feed_stamp (kind, subject_id, version, changed_at) "
+        f"{select} "
+        "ON CONFLICT (kind, subject_id) DO UPDATE SET "
+        "version = feed_stamp.version + 1, "
+        f"changed_at = {latest}(feed_stamp.changed_at, excluded.changed_at)"
+    )
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """Statements that drop and create every feed-stamp trigger on ``dialect``."""
+    statements = []
+    for name, table, event, selects in _triggers(_NOW[dialect]):
+        body = "; ".join(_bump(select, dialect) for select in selects)
+        if dialect == "sqlite":
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                f'CREATE TRIGGER {name} AFTER {event} ON "{table}" FOR EACH ROW BEGIN {body}; END',
+            ]
+        else:
+            statements += [
+                f'DROP TRIGGER IF EXISTS {name} ON "{table}"',
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN {body}; RETURN NULL; END $$",
+                f'CREATE TRIGGER {name} AFTER {event} ON "{table}" FOR EACH ROW '
+                f"EXECUTE FUNCTION {name}()",
+            ]
+    return statements
+
+
+def install_triggers(connection: Connection) -> bool:
+    """(Re)create the feed-stamp triggers, if the schema has stamps yet. Returns whether
+    it did."""
+    if not sa.inspect(connection).has_table(FeedStamp.__tablename__):
+        return False
+    for statement in trigger_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+    return True

@@ -39,8 +39,12 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(sa.String(5), default="fr")
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped to revoke every feed URL handed out so far (see booking.feeds tokens).
+    # Bumped to revoke every feed URL handed out so far (booking.security.tokens).
     feed_token_version: Mapped[int] = mapped_column(default=1)
+    # Digests of the current secret feed tokens, to find their owner without
+    # putting the account's id in the URL (booking.security.tokens).
+    member_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    manager_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -52,9 +56,19 @@ class User(UserMixin, db.Model):
         cascade="all, delete-orphan",
     )
 
+    # The login session this object was loaded through (booking.views.access):
+    # Flask-Login keeps it in the session and remember cookies instead of the id,
+    # so that logging out, or changing the password, revokes copies of them.
+    session_token = None  # str once set; not a column
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses to log in inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        if self.session_token is None:
+            raise RuntimeError("log in through booking.services.sessions.open_session")
+        return self.session_token
 
     def set_password(self, password: str) -> None:
         method = (
@@ -84,3 +98,21 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     venue: Mapped[Venue] = relationship(back_populates="memberships")
+
+
+class LoginSession(db.Model):
+    """One browser logged in to an account; deleting the row logs that browser out.
+
+    Only a digest of the session's token is stored: the cookie alone opens it.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()

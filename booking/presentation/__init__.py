@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         "status_label": lambda s: labels.STATUS_LABELS[Status(s)],
         "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
         "override_labels": labels.override_labels,
+        "device_name": formatting.device_name,
     }
     for name, function in filters.items():
         app.add_template_filter(function, name)

@@ -1,11 +1,13 @@
-"""Secret feed tokens: minting and checking.
+"""Secret feed tokens: minting and finding their owner.
 
-A private feed URL carries ``base64url(HMAC ‖ user id)``: the HMAC of the user
-id, the kind of feed and the user's ``feed_token_version`` under the
-application's secret key, 160 bits of it. Nothing secret is stored, so the
-profile page can show the link again at any time; bumping the version revokes
-every link handed out so far. Changing SECRET_KEY changes every link too,
-which is why the key is kept in ``instance/secret_key``.
+A private feed URL carries a token: 160 bits of the HMAC of the account's id,
+the kind of feed and the account's ``feed_token_version``, under the
+application's secret key. Nothing of the account shows in it. The database
+keeps a digest of each current token (``User.member_feed_key``,
+``manager_feed_key``) to find the account in one indexed query; the token
+itself is never stored, yet the profile page can show it again at any time.
+Bumping the version revokes every link handed out so far. Changing SECRET_KEY
+changes every link too (the profile page then shows, and records, the new ones).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import binascii
 import hashlib
 import hmac
 import re
-import struct
-from typing import NamedTuple
+from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from ..models import User
@@ -25,10 +27,10 @@ from ..models import User
 MEMBER = "u"
 MANAGER = "m"
 KINDS = (MEMBER, MANAGER)
-_MAC_BYTES = 20  # 160 bits of secret
-_ID = struct.Struct(">I")
-TOKEN_LENGTH = 32  # base64 of 20 + 4 bytes, no padding
+_MAC_BYTES = 24  # 192 bits of secret
+TOKEN_LENGTH = 32  # base64 of 24 bytes
 _TOKEN_RE = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}")
+_KEY_COLUMN = {MEMBER: "member_feed_key", MANAGER: "manager_feed_key"}
 
 
 def _key() -> bytes:
@@ -41,54 +43,51 @@ def _mac(kind: str, user_id: int, version: int) -> bytes:
     return hmac.new(_key(), message, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def make_token(user: User, kind: str) -> str:
+    """The account's current token for ``kind``; records its digest on ``user`` (the
+    caller commits) so that the feed can find the account."""
     if kind not in KINDS:
         raise ValueError(kind)
-    # The MAC first: links look random from their first character.
-    raw = _mac(kind, user.id, user.feed_token_version) + _ID.pack(user.id)
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    token = base64.urlsafe_b64encode(_mac(kind, user.id, user.feed_token_version)).decode()
+    token = token.rstrip("=")
+    if getattr(user, _KEY_COLUMN[kind]) != digest(token):
+        setattr(user, _KEY_COLUMN[kind], digest(token))
+    return token
 
 
-class Claim(NamedTuple):
-    """What a token says before it is checked: whose, and its MAC."""
-
-    kind: str
-    user_id: int
-    mac: bytes
+def key_column(kind: str) -> Any:
+    """The column holding the digest of the current token of ``kind``."""
+    return getattr(User, _KEY_COLUMN[kind])
 
 
-def read_token(token: str, kind: str) -> Claim | None:
-    """The claim of a well-formed token; checking it needs the user's version."""
-    if kind not in KINDS or not _TOKEN_RE.fullmatch(token):
-        return None
+def is_well_formed(token: str, kind: str) -> bool:
+    return kind in KINDS and bool(_TOKEN_RE.fullmatch(token))
+
+
+def is_current(token: str, kind: str, user_id: int, version: int) -> bool:
+    """Whether ``token`` is the account's current token (the digest found it; the MAC
+    proves it was made with today's secret key and version)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
-        return None
-    (user_id,) = _ID.unpack(raw[_MAC_BYTES:])
-    return Claim(kind, user_id, raw[:_MAC_BYTES])
-
-
-def is_valid(claim: Claim, version: int | None) -> bool:
-    """Whether the claim holds for a user whose token version is ``version``.
-
-    The MAC is compared even when there is no such user (``None``), so that
-    timing tells nothing.
-    """
-    expected = _mac(claim.kind, claim.user_id, version if version is not None else 0)
-    return hmac.compare_digest(claim.mac, expected) and version is not None
+        return False
+    return hmac.compare_digest(raw, _mac(kind, user_id, version))
 
 
 def user_for_token(token: str, kind: str) -> User | None:
     """The active user whose current token this is, else None."""
     from ..extensions import db
 
-    claim = read_token(token, kind)
-    if claim is None:
+    if not is_well_formed(token, kind):
         return None
-    user = db.session.get(User, claim.user_id)
-    version = user.feed_token_version if user is not None else None
-    if not is_valid(claim, version) or user is None or not user.active:
+    user = db.session.scalar(sa.select(User).where(key_column(kind) == digest(token)))
+    if user is None or not user.active:
+        return None
+    if not is_current(token, kind, user.id, user.feed_token_version):
         return None
     return user
 
@@ -96,3 +95,5 @@ def user_for_token(token: str, kind: str) -> User | None:
 def revoke_tokens(user: User) -> None:
     """Every feed URL handed out to ``user`` so far stops working (caller commits)."""
     user.feed_token_version += 1
+    for kind in KINDS:
+        make_token(user, kind)

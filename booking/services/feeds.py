@@ -197,12 +197,12 @@ def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | No
 
 def member_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed | None:
     """The feed of the member whose secret token this is; None for any other token."""
-    claim = tokens.read_token(token, tokens.MEMBER)
-    if claim is None:
+    if not tokens.is_well_formed(token, tokens.MEMBER):
         return None
     stamp, on = _stamp(stamps.MEMBER, User.id)
     row = db.session.execute(
         sa.select(
+            User.id,
             User.feed_token_version,
             User.active,
             User.created_at,
@@ -210,17 +210,19 @@ def member_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed | 
             stamp.changed_at,
         )
         .outerjoin(stamp, on)
-        .where(User.id == claim.user_id)
+        .where(tokens.key_column(tokens.MEMBER) == tokens.digest(token))
     ).one_or_none()
-    if not tokens.is_valid(claim, row[0] if row else None) or row is None or not row[1]:
+    if row is None:
         return None
-    _, _, created_at, version, changed_at = row
+    user_id, version, active, created_at, stamp_version, changed_at = row
+    if not active or not tokens.is_current(token, tokens.MEMBER, user_id, version):
+        return None
     return Feed(
-        scope=f"member:{claim.user_id}",
+        scope=f"member:{user_id}",
         audience=Audience.MEMBER,
         window=Window.around(now, config),
-        conditions=[Reservation.user_id == claim.user_id],
-        stamps=(version,),
+        conditions=[Reservation.user_id == user_id],
+        stamps=(stamp_version,),
         changed_at=changed_at,
         created_at=created_at,
     )
@@ -229,8 +231,7 @@ def member_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed | 
 def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed | None:
     """The feed of every venue the token's owner manages (all of them for administrators);
     None for any other token, or for someone who manages nothing."""
-    claim = tokens.read_token(token, tokens.MANAGER)
-    if claim is None:
+    if not tokens.is_well_formed(token, tokens.MANAGER):
         return None
     stamp, on = _stamp(stamps.MANAGED, Venue.id)
     manages = sa.or_(
@@ -243,6 +244,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     )
     rows = db.session.execute(
         sa.select(
+            User.id,
             User.feed_token_version,
             User.active,
             User.created_at,
@@ -253,10 +255,13 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
         .select_from(User)
         .outerjoin(Venue, manages)
         .outerjoin(stamp, on)
-        .where(User.id == claim.user_id)
+        .where(tokens.key_column(tokens.MANAGER) == tokens.digest(token))
         .order_by(Venue.id)
     ).all()
-    if not tokens.is_valid(claim, rows[0][0] if rows else None) or not rows[0][1]:
+    if not rows:
+        return None
+    user_id, version, active, created_at = rows[0][:4]
+    if not active or not tokens.is_current(token, tokens.MANAGER, user_id, version):
         return None
     venues = [(venue_id, version) for *_, venue_id, version, _ in rows if venue_id is not None]
     if not venues:
@@ -264,7 +269,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     changes = [changed_at for *_, changed_at in rows if changed_at is not None]
     venue_ids = [venue_id for venue_id, _ in venues]
     return Feed(
-        scope=f"manager:{claim.user_id}",
+        scope=f"manager:{user_id}",
         audience=Audience.MANAGER,
         window=Window.around(now, config),
         conditions=[
@@ -274,5 +279,5 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
         ],
         stamps=tuple(venues),
         changed_at=max(changes, default=None),
-        created_at=rows[0][2],
+        created_at=created_at,
     )

@@ -19,9 +19,11 @@ from flask import Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..extensions import db, login_manager
+from .. import clock
+from ..extensions import login_manager
 from ..models import User
 from ..permissions import can_manage_any
+from ..services import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,10 +94,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+    def load_user(token: str) -> User | None:
+        # The cookies hold a login session's token, not the account's id:
+        # closing the session (logout, new password) makes copies useless.
+        return sessions.user_for_session(token, clock.now(), app.config["REMEMBER_COOKIE_DURATION"])
 
     @app.before_request
     def _refuse_undeclared() -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import clock
 from ..extensions import db
 from ..forms.auth import LoginForm
 from ..models import User
+from ..services import sessions
 from . import access
 from .access import is_safe_next
 
@@ -47,6 +49,12 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = _authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            user.session_token = sessions.open_session(
+                user.id,
+                request.user_agent.string,
+                clock.now(),
+                current_app.config["REMEMBER_COOKIE_DURATION"],
+            )
             login_user(user, remember=bool(form.remember.data))
             flash(_("Hello %(name)s, you are logged in.", name=user.display_name), "success")
             return redirect(_next_page() or url_for("public.home"))
@@ -59,6 +67,8 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @access.public
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        sessions.close_session(current_user.session_token)
     logout_user()
     flash(_("You are logged out. See you soon!"), "info")
     return redirect(url_for("public.home"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import refresh
+from flask_babel import ngettext, refresh
 from flask_login import current_user
 
 from ..extensions import db
 from ..forms.profile import PasswordForm, ProfileForm
+from ..services import sessions
 from . import access
 from .feeds import protect_secret_page, secret_links
 
@@ -19,6 +20,8 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 def _page(
     profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
 ) -> ResponseReturnValue:
+    feed_links = secret_links(current_user)
+    db.session.commit()  # the links' digests, recorded when first shown
     page = render_template(
         "profile/index.html",
         profile_form=profile_form
@@ -26,7 +29,9 @@ def _page(
             formdata=None, display_name=current_user.display_name, locale=current_user.locale
         ),
         password_form=password_form or PasswordForm(formdata=None),
-        feed_links=secret_links(current_user),
+        feed_links=feed_links,
+        login_sessions=sessions.sessions_of(current_user.id),
+        current_digest=sessions.digest(current_user.session_token or ""),
     )
     # The page shows the secret feed links.
     return protect_secret_page(make_response(page))
@@ -66,5 +71,20 @@ def password() -> ResponseReturnValue:
         return _page(password_form=form)
     current_user.set_password(form.new_password.data or "")
     db.session.commit()
-    flash(_("Your password is changed."), "success")
+    # Whoever had this account open elsewhere (a lost phone, a stolen cookie) is out.
+    sessions.close_other_sessions(current_user.id, current_user.session_token)
+    flash(_("Your password is changed. Your other devices are logged out."), "success")
     return redirect(url_for("profile.index"))
+
+
+@bp.route("/log-out-elsewhere", methods=["POST"])
+@access.member
+def log_out_elsewhere() -> ResponseReturnValue:
+    count = sessions.close_other_sessions(current_user.id, current_user.session_token)
+    flash(
+        ngettext(
+            "%(num)d other device is logged out.", "%(num)d other devices are logged out.", count
+        ),
+        "success",
+    )
+    return redirect(url_for("profile.index") + "#devices")
