@@ -21,7 +21,7 @@ from .models import User
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user, backup, expire_pending_command):
+    for command in (init_db, seed_demo, create_user, backup, restore, expire_pending_command):
         app.cli.add_command(command)
 
 
@@ -123,3 +123,43 @@ def backup(target_dir: Path | None) -> None:
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(["pg_dump", "--format=custom", f"--file={target}", plain], check=True)
     click.echo(_("Backup written: %(path)s", path=target))
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(source: Path, yes: bool) -> None:
+    """Replace the database's content with a backup written by `backup` (stop the app first)."""
+    if not yes:
+        click.confirm(
+            _("Every current booking and account will be replaced by the backup. Continue?"),
+            abort=True,
+        )
+    url = db.engine.url
+    db.session.remove()
+    db.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(source) as backup_file, sqlite3.connect(url.database or "") as target:
+            backup_file.backup(target)
+    else:
+        if shutil.which("pg_restore") is None:
+            raise click.ClickException(
+                _(
+                    "pg_restore was not found: install the postgresql-client package, "
+                    "then try again."
+                )
+            )
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                f"--dbname={plain}",
+                str(source),
+            ],
+            check=True,
+        )
+    click.echo(_("Database restored from %(path)s.", path=source))
