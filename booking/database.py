@@ -29,6 +29,16 @@ def configure_engine(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT"])
 
+    # Registered after Flask-SQLAlchemy's, so it runs first: a connection that
+    # died during the request (PostgreSQL restarted) cannot even roll back, and
+    # that must not turn an answered request into a 500.
+    @app.teardown_appcontext
+    def _release_session(_error: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except DBAPIError:
+            db.session.registry.clear()
+
 
 def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
     # pysqlite opens its transaction lazily at the first write, which is after

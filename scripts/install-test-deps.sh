@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Python packages: PostgreSQL (the
 # suite starts its own throw-away cluster), Chromium (browser tests) and
-# Node.js (Mozilla's ical.js parser). Quiet and quick when all is present.
+# Node.js (Mozilla's ical.js parser and axe-core), nginx and Redis (the deployment
+# tests run the app behind the real proxy, with shared throttling). Quiet and
+# quick when all is present.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)

@@ -56,41 +56,37 @@ def test_the_check_fails_on_drift(
     assert "ix_reservation_user_starts" in str(result.exception) + result.output
 
 
-@pytest.mark.parametrize("db_backend", ["postgresql"])
-def test_the_exclusion_constraint_is_the_models(app: Flask) -> None:
-    """The migration's constraint is the one the model declares, so that no later
-    migration generated from the models can lose it."""
+def test_the_exclusion_constraint_is_the_models(
+    postgres_server: TempPostgres, tmp_path: Path
+) -> None:
+    """The migrations' constraint is the one the model declares, so that no later
+    migration generated from the models can lose it: a database built by the
+    migrations and one built from the models alone have the same."""
     declared = next(
         c for c in Reservation.__table__.constraints if c.name == "ex_reservation_no_overlap"
     )
-    in_database = db.session.scalar(
-        sa.text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"),
-        {"name": declared.name},
-    )
-    assert in_database.startswith(
+    query = sa.text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name")
+    migrated_url = postgres_server.create_database("booking_from_migrations")
+    _migrate(migrated_url, tmp_path)
+    models_url = postgres_server.create_database("booking_from_models")
+    definitions = []
+    for url, build in ((migrated_url, None), (models_url, db.metadata.create_all)):
+        engine = sa.create_engine(url)
+        try:
+            if build is not None:
+                build(engine)
+            with engine.connect() as connection:
+                definitions.append(connection.scalar(query, {"name": declared.name}))
+        finally:
+            engine.dispose()
+    migrated, built = definitions
+    assert migrated.startswith(
         "EXCLUDE USING gist (resource_id WITH =, "
         "tstzrange(starts_at, blocked_until, '[)'::text) WITH &&) WHERE"
     )
-    assert "exclusive" in in_database
-    assert "'pending'" in in_database and "'confirmed'" in in_database
-    # Built from the models alone, the schema has the same constraint.
-    url = db.engine.url.set(database="booking_from_models")
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
-        admin.execute(sa.text("DROP DATABASE IF EXISTS booking_from_models"))
-        admin.execute(sa.text("CREATE DATABASE booking_from_models"))
-    engine = sa.create_engine(url)
-    try:
-        db.metadata.create_all(engine)
-        with engine.connect() as connection:
-            built = connection.scalar(
-                sa.text(
-                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"
-                ),
-                {"name": declared.name},
-            )
-    finally:
-        engine.dispose()
-    assert built == in_database
+    assert "exclusive" in migrated
+    assert "'pending'" in migrated and "'confirmed'" in migrated
+    assert built == migrated
 
 
 def test_a_migrated_database_has_every_feed_trigger(app: Flask, db_backend: str) -> None:

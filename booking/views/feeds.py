@@ -189,7 +189,13 @@ def secret_links(user: User) -> dict[str, dict[str, str] | None]:
 
 
 def protect_secret_page(response: Response) -> Response:
-    response.headers["Referrer-Policy"] = "no-referrer"
+    """No other site learns anything from this page, and no shared cache keeps it.
+
+    ``same-origin`` rather than ``no-referrer``: the page's own forms (new
+    links, password) must send their Referer, which CSRF protection checks
+    over HTTPS; other sites, Google's included, get none.
+    """
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,14 +17,31 @@ from .postgres import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class Server(str):
+    """The base URL of a running gunicorn, with its master process (to signal workers)."""
+
+    process: subprocess.Popen[str]
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+
 @contextmanager
-def gunicorn(database_url: str, workers: int = 4, instance: Path | None = None) -> Iterator[str]:
-    """Serve create_app() with ``workers`` processes; yields the base URL."""
+def gunicorn(
+    database_url: str,
+    workers: int = 4,
+    instance: Path | None = None,
+    env: dict[str, str] | None = None,
+    probe: str = "/login",
+) -> Iterator[Server]:
+    """Serve create_app() with ``workers`` processes; yields the base URL (a Server)."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "concurrency-test-secret-key",
+        **(env or {}),
     }
     command = [
         sys.executable,
@@ -43,20 +61,22 @@ def gunicorn(database_url: str, workers: int = 4, instance: Path | None = None) 
         "warning",
         "booking:create_app()",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    # Its log goes to a file: a pipe nobody reads would fill up and block the workers.
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=errors, text=True)
+    base = Server(f"http://127.0.0.1:{port}")
+    base.process = process
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(base + "/login", timeout=2) as response:
+                with urllib.request.urlopen(base + probe, timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
                 if process.poll() is not None:
-                    raise RuntimeError(
-                        "gunicorn stopped: " + (process.stderr.read() if process.stderr else "")
-                    ) from None
+                    errors.seek(0)
+                    raise RuntimeError("gunicorn stopped: " + errors.read()) from None
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not answer within 30 seconds") from None
                 time.sleep(0.2)
@@ -68,5 +88,4 @@ def gunicorn(database_url: str, workers: int = 4, instance: Path | None = None) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr:
-            process.stderr.close()
+        errors.close()
