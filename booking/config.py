@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 ENVIRONMENT_KEYS = ("SECRET_KEY", "DATABASE_URL", "SITE_NAME", "BABEL_DEFAULT_LOCALE")
+# E-mail and rate-limit settings read from the environment, with their types.
+MAIL_ENVIRONMENT: dict[str, Callable[[str], Any]] = {
+    "BASE_URL": str,
+    "SMTP_HOST": str,
+    "SMTP_PORT": int,
+    "SMTP_SECURITY": str,
+    "SMTP_USER": str,
+    "SMTP_PASSWORD": str,
+    "SMTP_TIMEOUT": int,
+    "SMTP_CA_FILE": str,
+    "MAIL_FROM": str,
+    "MAIL_SEND_IN_BACKGROUND": lambda value: value.strip().lower() in ("1", "true", "yes", "on"),
+    "RATELIMIT_STORAGE_URI": str,
+}
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
 
 
 def default_config(instance_path: str) -> dict[str, Any]:
@@ -31,6 +47,29 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Links in e-mails start with this ("https://reservations.example.org");
+        # empty: the address the site was first reached at, else localhost.
+        "BASE_URL": "",
+        # Without SMTP_HOST, messages are written to instance/mail/ instead.
+        "SMTP_HOST": "",
+        "SMTP_PORT": 587,
+        "SMTP_SECURITY": "starttls",  # starttls, tls (from the first byte) or none
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_TIMEOUT": 20,
+        "SMTP_CA_FILE": "",  # a CA bundle for a mail server with a private certificate
+        "MAIL_FROM": "Tiers-lieux <ne-pas-repondre@localhost>",
+        # Each app process sends what is due from a background thread; turn it
+        # off to send only with `flask send-mail` (cron or --loop).
+        "MAIL_SEND_IN_BACKGROUND": True,
+        "MAIL_POLL_SECONDS": 5,
+        "PASSWORD_RESET_HOURS": 2,
+        "WELCOME_LINK_DAYS": 7,
+        "INVITATION_DAYS": 14,
+        # Rate limits (Flask-Limiter): in this process's memory unless a shared
+        # storage is named, e.g. "redis://localhost:6379".
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
@@ -49,6 +88,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         value = os.environ.get(key)
         if value:
             app.config[key] = value
+    for key, convert in MAIL_ENVIRONMENT.items():
+        value = os.environ.get(key)
+        if value:
+            try:
+                app.config[key] = convert(value)
+            except ValueError:
+                raise RuntimeError(f"{key}={value!r} is not a valid value") from None
     if test_config is not None:
         app.config.from_mapping(test_config)
     if app.config.get("DATABASE_URL"):
@@ -56,6 +102,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    if app.config["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
+        raise RuntimeError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 

@@ -41,6 +41,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every feed URL handed out so far (see booking.feeds tokens).
     feed_token_version: Mapped[int] = mapped_column(default=1)
+    # E-mails a person may turn off (the ones about their own bookings always go).
+    remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    remind_training_expiry: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    notify_new_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..presentation.formatting import format_duration
+from ..security.limits import retry_after
 
 
 def _messages(code: int) -> tuple[str, str]:
@@ -63,6 +65,21 @@ def init_app(app: Flask) -> None:
             # Keep what the response must say, such as the methods allowed on a 405.
             headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
             return body, code, headers
+
+    @app.errorhandler(429)
+    def too_many(error: HTTPException) -> ResponseReturnValue:
+        # Say when, in words: the form works again then.
+        minutes = max(1, -(-retry_after() // 60))
+        body = render_template(
+            "errors/429.html",
+            code=429,
+            title=_("Too many tries in a short time"),
+            message=_(
+                "For everyone's safety, this form is paused for you. Try again in %(wait)s.",
+                wait=format_duration(minutes),
+            ),
+        )
+        return body, 429, {"Retry-After": str(retry_after())}
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> ResponseReturnValue:

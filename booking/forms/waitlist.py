@@ -1,0 +1,30 @@
+"""Asking to be told when a taken slot frees, and booking it then."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from .accounts import clean_text
+from .reservations import reasonable_date
+
+
+class WaitlistForm(FlaskForm):
+    """The slot a booking form found taken, carried in hidden fields."""
+
+    resource = StringField(widget=HiddenInput(), validators=[InputRequired(), Length(max=80)])
+    day = DateField(widget=HiddenInput(), validators=[InputRequired(), reasonable_date])
+    start = TimeField(widget=HiddenInput(), validators=[InputRequired()])
+    end = TimeField(widget=HiddenInput(), validators=[InputRequired()])
+    seats = IntegerField(widget=HiddenInput(), default=1, validators=[NumberRange(1, 1000)])
+
+
+class WaitlistBookForm(FlaskForm):
+    purpose = TextAreaField(
+        _l("What is it for? (optional)"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
+    )
