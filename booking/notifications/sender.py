@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 BATCH = 20
 # Longer than a batch can take with every server exchange timing out.
 LEASE = timedelta(minutes=15)
-# Waits after each failed try; past the last one, the message has failed.
+# Waits after each failed try, nearly two days in all; past the last one, the message
+# has failed.
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 3 * 60, 6 * 60, 12 * 60, 24 * 60))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 KEEP_SENT = timedelta(days=30)

@@ -61,10 +61,14 @@ class SMTPTransport:
             )
         else:
             server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            server.starttls(context=self._context())
-        if self.user:
-            server.login(self.user, self.password)
+        try:
+            if self.security == "starttls":
+                server.starttls(context=self._context())
+            if self.user:
+                server.login(self.user, self.password)
+        except BaseException:
+            server.close()
+            raise
         return server
 
     @contextmanager

@@ -11,6 +11,7 @@ feeds so that a calendar app updates its event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,7 +227,9 @@ def render(letter: Letter) -> Email:
             )
         )
         attachments = _attachments(letter)
-    return Email(subject=" ".join(subject.split()), body=_tidy(body), attachments=attachments)
+    # One line, whatever the names in it hold; non-breaking spaces stay.
+    subject = re.sub(r"[ \t\r\n]+", " ", subject).strip()
+    return Email(subject=subject, body=_tidy(body), attachments=attachments)
 
 
 def _tidy(body: str) -> str:
