@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from booking.database import run_write
 from booking.extensions import db
@@ -28,7 +26,7 @@ from booking.services import notify
 
 from .conftest import Factory, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
-from .support.smtp import MailServer
+from .support.smtp import BASE_URL, MailServer, smtp_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
 
@@ -38,14 +36,6 @@ NOW = paris(2026, 6, 1, 8, 0)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_backend(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-@pytest.fixture
-def smtp(app: Flask) -> Iterator[MailServer]:
-    server = MailServer().start()
-    app.config.update(server.config(), BASE_URL="https://reservations.example.org")
-    yield server
-    server.stop()
 
 
 def record_messages(make: Factory, count: int) -> list[int]:

@@ -8,14 +8,12 @@ by icalendar, compared with the reservation and with the member's own feed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, time, timedelta
 from email.message import EmailMessage
 
 import icalendar
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Reservation, Role, Status
@@ -34,29 +32,17 @@ from booking.services import (
 
 from .conftest import Factory, book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
-from .support.smtp import MailServer
+from .support.smtp import BASE_URL, MailServer, smtp_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
 
 NOW = paris(2026, 6, 1, 8, 0)
-BASE = "https://reservations.example.org"
+BASE = BASE_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_backend(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-@pytest.fixture
-def smtp(app: Flask) -> Iterator[MailServer]:
-    server = MailServer().start()
-    app.config.update(
-        server.config(),
-        MAIL_FROM="Tiers-lieux <ne-pas-repondre@tiers-lieux.test>",
-        BASE_URL=BASE,
-    )
-    yield server
-    server.stop()
 
 
 @pytest.fixture

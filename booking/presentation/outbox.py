@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
+from markupsafe import Markup, escape
+
+_LINK = re.compile(r"https?://[^\s<>\"]+")
 # Links that let their holder in: a password to choose, an invitation to accept.
 _SECRET_LINK = re.compile(r"(https?://\S+/(?:password/reset|welcome|invitations)/)[^\s/]+")
 
@@ -60,3 +63,15 @@ def _text(part: EmailMessage) -> str:
 
 def hide_secret_links(parts: Parts) -> Parts:
     return replace(parts, body=_SECRET_LINK.sub(r"\1…", parts.body))
+
+
+def with_links(text: str) -> Markup:
+    """Plain text with its web addresses made links, the rest escaped."""
+    parts, last = [], 0
+    for found in _LINK.finditer(text):
+        url = found.group(0)
+        parts.append(escape(text[last : found.start()]))
+        parts.append(Markup('<a href="{0}">{0}</a>').format(url))
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)

@@ -303,13 +303,25 @@ def request_to_join(
     run_write(work)
 
 
-def _pending_request(session: Session, request_id: int, venue_id: int) -> SignupRequest:
+def _decide_request(
+    session: Session,
+    request_id: int,
+    venue_id: int,
+    actor_id: int,
+    status: SignupStatus,
+    now: datetime,
+) -> tuple[User, SignupRequest]:
+    """A manager of the venue answers a request still waiting: who, and which request."""
+    actor = _manager_at(session, actor_id, venue_id)
     request = session.get(SignupRequest, request_id)
     if request is None or request.venue_id != venue_id:
         raise NotAllowedError("not_found")
     if request.status != SignupStatus.PENDING:
         raise TransitionError(f"signup_{request.status.value}")
-    return request
+    request.status = status
+    request.decided_by_id = actor.id
+    request.decided_at = now
+    return actor, request
 
 
 def accept_request(request_id: int, venue_id: int, actor_id: int, now: datetime) -> SignupRequest:
@@ -317,11 +329,9 @@ def accept_request(request_id: int, venue_id: int, actor_id: int, now: datetime)
     existing account its role at the venue."""
 
     def work(session: Session) -> SignupRequest:
-        actor = _manager_at(session, actor_id, venue_id)
-        request = _pending_request(session, request_id, venue_id)
-        request.status = SignupStatus.ACCEPTED
-        request.decided_by_id = actor.id
-        request.decided_at = now
+        actor, request = _decide_request(
+            session, request_id, venue_id, actor_id, SignupStatus.ACCEPTED, now
+        )
         user = _account(session, request.email)
         if user is None:
             user = User(
@@ -348,11 +358,9 @@ def decline_request(
     request_id: int, venue_id: int, actor_id: int, reason: str, now: datetime
 ) -> SignupRequest:
     def work(session: Session) -> SignupRequest:
-        actor = _manager_at(session, actor_id, venue_id)
-        request = _pending_request(session, request_id, venue_id)
-        request.status = SignupStatus.DECLINED
-        request.decided_by_id = actor.id
-        request.decided_at = now
+        actor, request = _decide_request(
+            session, request_id, venue_id, actor_id, SignupStatus.DECLINED, now
+        )
         request.decision_reason = reason.strip()
         notify.signup_declined(session, request.id, request.email, request.locale, now)
         _audit(session, "signup_declined", actor.id, now, request.email)

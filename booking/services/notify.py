@@ -52,6 +52,16 @@ WAITLIST_HEAD_START = timedelta(minutes=15)
 TRAINING_WARNING_DAYS = 14
 
 ReservationLike = Reservation | Mapping[str, Any]
+# What a message needs of a reservation it reports, read as one row.
+REPORTED = (
+    Reservation.id,
+    Reservation.user_id,
+    Reservation.series_id,
+    Reservation.starts_at,
+    Reservation.status,
+    Reservation.sequence,
+    Reservation.updated_at,
+)
 
 
 def _get(reservation: ReservationLike, name: str) -> Any:
@@ -254,15 +264,7 @@ def expired(session: Session, reservation_ids: Sequence[int], now: datetime) -> 
     if not reservation_ids:
         return
     rows = session.execute(
-        sa.select(
-            Reservation.id,
-            Reservation.user_id,
-            Reservation.series_id,
-            Reservation.starts_at,
-            Reservation.status,
-            Reservation.sequence,
-            Reservation.updated_at,
-        ).where(Reservation.id.in_(reservation_ids))
+        sa.select(*REPORTED).where(Reservation.id.in_(reservation_ids))
     ).mappings()
     _to_members(session, MessageKind.EXPIRED, list(rows), now)
 
@@ -331,16 +333,7 @@ def reminders(session: Session, now: datetime, zones: Mapping[str, date]) -> int
     """
     horizon = now + timedelta(days=3)
     candidates = session.execute(
-        sa.select(
-            Reservation.id,
-            Reservation.user_id,
-            Reservation.series_id,
-            Reservation.starts_at,
-            Reservation.status,
-            Reservation.sequence,
-            Reservation.updated_at,
-            Venue.timezone,
-        )
+        sa.select(*REPORTED, Venue.timezone)
         .join(Resource, Resource.id == Reservation.resource_id)
         .join(Venue, Venue.id == Resource.venue_id)
         .join(User, User.id == Reservation.user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
 
 from .. import clock
 from ..extensions import db
@@ -40,6 +42,23 @@ def managed_venue(slug: str) -> Venue:
     if venue is None or not can_manage(current_user, venue):
         abort(404)
     return venue
+
+
+def act(action: Callable[[], str], back: str) -> Response:
+    """A manager's action on one object of their venue, then back to the list.
+
+    ``action`` returns what to say when it worked; a stale action (already
+    decided, already accepted) is explained; another venue's object is a 404.
+    """
+    try:
+        done = action()
+    except NotAllowedError:
+        abort(404)
+    except TransitionError as error:
+        flash(transition_message(error), "error")
+    else:
+        flash(done, "success")
+    return redirect(back)
 
 
 def _valid_for() -> timedelta:
@@ -105,17 +124,14 @@ def manage(slug: str) -> ResponseReturnValue:
 @access.manager
 def resend_view(slug: str, invitation_id: int) -> ResponseReturnValue:
     venue = managed_venue(slug)
-    try:
+
+    def resend() -> str:
         invitation = accounts.resend_invitation(
             invitation_id, venue.id, current_user.id, clock.now(), _valid_for()
         )
-    except NotAllowedError:
-        abort(404)
-    except TransitionError as error:
-        flash(transition_message(error), "error")
-    else:
-        flash(_("Invitation sent again to %(email)s.", email=invitation.email), "success")
-    return redirect(url_for("invitations.manage", slug=venue.slug))
+        return _("Invitation sent again to %(email)s.", email=invitation.email)
+
+    return act(resend, url_for("invitations.manage", slug=venue.slug))
 
 
 @bp.route(
@@ -126,15 +142,12 @@ def resend_view(slug: str, invitation_id: int) -> ResponseReturnValue:
 @access.manager
 def revoke_view(slug: str, invitation_id: int) -> ResponseReturnValue:
     venue = managed_venue(slug)
-    try:
+
+    def revoke() -> str:
         accounts.revoke_invitation(invitation_id, venue.id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
-    except TransitionError as error:
-        flash(transition_message(error), "error")
-    else:
-        flash(_("Invitation withdrawn: its link no longer works."), "success")
-    return redirect(url_for("invitations.manage", slug=venue.slug))
+        return _("Invitation withdrawn: its link no longer works.")
+
+    return act(revoke, url_for("invitations.manage", slug=venue.slug))
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])

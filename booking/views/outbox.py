@@ -21,7 +21,7 @@ from .. import clock
 from ..extensions import db
 from ..models import MessageStatus, OutboxMessage
 from ..notifications import send_again, transport
-from ..presentation.outbox import hide_secret_links, message_parts
+from ..presentation.outbox import hide_secret_links, message_parts, with_links
 from . import access
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/messages")
@@ -90,7 +90,12 @@ def show(message_id: int) -> ResponseReturnValue:
     if parts is not None and smtp:
         parts = hide_secret_links(parts)
     return render_template(
-        "outbox/show.html", message=message, parts=parts, smtp=smtp, zone=_zone()
+        "outbox/show.html",
+        message=message,
+        parts=parts,
+        smtp=smtp,
+        zone=_zone(),
+        with_links=with_links,
     )
 
 

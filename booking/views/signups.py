@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,11 +13,10 @@ from .. import clock
 from ..extensions import db
 from ..forms.accounts import DeclineForm, JoinForm
 from ..models import SignupRequest, SignupStatus, Venue
-from ..presentation.messages import transition_message
 from ..security.limits import signup_limit
-from ..services import NotAllowedError, TransitionError, accounts
+from ..services import accounts
 from . import access
-from .invitations import managed_venue
+from .invitations import act, managed_venue
 
 bp = Blueprint("signups", __name__)
 
@@ -35,6 +34,10 @@ def _public_venue(slug: str) -> Venue:
 def join(slug: str) -> ResponseReturnValue:
     venue = _public_venue(slug)
     form = JoinForm()
+    if not form.is_submitted() and current_user.is_authenticated:
+        # Someone with an account elsewhere: the team will add this venue to it.
+        form.display_name.data = current_user.display_name
+        form.email.data = current_user.email
     if form.validate_on_submit():
         accounts.request_to_join(
             venue_id=venue.id,
@@ -86,22 +89,16 @@ def requests(slug: str) -> ResponseReturnValue:
 @access.manager
 def accept_view(slug: str, request_id: int) -> ResponseReturnValue:
     venue = managed_venue(slug)
-    try:
+
+    def accept() -> str:
         request = accounts.accept_request(request_id, venue.id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
-    except TransitionError as error:
-        flash(transition_message(error), "error")
-    else:
-        flash(
-            _(
-                "%(name)s is now a member of %(venue)s. They get an e-mail to choose a password.",
-                name=request.display_name,
-                venue=venue.name,
-            ),
-            "success",
+        return _(
+            "%(name)s is now a member of %(venue)s. They get an e-mail to choose a password.",
+            name=request.display_name,
+            venue=venue.name,
         )
-    return redirect(url_for("signups.requests", slug=venue.slug))
+
+    return act(accept, url_for("signups.requests", slug=venue.slug))
 
 
 @bp.route(
@@ -115,14 +112,11 @@ def decline_view(slug: str, request_id: int) -> ResponseReturnValue:
     form = DeclineForm(prefix=f"d{request_id}")
     if not form.validate_on_submit():
         return _requests_page(venue, {request_id: form}, 422)
-    try:
+
+    def decline() -> str:
         request = accounts.decline_request(
             request_id, venue.id, current_user.id, form.reason.data or "", clock.now()
         )
-    except NotAllowedError:
-        abort(404)
-    except TransitionError as error:
-        flash(transition_message(error), "error")
-    else:
-        flash(_("Request from %(name)s declined.", name=request.display_name), "success")
-    return redirect(url_for("signups.requests", slug=venue.slug))
+        return _("Request from %(name)s declined.", name=request.display_name)
+
+    return act(decline, url_for("signups.requests", slug=venue.slug))

@@ -23,10 +23,13 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from .postgres import free_port
+
+BASE_URL = "https://reservations.example.org"
 
 
 class _Handler:
@@ -134,3 +137,16 @@ class MailServer:
             "SMTP_SECURITY": "none",
             "SMTP_TIMEOUT": 5,
         }
+
+
+@pytest.fixture(name="smtp")
+def smtp_fixture(app: Any) -> Any:
+    """A mail server the app sends to, links in e-mails pointing at BASE_URL."""
+    server = MailServer().start()
+    app.config.update(
+        server.config(),
+        MAIL_FROM="Tiers-lieux <ne-pas-repondre@tiers-lieux.test>",
+        BASE_URL=BASE_URL,
+    )
+    yield server
+    server.stop()
