@@ -423,3 +423,43 @@ def test_the_public_and_personal_screens_for_each_kind_of_person(client, auth, p
     assert waitlist.status_code == (302 if who == "visitor" else 200)
     messages = client.get("/admin/messages")
     assert messages.status_code == {"visitor": 302, "admin": 200}.get(who, 403)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_nul_characters_never_reach_postgresql(client, auth, place):
+    """PostgreSQL refuses NUL in text: every new form strips or refuses it, none answers 500."""
+    nul = "A\x00B"
+    forms = {
+        "/venues/lieu/join": {"display_name": nul, "email": nul, "message": nul},
+        "/password/forgot": {"email": "amina\x00@example.org"},
+    }
+    for path, data in forms.items():
+        assert client.post(path, data=data).status_code < 500, path
+    auth.login(place["manager"].email)
+    response = client.post(
+        "/manage/venues/lieu/invitations",
+        data={"display_name": nul, "email": "x\x00@example.org", "role": "member"},
+    )
+    assert response.status_code == 302
+    invitation = db.session.scalar(sa.select(Invitation))
+    assert (invitation.display_name, invitation.email) == ("AB", "x@example.org")
+    client.post("/venues/lieu/join", data={"display_name": "Ana\x00", "email": "ana@example.org"})
+    request = db.session.scalar(
+        sa.select(SignupRequest).where(SignupRequest.email == "ana@example.org")
+    )
+    assert request.display_name == "Ana"
+    assert (
+        client.post(
+            f"/manage/venues/lieu/requests/{request.id}/decline",
+            data={f"d{request.id}-reason": nul},
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            "/waitlist",
+            data={"resource": "\x00", "day": "2026-06-03", "start": "10:00", "end": "11:00"},
+        ).status_code
+        == 404
+    )

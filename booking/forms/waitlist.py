@@ -15,7 +15,9 @@ from .reservations import reasonable_date
 class WaitlistForm(FlaskForm):
     """The slot a booking form found taken, carried in hidden fields."""
 
-    resource = StringField(widget=HiddenInput(), validators=[InputRequired(), Length(max=80)])
+    resource = StringField(
+        widget=HiddenInput(), filters=[clean_text], validators=[InputRequired(), Length(max=80)]
+    )
     day = DateField(widget=HiddenInput(), validators=[InputRequired(), reasonable_date])
     start = TimeField(widget=HiddenInput(), validators=[InputRequired()])
     end = TimeField(widget=HiddenInput(), validators=[InputRequired()])
