@@ -418,3 +418,15 @@ def test_the_reminder_command_for_cron(app, moulins, runner, clock):
     assert result.exit_code == 0, result.output
     assert "1 rappel à envoyer." in result.output
     assert "0 rappel à envoyer." in runner.invoke(args=["send-reminders"]).output
+
+
+def test_a_request_found_overdue_when_decided_tells_the_member_it_expired(app, moulins, smtp):
+    from booking.services import TransitionError
+
+    reservation = kitchen_request(moulins, day=3)
+    late = paris(2026, 6, 3, 10, 30)
+    with pytest.raises(TransitionError):
+        approve(reservation.id, moulins["manager"].id, late)
+    send_due(late)
+    (message,) = smtp.to("amina@example.org")
+    assert subject(message).startswith("Demande expirée sans réponse : Cuisine partagée")

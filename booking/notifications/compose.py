@@ -347,7 +347,14 @@ def compose(message: OutboxMessage, now: datetime, links: Links) -> Envelope:
     return _Composer(message, now, links).compose()
 
 
-def mime(message: OutboxMessage, envelope: Envelope, now: datetime) -> EmailMessage:
+# Kinds whose link lasts a short time: rendered afresh at each try (same
+# Message-ID), so that a message delayed by an outage still carries a live link.
+FRESH_KINDS = frozenset({MessageKind.PASSWORD_RESET})
+
+
+def mime(
+    message: OutboxMessage, envelope: Envelope, now: datetime, message_id: str | None = None
+) -> EmailMessage:
     """The e-mail as it travels: headers, a plain-text body, and the .ics attachments."""
     email = emails.render(envelope.letter)
     mail = EmailMessage()
@@ -355,7 +362,7 @@ def mime(message: OutboxMessage, envelope: Envelope, now: datetime) -> EmailMess
     mail["From"] = current_app.config["MAIL_FROM"]
     mail["To"] = Address(display_name=envelope.to_name, addr_spec=envelope.to_address)
     mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = make_msgid(
+    mail["Message-ID"] = message_id or make_msgid(
         idstring=f"outbox.{message.id}", domain=sender_address().rpartition("@")[2] or None
     )
     mail["Content-Language"] = envelope.letter.locale

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from ..database import run_write
 from ..extensions import db
 from ..models import MessageStatus, OutboxMessage
-from .compose import Obsolete, compose, mime
+from .compose import FRESH_KINDS, Obsolete, compose, mime
 from .links import Links
 from .transport import DeliveryError, FileTransport, Send, SMTPTransport, transport_for
 
@@ -172,22 +172,28 @@ def _prepare(
         return Report()
     try:
         envelope = compose(message, now, links)
-        if message.rendered:
-            mail = message_from_string(message.rendered, policy=default_policy)
+        kept = (
+            message_from_string(message.rendered, policy=default_policy)
+            if message.rendered
+            else None
+        )
+        if kept is not None and message.kind not in FRESH_KINDS:
+            mail = kept
         else:
-            mail = mime(message, envelope, now)
+            same_id = str(kept["Message-ID"]).strip() if kept is not None else None
+            mail = mime(message, envelope, now, same_id)
     except Obsolete as reason:
         return Report(dropped=1) if _drop(message, str(reason)) else Report()
     except Exception as error:  # a bug or bad data: the administrators must see it
         log.exception("message %s could not be rendered", message_id)
         return f"{type(error).__name__}: {error}"
     assert isinstance(mail, EmailMessage)
-    kept = {
+    record = {
         "rendered": mail.as_string(),
         "subject": str(mail["Subject"])[:300],
         "sent_to": envelope.to_address[:254],
     }
-    return mail, kept
+    return mail, record
 
 
 def _drop(message: OutboxMessage, reason: str) -> bool:

@@ -55,6 +55,7 @@ def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime
     if reservation.status == Status.PENDING and reservation.starts_at <= now:
         _touch(reservation, Status.EXPIRED, now)
         record(session, "expired", reservation, None, now)
+        notify.expired(session, [reservation.id], now)
 
 
 def _decide(
