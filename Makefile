@@ -60,6 +60,7 @@ bench: $(VENV)/.dev system-deps
 	$(BIN)/python benchmarks/booking.py
 	$(BIN)/python benchmarks/feeds.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/outbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

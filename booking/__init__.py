@@ -23,18 +23,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
 
-    from . import cli, models, presentation  # noqa: F401  (models register their tables)
+    from . import cli, models, notifications, presentation  # noqa: F401  (models register tables)
     from .database import configure_engine
     from .extensions import csrf, db, migrate
-    from .security import headers
+    from .security import headers, limits
     from .views import register_blueprints
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    limits.init_app(app)
     configure_engine(app)
     presentation.init_app(app)
     headers.init_app(app)
     register_blueprints(app)
+    notifications.init_app(app)
     cli.init_app(app)
     return app

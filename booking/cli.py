@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,12 +17,22 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_migrate import upgrade
 
+from . import clock
 from .extensions import db
 from .models import User
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user, backup, restore, expire_pending_command):
+    for command in (
+        init_db,
+        seed_demo,
+        create_user,
+        backup,
+        restore,
+        expire_pending_command,
+        send_mail,
+        send_reminders,
+    ):
         app.cli.add_command(command)
 
 
@@ -37,17 +48,18 @@ def init_db() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has any venue.")
 def seed_demo(no_bookings: bool, if_empty: bool) -> None:
     """Load the demo venues, resources, accounts and a fortnight of bookings (idempotent)."""
-    from .demo import seed_demo_bookings, seed_reference_data
+    from .demo import seed_demo_bookings, seed_reference_data, without_messages
     from .models import Venue
 
     if if_empty and db.session.scalar(sa.select(Venue.id).limit(1)):
         click.echo(_("The database already has venues: demo data not loaded."))
         return
 
-    changed = seed_reference_data(report=lambda line: click.echo(f"  {line}"))
-    if not no_bookings:
-        count = seed_demo_bookings(report=lambda line: click.echo(f"  {line}"))
-        changed = changed or count > 0
+    with without_messages():
+        changed = seed_reference_data(report=lambda line: click.echo(f"  {line}"))
+        if not no_bookings:
+            count = seed_demo_bookings(report=lambda line: click.echo(f"  {line}"))
+            changed = changed or count > 0
     click.echo(_("Demo data loaded.") if changed else _("Nothing to do: demo data already loaded."))
 
 
@@ -90,6 +102,53 @@ def expire_pending_command() -> None:
 
     count = expire_pending(datetime.now(UTC))
     click.echo(ngettext("%(num)d request expired.", "%(num)d requests expired.", count))
+
+
+@click.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running: look for messages every few seconds.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds between two looks, with --loop.",
+)
+def send_mail(loop: bool, interval: float) -> None:
+    """Send the e-mails that are due (for cron, or as a worker with --loop)."""
+    from .notifications import Cycle, send_due, transport
+
+    click.echo(_("Sending through %(where)s.", where=transport().description))
+    if not loop:
+        report = send_due(clock.now())
+        click.echo(
+            _(
+                "%(sent)d sent, %(retrying)d to try again later, %(failed)d failed, "
+                "%(dropped)d no longer needed.",
+                sent=report.sent,
+                retrying=report.retrying,
+                failed=report.failed,
+                dropped=report.dropped,
+            )
+        )
+        return
+    cycle = Cycle()
+    while True:
+        report = cycle.run(clock.now())
+        if report.handled:
+            click.echo(
+                _("%(sent)d sent, %(failed)d failed.", sent=report.sent, failed=report.failed)
+            )
+        db.session.remove()
+        time.sleep(interval)
+
+
+@click.command("send-reminders")
+def send_reminders() -> None:
+    """Record tomorrow's booking reminders and the trainings about to expire (for cron)."""
+    from .services.reminders import record_reminders
+
+    count = record_reminders(clock.now())
+    click.echo(ngettext("%(num)d reminder to send.", "%(num)d reminders to send.", count))
 
 
 @click.command("backup")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,22 @@ class ConfigurationError(RuntimeError):
     """The configuration is unsafe or incomplete; the message says what to set."""
 
 
+# E-mail and rate-limit settings read from the environment, with their types.
+MAIL_ENVIRONMENT: dict[str, Callable[[str], Any]] = {
+    "SMTP_HOST": str,
+    "SMTP_PORT": int,
+    "SMTP_SECURITY": str,
+    "SMTP_USER": str,
+    "SMTP_PASSWORD": str,
+    "SMTP_TIMEOUT": int,
+    "SMTP_CA_FILE": str,
+    "MAIL_FROM": str,
+    "MAIL_SEND_IN_BACKGROUND": lambda value: value.strip().lower() in ("1", "true", "yes", "on"),
+    "RATELIMIT_STORAGE_URI": str,
+}
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
+
+
 def default_config(instance_path: str) -> dict[str, Any]:
     database = Path(instance_path) / "booking.sqlite3"
     return {
@@ -93,6 +110,26 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "EXTERNAL_URL": "",
         # How many reverse proxies in front set X-Forwarded-* (production).
         "PROXY_HOPS": 1,
+        # Without SMTP_HOST, messages are written to instance/mail/ instead.
+        "SMTP_HOST": "",
+        "SMTP_PORT": 587,
+        "SMTP_SECURITY": "starttls",  # starttls, tls (from the first byte) or none
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_TIMEOUT": 20,
+        "SMTP_CA_FILE": "",  # a CA bundle for a mail server with a private certificate
+        "MAIL_FROM": "Tiers-lieux <ne-pas-repondre@localhost>",
+        # Each app process sends what is due from a background thread; turn it
+        # off to send only with `flask send-mail` (cron or --loop).
+        "MAIL_SEND_IN_BACKGROUND": True,
+        "MAIL_POLL_SECONDS": 5,
+        "PASSWORD_RESET_HOURS": 2,
+        "WELCOME_LINK_DAYS": 7,
+        "INVITATION_DAYS": 14,
+        # Rate limits (Flask-Limiter): in this process's memory unless a shared
+        # storage is named, e.g. "redis://localhost:6379".
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
@@ -111,6 +148,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         value = os.environ.get(key)
         if value:
             app.config[key] = value
+    for key, convert in MAIL_ENVIRONMENT.items():
+        value = os.environ.get(key)
+        if value:
+            try:
+                app.config[key] = convert(value)
+            except ValueError:
+                raise ConfigurationError(f"{key}={value!r} is not a valid value") from None
     if test_config is not None:
         app.config.from_mapping(test_config)
     if app.config.get("DATABASE_URL"):
@@ -125,6 +169,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         options.setdefault("pool_pre_ping", True)
     production = app.config["BOOKING_ENV"] == "production"
     app.config["PRODUCTION"] = production
+    if app.config["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
+        raise ConfigurationError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}")
     if not app.config.get("SECRET_KEY"):
         if production:
             raise ConfigurationError(

@@ -51,6 +51,8 @@ def base_config(instance: Path, url: str) -> dict[str, Any]:
         "SERVER_NAME": None,
         # Real hashing, but cheap: the suite creates hundreds of accounts.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Tests send the outbox when they mean to (booking.notifications.send_due).
+        "MAIL_SEND_IN_BACKGROUND": False,
     }
 
 

@@ -22,6 +22,15 @@ MAY_IMPORT: dict[str, set[str]] = {
     "presentation": {"models", "rules", "permissions", "services", "extensions"},
     "forms": {"models", "permissions", "presentation"},
     "demo": {"services", "models", "rules", "extensions"},
+    "notifications": {
+        "models",
+        "services",
+        "presentation",
+        "database",
+        "extensions",
+        "security",
+        "clock",
+    },
     "views": {
         "services",
         "forms",
@@ -31,8 +40,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "security",
         "extensions",
         "clock",
+        "notifications",
     },
-    "cli": {"services", "demo", "models", "extensions", "clock"},
+    "cli": {"services", "demo", "models", "extensions", "clock", "notifications"},
 }
 # Libraries of the web layers: the rules, permissions and use cases run
 # without a request (tests call them directly, and so do the command line and

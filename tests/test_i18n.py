@@ -76,7 +76,11 @@ def test_french_typography():
 
 def _extract() -> set[str | tuple[str, ...]]:
     """What `make extract-messages` finds in the code and templates today."""
-    method_map = [("booking/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [
+        ("booking/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),  # e-mails
+    ]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     keywords |= {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
     found: set[str | tuple[str, ...]] = set()

@@ -64,6 +64,14 @@ FIELDS = [
     "new_password",
     "confirm",
     "r1-reason",
+    "message",
+    "role",
+    "resource",
+    "confirm_password",
+    "remind_day_before",
+    "remind_training_expiry",
+    "notify_new_requests",
+    "d1-reason",
 ]
 
 

@@ -1,6 +1,7 @@
 """Demo data: the three KPA-Cité cooperatives of the seed document, and a lived-in fortnight."""
 
 from .bookings import seed_demo_bookings
+from .quiet import without_messages
 from .reference import (
     ACCOUNTS,
     DEMO_PASSWORD,
@@ -16,4 +17,5 @@ __all__ = [
     "VENUES",
     "seed_demo_bookings",
     "seed_reference_data",
+    "without_messages",
 ]

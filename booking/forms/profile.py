@@ -31,12 +31,9 @@ class ProfileForm(Form):
     )
 
 
-class PasswordForm(Form):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(_l("Please enter your current password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
+class NewPasswordForm(Form):
+    """A new password, typed twice: on the profile, and from a link sent by e-mail."""
+
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least %(num)d characters.", num=MIN_PASSWORD_LENGTH),
@@ -59,4 +56,21 @@ class PasswordForm(Form):
             EqualTo("new_password", _l("The two new passwords are not the same.")),
         ],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class FirstPasswordForm(NewPasswordForm):
+    """The password of a new account: nothing is "new" about it for its owner."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.new_password.label.text = _l("Choose a password")
+        self.confirm_password.label.text = _l("The same password, again")
+
+
+class PasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Please enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
     )

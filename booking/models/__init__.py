@@ -1,6 +1,8 @@
 """The domain model, one module per aggregate."""
 
+from .accounts import Invitation, SignupRequest, SignupStatus
 from .feeds import Audience, FeedStamp
+from .outbox import OPEN_STATUSES, MessageKind, MessageStatus, OutboxMessage
 from .reservations import (
     ENDED_STATUSES,
     HOLDING_STATUSES,
@@ -21,20 +23,26 @@ from .resources import (
 from .types import UTCDateTime, utcnow
 from .users import LoginSession, Membership, Role, User
 from .venues import Closure, OpeningPeriod, Venue
+from .waitlist import WaitlistEntry, WaitStatus
 
 __all__ = [
     "ENDED_STATUSES",
     "HOLDING_STATUSES",
     "MAX_HOLD",
     "MAX_HOLD_MINUTES",
+    "OPEN_STATUSES",
     "Audience",
     "AuditEvent",
     "Closure",
     "FeedStamp",
     "Frequency",
+    "Invitation",
     "LoginSession",
     "Membership",
+    "MessageKind",
+    "MessageStatus",
     "OpeningPeriod",
+    "OutboxMessage",
     "Qualification",
     "QualificationGrant",
     "Reservation",
@@ -42,9 +50,13 @@ __all__ = [
     "ResourceKind",
     "Role",
     "Series",
+    "SignupRequest",
+    "SignupStatus",
     "Status",
     "UTCDateTime",
     "User",
     "Venue",
+    "WaitStatus",
+    "WaitlistEntry",
     "utcnow",
 ]

@@ -45,6 +45,10 @@ class User(UserMixin, db.Model):
     # putting the account's id in the URL (booking.security.tokens).
     member_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     manager_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # E-mails a person may turn off (the ones about their own bookings always go).
+    remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    remind_training_expiry: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    notify_new_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -12,7 +12,8 @@ from flask import Flask, current_app, request
 
 from ..models import Status
 from ..permissions import can_manage_any
-from . import descriptions, formatting, i18n, labels
+from ..services.accounts import joining_summary
+from . import descriptions, emails, formatting, i18n, labels
 
 
 def has_endpoint(name: str) -> bool:
@@ -54,6 +55,8 @@ def init_app(app: Flask) -> None:
         "badges_for": descriptions.resource_badges,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
+        "joining_summary": joining_summary,
+        "outbox_kind": emails.kind_label,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

@@ -29,6 +29,21 @@ DEFAULT_REFRESH = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class Scheduling:
+    """An e-mailed event that updates the copy in the recipient's calendar (iTIP, RFC 5546).
+
+    ``REQUEST`` adds or updates the event, ``CANCEL`` marks it cancelled; a
+    calendar app matches it by UID and keeps the highest SEQUENCE, so that the
+    same event as the feeds' is updated, never duplicated. iTIP wants an
+    organizer (the venue, writing from the site's address) and the attendee.
+    """
+
+    method: str  # REQUEST or CANCEL
+    organizer_name: str
+    organizer_email: str
+
+
+@dataclass(frozen=True)
 class CalendarInfo:
     name: str
     timezone: str  # X-WR-TIMEZONE: how clients that honour it lay the day out
@@ -194,10 +209,34 @@ def _fold(line: str) -> str:
     return b"\r\n ".join(parts).decode()
 
 
+def _parameter(value: str) -> str:
+    """A quoted parameter value (RFC 5545 §3.2): no double quote nor control character."""
+    return '"' + "".join(c for c in value if c != '"' and (c == "\t" or ord(c) >= 0x20)) + '"'
+
+
+def _party_lines(reservation: Reservation, scheduling: Scheduling) -> list[str]:
+    member = reservation.user
+    return [
+        _fold(
+            f"ORGANIZER;CN={_parameter(scheduling.organizer_name)}:"
+            f"mailto:{scheduling.organizer_email}"
+        ),
+        _fold(
+            f"ATTENDEE;CN={_parameter(member.display_name)};ROLE=REQ-PARTICIPANT;"
+            f"PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{member.email}"
+        ),
+    ]
+
+
 def _event_lines(
-    reservation: Reservation, audience: Audience, url: str, labels: _Labels
+    reservation: Reservation,
+    audience: Audience,
+    url: str,
+    labels: _Labels,
+    scheduling: Scheduling | None = None,
 ) -> list[str]:
     modified = _instant(reservation.updated_at)
+    parties = _party_lines(reservation, scheduling) if scheduling else []
     return [
         "BEGIN:VEVENT",
         _fold("UID:" + _text(reservation.uid)),
@@ -214,6 +253,7 @@ def _event_lines(
         "TRANSP:" + ("OPAQUE" if reservation.is_holding else "TRANSPARENT"),
         # URI values are not escaped; a URL has no raw line breaks or controls.
         _fold("URL:" + url),
+        *parties,
         "END:VEVENT",
     ]
 
@@ -232,14 +272,19 @@ def calendar(
     audience: Audience,
     url_for: Callable[[Reservation], str],
     empty_as_of: date | None = None,
+    scheduling: Scheduling | None = None,
+    locale: str = FEED_LOCALE,
 ) -> bytes:
     """The calendar of ``reservations`` as seen by ``audience``, serialised.
 
     ``url_for`` gives the address of each reservation's page. ``empty_as_of``
     dates the time zone description that stands in for events in an empty
     feed (RFC 5545 wants at least one component, and some clients do too).
+    With ``scheduling``, the calendar is an iTIP message for e-mail (one
+    reservation per message: iTIP carries one UID at a time), whose words can
+    be in its reader's ``locale``.
     """
-    with force_locale(FEED_LOCALE):
+    with force_locale(locale):
         labels = _Labels.load()
     refresh = _duration(info.refresh)
     lines = [
@@ -247,7 +292,7 @@ def calendar(
         "VERSION:2.0",
         _fold("PRODID:" + _text(PRODID)),
         "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
+        "METHOD:" + (scheduling.method if scheduling else "PUBLISH"),
         _fold("NAME:" + _text(info.name)),
         _fold("X-WR-CALNAME:" + _text(info.name)),
     ]
@@ -261,7 +306,7 @@ def calendar(
     ]
     ordered = sorted(reservations, key=lambda r: (r.starts_at, r.id))
     for reservation in ordered:
-        lines += _event_lines(reservation, audience, url_for(reservation), labels)
+        lines += _event_lines(reservation, audience, url_for(reservation), labels, scheduling)
     if not ordered:
         lines += _timezone_lines(info.timezone, empty_as_of or date(2026, 1, 1))
     lines.append("END:VCALENDAR")

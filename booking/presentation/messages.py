@@ -114,6 +114,10 @@ def violation_message(v: Violation) -> str:
             )
         case "series_empty":
             return gettext("None of these dates is free. Change the days or the times.")
+        case "waitlist_closed":
+            return gettext(
+                "You are no longer waiting for this slot. Choose it on the booking form."
+            )
     return gettext("This booking is not possible.")
 
 
@@ -121,6 +125,12 @@ def transition_message(error: TransitionError) -> str:
     code = error.code
     if code == "reason_required":
         return gettext("Please give a reason: the member will read it.")
+    if code == "invitation_accepted":
+        return gettext("This invitation was already accepted: the person has an account.")
+    if code == "signup_accepted":
+        return gettext("This request was already accepted.")
+    if code == "signup_declined":
+        return gettext("This request was already declined.")
     if code == "cancel_ended":
         return gettext("This booking has already ended: it can no longer be cancelled.")
     if code.endswith("_expired"):
@@ -139,4 +149,6 @@ def not_allowed_message(error: NotAllowedError) -> str:
         return gettext("Only a venue manager can book for someone else.")
     if error.code == "override":
         return gettext("Only a venue manager can set rules aside.")
+    if error.code == "waitlist":
+        return gettext("Only members of this venue can wait for its slots. Ask to join it first.")
     return gettext("You are not allowed to do this.")

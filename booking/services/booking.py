@@ -28,6 +28,7 @@ from ..database import run_write
 from ..extensions import db
 from ..models import AuditEvent, Reservation, Status
 from ..permissions import can_book_at
+from . import notify
 from .audit import audit_row
 from .errors import BookingError, ConflictError
 from .facts import Context, holds_during, load, minutes_by_week, monday_of
@@ -135,9 +136,15 @@ def reservation_row(
 
 
 def insert(
-    session: Session, rows: list[dict], actor_id: int, now: datetime, detail: str
+    session: Session,
+    context: Context,
+    rows: list[dict],
+    actor_id: int,
+    now: datetime,
+    detail: str,
 ) -> list[dict]:
-    """Insert reservations and their "created" audit rows: one statement each."""
+    """Insert reservations and their "created" audit rows, one statement each, and
+    tell whom it concerns (the managers of a request, a member booked for)."""
     # Rows come back in any order: each is known by its uid.
     connection = session.connection()
     ids = dict(connection.execute(_INSERT_RESERVATIONS, rows).tuples().all())
@@ -147,6 +154,7 @@ def insert(
         _INSERT_AUDIT,
         [audit_row("created", row["id"], row["series_id"], actor_id, now, detail) for row in rows],
     )
+    notify.booked(session, rows, context.venue_id, actor_id, now)
     return rows
 
 
@@ -221,7 +229,7 @@ def book(
             raise BookingError(standing)
         row = reservation_row(context, request, purpose, now)
         detail = f"overrides={row['overrides']}" if row["overrides"] else ""
-        return insert(session, [row], actor_id, now, detail)[0]
+        return insert(session, context, [row], actor_id, now, detail)[0]
 
     return attach(Reservation, guarded(work))
 

@@ -18,6 +18,7 @@ from ..database import run_write
 from ..extensions import db
 from ..models import AuditEvent, Reservation, Resource, Status, User
 from ..permissions import can_manage, is_own, may_cancel
+from . import notify
 from .audit import audit_row, record
 from .errors import NotAllowedError, TransitionError
 
@@ -54,6 +55,7 @@ def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime
     if reservation.status == Status.PENDING and reservation.starts_at <= now:
         _touch(reservation, Status.EXPIRED, now)
         record(session, "expired", reservation, None, now)
+        notify.expired(session, [reservation.id], now)
 
 
 def _decide(
@@ -91,6 +93,7 @@ def approve(reservation_id: int, actor_id: int, now: datetime) -> Reservation:
     def confirm(session: Session, reservation: Reservation, actor: User) -> None:
         _touch(reservation, Status.CONFIRMED, now)
         record(session, "approved", reservation, actor.id, now)
+        notify.accepted(session, [reservation], now)
 
     return _decide(reservation_id, actor_id, now, "approve", confirm)
 
@@ -104,13 +107,15 @@ def refuse(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Re
         _touch(reservation, Status.REFUSED, now)
         reservation.decision_reason = reason
         record(session, "refused", reservation, actor.id, now, reason)
+        notify.refused(session, [reservation], reason, now)
 
     return _decide(reservation_id, actor_id, now, "refuse", turn_down)
 
 
 def _cancel_one(
     session: Session, reservation: Reservation, actor: User, reason: str, now: datetime
-) -> None:
+) -> bool:
+    """Cancel one reservation (the caller tells people); whether it was confirmed."""
     if not may_cancel(actor, reservation):
         raise NotAllowedError("cancel")
     if reservation.status not in (Status.PENDING, Status.CONFIRMED):
@@ -120,12 +125,22 @@ def _cancel_one(
     if not is_own(actor, reservation) and not reason:
         # The member deserves to know why a manager cancelled their booking.
         raise TransitionError("reason_required")
-    action = "withdrawn" if reservation.status == Status.PENDING else "cancelled"
+    was_confirmed = reservation.status == Status.CONFIRMED
+    action = "cancelled" if was_confirmed else "withdrawn"
     _touch(reservation, Status.CANCELLED, now)
     reservation.decided_by_id = actor.id
     reservation.decided_at = now
     reservation.decision_reason = reason
     record(session, action, reservation, actor.id, now, reason)
+    return was_confirmed
+
+
+def _cancel_all(
+    session: Session, reservations: list[Reservation], actor: User, reason: str, now: datetime
+) -> None:
+    """Cancel these reservations, then tell their member and whoever waits, once."""
+    confirmed = [r.id for r in reservations if _cancel_one(session, r, actor, reason, now)]
+    notify.cancelled(session, reservations, actor.id, reason, now, were_confirmed=confirmed)
 
 
 def cancel(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Reservation:
@@ -133,7 +148,7 @@ def cancel(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Re
 
     def work(session: Session) -> Reservation:
         reservation, actor = _lock(session, reservation_id, actor_id)
-        _cancel_one(session, reservation, actor, reason.strip(), now)
+        _cancel_all(session, [reservation], actor, reason.strip(), now)
         return reservation
 
     return run_write(work)
@@ -148,7 +163,7 @@ def cancel_series_from(
     def work(session: Session) -> list[Reservation]:
         reservation, actor = _lock(session, reservation_id, actor_id)
         if reservation.series_id is None:
-            _cancel_one(session, reservation, actor, reason, now)
+            _cancel_all(session, [reservation], actor, reason, now)
             return [reservation]
         later = list(
             session.scalars(
@@ -165,8 +180,7 @@ def cancel_series_from(
         )
         if reservation not in later:
             _cancel_one(session, reservation, actor, reason, now)  # raises the precise error
-        for occurrence in later:
-            _cancel_one(session, occurrence, actor, reason, now)
+        _cancel_all(session, later, actor, reason, now)
         return later
 
     return run_write(work)
@@ -202,6 +216,7 @@ def expire_rows(session: Session, now: datetime, ids: list[int] | None = None) -
             sa.insert(AuditEvent),
             [audit_row("expired", rid, sid, None, now) for rid, sid in expired],
         )
+        notify.expired(session, [rid for rid, _ in expired], now)
     return len(expired)
 
 

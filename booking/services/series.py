@@ -176,7 +176,7 @@ def book_series(spec: SeriesRequest, now: datetime) -> SeriesResult:
             assert occurrence.starts_at is not None and occurrence.ends_at is not None
             request = r.Request(occurrence.starts_at, occurrence.ends_at, spec.seats)
             rows.append(reservation_row(context, request, spec.purpose, now, series["id"]))
-        insert(session, rows, spec.actor_id, now, "series")
+        insert(session, context, rows, spec.actor_id, now, "series")
         return series, rows, [o for o in occurrences if not o.is_free]
 
     series, rows, skipped = guarded(work)

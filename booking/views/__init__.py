@@ -10,10 +10,25 @@ from ..services import OverdueWatch
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import access, auth, errors, feeds, manage, profile, public, reservations
+    from . import (
+        access,
+        auth,
+        errors,
+        feeds,
+        invitations,
+        manage,
+        outbox,
+        profile,
+        public,
+        reservations,
+        signups,
+        waitlist,
+    )
 
     access.init_app(app)
     for module in (public, auth, profile, reservations, manage, feeds):
+        app.register_blueprint(module.bp)
+    for module in (invitations, signups, waitlist, outbox):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

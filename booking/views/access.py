@@ -15,9 +15,9 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from .. import clock
 from ..extensions import login_manager
@@ -105,6 +105,17 @@ def init_app(app: Flask) -> None:
         if request.endpoint is not None and rule_of(app, request.endpoint) is None:
             logging.getLogger(__name__).error("no access rule for %s", request.endpoint)
             abort(403)
+
+
+def log_in(user: User, remember: bool = False) -> None:
+    """Open a login session for ``user`` in this browser (the cookies carry its token)."""
+    user.session_token = sessions.open_session(
+        user.id,
+        request.user_agent.string,
+        clock.now(),
+        current_app.config["REMEMBER_COOKIE_DURATION"],
+    )
+    login_user(user, remember=remember)
 
 
 def is_safe_next(target: str | None) -> bool:

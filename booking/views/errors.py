@@ -13,13 +13,15 @@ from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.utils import host_is_trusted
 
 from ..extensions import db, login_manager
+from ..presentation.formatting import format_duration
+from ..security.limits import retry_after
 
-HANDLED = (400, 403, 404, 405, 413, 429, 503)
+HANDLED = (400, 403, 404, 405, 413, 503)
 RETRY_AFTER_SECONDS = 5
 
 
@@ -47,10 +49,6 @@ def _messages(code: int) -> tuple[str, str]:
         413: (
             _("This is too much to send at once"),
             _("What you sent is larger than the site accepts. Shorten the text and try again."),
-        ),
-        429: (
-            _("Too many attempts"),
-            _("For your safety, wait a little before trying again."),
         ),
         500: (
             _("Something went wrong on our side"),
@@ -94,18 +92,16 @@ def init_app(app: Flask) -> None:
             code = error.code or 500
             if code == 400 and _unknown_host():
                 return "Unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
-            message = None
-            if code == 429 and error.description and error.description != "Too Many Requests":
-                message = str(error.description)  # says when to try again
-            body, code = render_error(code, message)
+            body, code = render_error(code)
             # Keep what the response must say: the methods allowed on a 405,
             # when to come back on a 429 or 503.
             headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
             return body, code, headers
 
+    # The database is down, restarting or locked: not a data error (those are bugs,
+    # and stay 500s that tests catch).
     @app.errorhandler(OperationalError)
-    @app.errorhandler(DBAPIError)
-    def database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+    def database_unavailable(error: OperationalError) -> ResponseReturnValue:
         logging.getLogger(__name__).warning("database unavailable: %s", error.orig)
         db.session.rollback()
         if error.connection_invalidated:
@@ -113,6 +109,21 @@ def init_app(app: Flask) -> None:
         _forget_user()
         body, code = render_error(503)
         return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(429)
+    def too_many(error: HTTPException) -> ResponseReturnValue:
+        # Say when, in words: the form works again then.
+        minutes = max(1, -(-retry_after() // 60))
+        body = render_template(
+            "errors/429.html",
+            code=429,
+            title=_("Too many tries in a short time"),
+            message=_(
+                "For everyone's safety, this form is paused for you. Try again in %(wait)s.",
+                wait=format_duration(minutes),
+            ),
+        )
+        return body, 429, {"Retry-After": str(retry_after())}
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> ResponseReturnValue:

@@ -9,16 +9,37 @@ from flask_babel import ngettext, refresh
 from flask_login import current_user
 
 from ..extensions import db
+from ..forms.accounts import NotificationsForm
 from ..forms.profile import PasswordForm, ProfileForm
+from ..permissions import can_manage_any
 from ..services import sessions
+from ..services.accounts import save_email_choices
 from . import access
 from .feeds import protect_secret_page, secret_links
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
+def _notifications_form(formdata: bool = False) -> NotificationsForm:
+    form = (
+        NotificationsForm()
+        if formdata
+        else NotificationsForm(
+            formdata=None,
+            remind_day_before=current_user.remind_day_before,
+            remind_training_expiry=current_user.remind_training_expiry,
+            notify_new_requests=current_user.notify_new_requests,
+        )
+    )
+    if not can_manage_any(current_user):
+        del form.notify_new_requests
+    return form
+
+
 def _page(
-    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+    profile_form: ProfileForm | None = None,
+    password_form: PasswordForm | None = None,
+    notifications_form: NotificationsForm | None = None,
 ) -> ResponseReturnValue:
     feed_links = secret_links(current_user)
     db.session.commit()  # the links' digests, recorded when first shown
@@ -32,6 +53,7 @@ def _page(
         feed_links=feed_links,
         login_sessions=sessions.sessions_of(current_user.id),
         current_digest=sessions.digest(current_user.session_token or ""),
+        notifications_form=notifications_form or _notifications_form(),
     )
     # The page shows the secret feed links.
     return protect_secret_page(make_response(page))
@@ -88,3 +110,21 @@ def log_out_elsewhere() -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("profile.index") + "#devices")
+
+
+@bp.route("/notifications", methods=["POST"])
+@access.member
+def notifications() -> ResponseReturnValue:
+    form = _notifications_form(formdata=True)
+    if not form.validate_on_submit():
+        return _page(notifications_form=form)
+    save_email_choices(
+        current_user.id,
+        remind_day_before=bool(form.remind_day_before.data),
+        remind_training_expiry=bool(form.remind_training_expiry.data),
+        notify_new_requests=bool(form.notify_new_requests.data)
+        if "notify_new_requests" in form
+        else None,
+    )
+    flash(_("Your e-mail choices are saved."), "success")
+    return redirect(url_for("profile.index") + "#notifications")

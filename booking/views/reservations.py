@@ -156,6 +156,7 @@ def new() -> str | Response | tuple[str, int]:
         general=general,
         week=week_of(db.session, resource.venue, [resource], first)[0],
         warnings=warnings,
+        conflict=status == 409,
     )
     return page, status
 

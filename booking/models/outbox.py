@@ -1,0 +1,108 @@
+"""The outbox: every message to send, written in the transaction of the change it reports.
+
+A service that changes something a person relies on adds a row here in its own
+transaction, so that the message exists exactly when the change does. A
+sender outside the request (``booking.notifications``) claims due rows, renders
+them in the recipient's language, sends them and records the outcome: a mail
+server that is down delays messages, never loses them, and never blocks the
+change itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, str_enum, utcnow
+from .users import User
+
+
+class MessageKind(enum.StrEnum):
+    """What a message tells. Each kind has its words in ``booking.presentation.emails``."""
+
+    # To the venue's managers
+    REQUEST_TO_DECIDE = "request_to_decide"  # one per request, a series in one message
+    SIGNUP_TO_DECIDE = "signup_to_decide"
+    # To a member, about their reservations (with the .ics attached)
+    BOOKED_FOR_YOU = "booked_for_you"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    CANCELLED_BY_MANAGER = "cancelled_by_manager"
+    CANCELLED_BY_CLOSURE = "cancelled_by_closure"
+    CANCELLED_BY_YOU = "cancelled_by_you"
+    EXPIRED = "expired"
+    REMINDER = "reminder"
+    # The waiting list
+    SLOT_FREED = "slot_freed"
+    # Accounts, roles and trainings
+    INVITATION = "invitation"
+    WELCOME = "welcome"
+    SIGNUP_DECLINED = "signup_declined"
+    PASSWORD_RESET = "password_reset"
+    ROLE_GRANTED = "role_granted"
+    ROLE_REMOVED = "role_removed"
+    TRAINING_GRANTED = "training_granted"
+    TRAINING_EXPIRING = "training_expiring"
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its first try, or for a retry
+    SENDING = "sending"  # claimed by a sender until ``lease_until``
+    SENT = "sent"
+    FAILED = "failed"  # given up: shown to administrators, who may try again
+    DROPPED = "dropped"  # no longer true when its turn came (a freed slot taken again)
+
+
+# Statuses a sender may still act on.
+OPEN_STATUSES = (MessageStatus.PENDING, MessageStatus.SENDING)
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        sa.CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        sa.CheckConstraint(
+            "recipient_id IS NOT NULL OR to_address IS NOT NULL", name="has_recipient"
+        ),
+        # Senders claim the earliest due rows: a range scan of this index.
+        sa.Index("ix_outbox_message_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "outbox_message_kind"))
+    # An account (its address and language are read when the message is
+    # rendered), or an address for someone who has no account yet.
+    recipient_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    to_address: Mapped[str | None] = mapped_column(sa.String(254))
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    # What the message is about, as ids and the values it must report as they
+    # were (a reservation's status and SEQUENCE when it changed).
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Messages that must be recorded once only (a reminder) carry a key.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    status: Mapped[MessageStatus] = mapped_column(
+        str_enum(MessageStatus, "outbox_message_status"), default=MessageStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Once rendered, the message is kept as sent (RFC 5322 bytes): every retry
+    # sends the same message, with the same Message-ID.
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    sent_to: Mapped[str] = mapped_column(sa.String(254), default="")
+    rendered: Mapped[str | None] = mapped_column(sa.Text)
+
+    recipient: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.kind} {self.status.value}>"

@@ -1,0 +1,22 @@
+"""Sending the outbox: rendering each message in its recipient's language and delivering it.
+
+Services record messages (``booking.services.notify``) in their own
+transactions; this package sends them after the commit, outside any request:
+``sender`` claims and delivers, ``compose`` turns a row into an e-mail with
+``booking.presentation.emails``, ``transport`` speaks SMTP or writes files,
+``worker`` runs it all from a background thread or a command.
+"""
+
+from .sender import Report, purge, send_again, send_due, transport
+from .worker import BackgroundSender, Cycle, init_app
+
+__all__ = [
+    "BackgroundSender",
+    "Cycle",
+    "Report",
+    "init_app",
+    "purge",
+    "send_again",
+    "send_due",
+    "transport",
+]
