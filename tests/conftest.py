@@ -88,6 +88,14 @@ def postgres_url(postgres_server: TempPostgres, tmp_path_factory: pytest.TempPat
     return url
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    from .support.redis_server import redis_server
+
+    with redis_server() as url:
+        yield url
+
+
 @pytest.fixture
 def db_backend() -> str:
     """SQLite by default; engine test modules override this with both backends."""

@@ -43,6 +43,8 @@ from .support.gunicorn import Server, gunicorn
 from .support.http_clients import all_at_once, csrf_token
 from .support.nginx import Proxy, nginx_in_front
 from .support.postgres import TempPostgres
+from .support.redis_server import redis_server
+from .support.smtp import MailServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -57,6 +59,7 @@ class Site:
     url: str  # the database
     postgres: TempPostgres
     folder: Path
+    mail: MailServer
 
     def app(self):  # type: ignore[no-untyped-def]
         return create_app(base_config(self.folder, self.url))
@@ -98,22 +101,28 @@ def site(postgres_server: TempPostgres, tmp_path_factory: pytest.TempPathFactory
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+    mail = MailServer().start()
     env = {
         "BOOKING_ENV": "production",
         "SECRET_KEY": KEY,
         "ALLOWED_HOSTS": "localhost,127.0.0.1",
         # Links made in a request follow the proxy's headers; this one names the
-        # site outside requests (mail), which this module does not check.
+        # site in e-mails.
         "EXTERNAL_URL": "https://localhost",
+        "MAIL_POLL_SECONDS": "1",
+        **{key: str(value) for key, value in mail.config().items()},
     }
-    with (
-        gunicorn(url, workers=2, env=env, probe="/robots.txt") as first,
-        gunicorn(url, workers=2, env=env, probe="/robots.txt") as second,
-        nginx_in_front(
-            [s.removeprefix("http://") for s in (first, second)], folder / "nginx"
-        ) as proxy,
-    ):
-        yield Site(proxy, (first, second), url, postgres_server, folder)
+    with redis_server() as redis_url:
+        env["RATELIMIT_STORAGE_URI"] = redis_url  # both servers count failed logins there
+        with (
+            gunicorn(url, workers=2, env=env, probe="/robots.txt") as first,
+            gunicorn(url, workers=2, env=env, probe="/robots.txt") as second,
+            nginx_in_front(
+                [s.removeprefix("http://") for s in (first, second)], folder / "x"
+            ) as proxy,
+        ):
+            yield Site(proxy, (first, second), url, postgres_server, folder, mail)
+    mail.stop()
 
 
 class Browser(requests.Session):
@@ -332,6 +341,58 @@ def test_new_feed_links_on_one_server_revoke_the_old_on_the_other(site: Site) ->
     assert new != old
     assert browser(site).get(site.servers[1] + old, timeout=10).status_code == 404
     assert browser(site).get(site.servers[1] + new, timeout=10).status_code == 200
+
+
+def test_guesses_spread_over_two_servers_add_up(site: Site) -> None:
+    """Failed logins are counted in the one Redis both servers use."""
+    for attempt in range(10):
+        session = browser(site)
+        token = csrf_token(session.get(f"{site.servers[attempt % 2]}/login").text)
+        response = session.post(
+            f"{site.servers[attempt % 2]}/login",
+            data={"email": "member15@example.org", "password": "guess", "csrf_token": token},
+            allow_redirects=False,
+        )
+        assert response.status_code == 200
+    for server in site.servers:
+        session = browser(site)
+        token = csrf_token(session.get(f"{server}/login").text)
+        response = session.post(
+            f"{server}/login",
+            data={"email": "member15@example.org", "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+        )
+        assert response.status_code == 429
+
+
+def test_two_servers_send_each_message_once(site: Site) -> None:
+    """Both servers' senders claim from one outbox: every e-mail arrives exactly once."""
+    dsn = site.url.replace("postgresql+psycopg://", "postgresql://")
+
+    def waiting() -> int:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            return connection.execute(
+                "SELECT count(*) FROM outbox_message WHERE status IN ('pending', 'sending')"
+            ).fetchone()[0]
+
+    deadline = clock.monotonic() + 30
+    while waiting() and clock.monotonic() < deadline:  # what earlier tests left to send
+        clock.sleep(0.2)
+    clock.sleep(1)
+    before = len(site.mail.messages)
+    sessions = [
+        log_in(browser(site), site.servers[i % 2], f"member{i}@example.org") for i in range(8, 14)
+    ]
+    for i, session in enumerate(sessions):
+        assert book(session, site.servers[i % 2], "salle", future_day(40 + i)) == 302
+    # Each request tells the venue's two managers: twelve messages.
+    deadline = clock.monotonic() + 30
+    while len(site.mail.messages) - before < 12 and clock.monotonic() < deadline:
+        clock.sleep(0.2)
+    clock.sleep(2)  # time for a message sent twice to arrive too
+    new = site.mail.messages[before:]
+    assert len(new) == 12
+    assert len({message["Message-ID"] for message in new}) == 12
 
 
 # --- faults ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from booking import create_app
 from booking.config import ConfigurationError
 from booking.extensions import db
-from booking.models import Reservation, User
+from booking.models import LoginSession, Reservation, User
 from booking.security import logmask
 
 from .conftest import PASSWORD, Factory, IsolatedClient, base_config
@@ -335,3 +335,52 @@ def test_feed_links_do_not_carry_the_account_id(app: Flask, make: Factory) -> No
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             assert struct.pack(">I", user.id) not in raw
             assert str(user.id) not in token or len(token) == 32
+
+
+# --- throttling -----------------------------------------------------------------------
+
+
+def _log_in(client: FlaskClient, email: str, password: str) -> int:
+    return client.post("/login", data={"email": email, "password": password}).status_code
+
+
+def test_guessing_a_password_is_stopped_and_told_when_to_come_back(
+    client: FlaskClient, make: Factory
+) -> None:
+    user, other = make.user(), make.user()
+    for _ in range(10):
+        assert _log_in(client, user.email, "wrong guess") == 200
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429  # even the right password waits now
+    assert int(response.headers["Retry-After"]) > 60
+    assert "Réessayez dans" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 0
+    # Another account is not locked by someone else's guesses...
+    assert _log_in(client, other.email, PASSWORD) == 302
+
+
+def test_logging_in_right_is_never_counted(client: FlaskClient, make: Factory) -> None:
+    user = make.user()
+    for _ in range(15):
+        assert _log_in(client, user.email, PASSWORD) == 302
+        client.post("/logout")
+
+
+def test_with_redis_the_counts_live_in_redis(
+    redis_url: str, tmp_path: Path, database_url: str, make: Factory
+) -> None:
+    """With RATELIMIT_STORAGE_URI on Redis, the counts are in Redis, where every app server
+    reads them (two gunicorn servers share them in tests/test_deployment.py)."""
+    import redis
+
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    user = make.user()
+    config = base_config(tmp_path, database_url)
+    config["RATELIMIT_STORAGE_URI"] = redis_url
+    server = create_app(config).test_client()
+    for _ in range(10):
+        assert _log_in(server, user.email, "wrong guess") == 200
+    assert _log_in(server, user.email, PASSWORD) == 429
+    assert any(user.email.encode() in key for key in store.keys("*"))
+    store.close()

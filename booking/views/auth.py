@@ -17,7 +17,7 @@ from ..forms.accounts import ForgotPasswordForm
 from ..forms.auth import LoginForm
 from ..forms.profile import FirstPasswordForm, NewPasswordForm
 from ..models import User, Venue
-from ..security.limits import reset_limit
+from ..security.limits import login_limit, reset_limit
 from ..security.links import (
     LinkError,
     LinkProblem,
@@ -53,6 +53,7 @@ def _next_page() -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @access.public
+@login_limit
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_next_page() or url_for("public.home"))
