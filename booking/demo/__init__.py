@@ -4,7 +4,9 @@ from .bookings import seed_demo_bookings
 from .reference import (
     ACCOUNTS,
     DEMO_PASSWORD,
+    KITCHEN_QUALIFICATION,
     LASER_QUALIFICATION,
+    RETIRED_RESOURCE,
     VENUES,
     seed_reference_data,
 )
@@ -12,7 +14,9 @@ from .reference import (
 __all__ = [
     "ACCOUNTS",
     "DEMO_PASSWORD",
+    "KITCHEN_QUALIFICATION",
     "LASER_QUALIFICATION",
+    "RETIRED_RESOURCE",
     "VENUES",
     "seed_demo_bookings",
     "seed_reference_data",

@@ -1,5 +1,6 @@
 """The domain model, one module per aggregate."""
 
+from .audit import AdminEvent
 from .feeds import Audience, FeedStamp
 from .reservations import (
     ENDED_STATUSES,
@@ -27,6 +28,7 @@ __all__ = [
     "HOLDING_STATUSES",
     "MAX_HOLD",
     "MAX_HOLD_MINUTES",
+    "AdminEvent",
     "Audience",
     "AuditEvent",
     "Closure",
