@@ -189,7 +189,7 @@ def test_manager_approves_and_refuses_with_a_reason(client, auth, setup):
     auth.logout()
     auth.login("gestion@example.org")
     queue = text_of(client.get("/manage/"))
-    assert "Karim" in queue and "2 décisions vous attendent" in queue
+    assert "Karim" in queue and "2 demandes" in queue
     assert client.post(f"/manage/reservations/{first_id}/approve").status_code == 302
     missing_reason = client.post(f"/manage/reservations/{second_id}/refuse", data={})
     assert missing_reason.status_code == 422

@@ -14,6 +14,8 @@ from ... import clock
 from ...extensions import db
 from ...forms.manage import BulkApproveForm
 from ...forms.reservations import RefuseForm
+from ...models import Reservation, Series
+from ...permissions import can_manage
 from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
 from ...services.lifecycle import Decisions, decide_many, decide_series
@@ -67,6 +69,13 @@ def index() -> tuple[str, int]:
     return _page()
 
 
+def _check_venue(model: type[Reservation] | type[Series], object_id: int) -> None:
+    """404 unless the request (or series) is at a venue this person manages."""
+    found = db.session.get(model, object_id)
+    if found is None or not can_manage(current_user, found.resource.venue_id):
+        abort(404)
+
+
 def _decided(decision: Callable[[], object], success: str) -> Response:
     """Run a decision; a stale one (already decided, expired) is explained, not an error."""
     try:
@@ -93,6 +102,7 @@ def approve_view(reservation_id: int) -> Response:
 @bp.route("/reservations/<int:reservation_id>/refuse", methods=["POST"], endpoint="refuse")
 @access.manager
 def refuse_view(reservation_id: int) -> Response | tuple[str, int]:
+    _check_venue(Reservation, reservation_id)
     form = RefuseForm(prefix=f"r{reservation_id}")
     if form.validate_on_submit():
         return _decided(
@@ -149,6 +159,7 @@ def approve_series(series_id: int) -> Response:
 @bp.route("/series/<int:series_id>/refuse", methods=["POST"])
 @access.manager
 def refuse_series(series_id: int) -> Response | tuple[str, int]:
+    _check_venue(Series, series_id)
     form = RefuseForm(prefix=f"s{series_id}")
     if form.validate_on_submit():
         return _series(series_id, False, form.reason.data or "")
