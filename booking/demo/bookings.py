@@ -229,7 +229,7 @@ def seed_demo_bookings(
         )
 
     made += _history_of_the_retired_projector(one, monday, users, resources)
-    made += _waiting_and_refused(monday, users, resources, real_now, report)
+    made += _waiting_and_refused(users, resources, real_now, report)
     _closures(monday, users, real_now)
 
     # Requests still waiting for a manager (and expired when already past).
@@ -262,14 +262,15 @@ def _history_of_the_retired_projector(
 
 
 def _waiting_and_refused(
-    monday: date,
     users: dict[str, int],
     resources: dict[str, int],
     real_now: datetime,
     report: Callable[[str], None],
 ) -> int:
     """A series waiting for the kitchen's manager, and a request she refused."""
-    next_monday = monday + timedelta(weeks=2)
+    # A Monday at least two days ahead: the kitchen wants a day's notice.
+    today = real_now.astimezone(PARIS).date()
+    next_monday = _on_weekday(today + timedelta(days=2), 0)
     made = 0
     try:
         result = book_series(

@@ -128,7 +128,8 @@ VENUES = [
                     "grelinettes, sécateurs, brouette."
                 ),
                 rules={
-                    "slot_minutes": 60,
+                    # Half-hour steps: the venue closes at 12:30 for lunch.
+                    "slot_minutes": 30,
                     "min_duration_minutes": 60,
                     "max_duration_minutes": 480,
                     "min_notice_minutes": 0,
