@@ -170,6 +170,27 @@ def _bounds(filters: LogFilter, zone: ZoneInfo) -> tuple[datetime | None, dateti
     return start, end
 
 
+def _where(
+    query: sa.Select,
+    filters: LogFilter,
+    bounds: tuple[datetime | None, datetime | None],
+    actions: tuple[str, ...],
+    columns: tuple[Any, Any, Any, Any],
+) -> sa.Select:
+    """The filters of the log on one of its two tables: ``columns`` are that table's
+    action, time, member and resource."""
+    action, created_at, member, resource = columns
+    start, end = bounds
+    conditions = [
+        action.in_(actions) if actions else None,
+        created_at >= start if start is not None else None,
+        created_at < end if end is not None else None,
+        member == filters.member_id if filters.member_id is not None else None,
+        resource == filters.resource_id if filters.resource_id is not None else None,
+    ]
+    return query.where(*(c for c in conditions if c is not None))
+
+
 def venue_log(
     session: Session, venue: Venue, filters: LogFilter, *, offset: int = 0, limit: int = 50
 ) -> tuple[list[LogEntry], bool]:
@@ -178,13 +199,13 @@ def venue_log(
     Two queries (reservation moves, administrative changes), each bounded by
     ``offset + limit + 1`` rows from the newest, merged here.
     """
-    start, end = _bounds(filters, venue.zone)
+    bounds = _bounds(filters, venue.zone)
     wanted = offset + limit + 1
     reservation_actions, admin_actions = ACTION_GROUPS.get(filters.group or "", (None, None))
+    member, actor = aliased(User), aliased(User)
 
     entries: list[LogEntry] = []
     if reservation_actions is None or reservation_actions:
-        member, actor = aliased(User), aliased(User)
         query = (
             sa.select(
                 AuditEvent.created_at,
@@ -204,41 +225,20 @@ def venue_log(
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(wanted)
         )
-        if reservation_actions:
-            query = query.where(AuditEvent.action.in_(reservation_actions))
-        if start is not None:
-            query = query.where(AuditEvent.created_at >= start)
-        if end is not None:
-            query = query.where(AuditEvent.created_at < end)
-        if filters.member_id is not None:
-            query = query.where(Reservation.user_id == filters.member_id)
-        if filters.resource_id is not None:
-            query = query.where(Reservation.resource_id == filters.resource_id)
-        for (
-            at,
-            action,
-            actor_name,
-            detail,
-            rid,
-            starts_at,
-            member_name,
-            resource,
-        ) in session.execute(query):
+        columns = (
+            AuditEvent.action,
+            AuditEvent.created_at,
+            Reservation.user_id,
+            Reservation.resource_id,
+        )
+        for at, action, who, detail, rid, starts_at, name, resource in session.execute(
+            _where(query, filters, bounds, reservation_actions or (), columns)
+        ):
             entries.append(
-                LogEntry(
-                    at=at,
-                    action=action,
-                    actor=actor_name,
-                    detail=detail,
-                    reservation_id=rid,
-                    reservation_start=starts_at,
-                    member=member_name,
-                    resource=resource,
-                )
+                LogEntry(at, action, who, detail, rid, starts_at, member=name, resource=resource)
             )
 
     if admin_actions is None or admin_actions:
-        member, actor = aliased(User), aliased(User)
         query = (
             sa.select(
                 AdminEvent.created_at,
@@ -257,33 +257,22 @@ def venue_log(
             .order_by(AdminEvent.created_at.desc(), AdminEvent.id.desc())
             .limit(wanted)
         )
-        if admin_actions:
-            query = query.where(AdminEvent.action.in_(admin_actions))
-        if start is not None:
-            query = query.where(AdminEvent.created_at >= start)
-        if end is not None:
-            query = query.where(AdminEvent.created_at < end)
-        if filters.member_id is not None:
-            query = query.where(AdminEvent.member_id == filters.member_id)
-        if filters.resource_id is not None:
-            query = query.where(AdminEvent.resource_id == filters.resource_id)
-        for (
-            at,
-            action,
-            actor_name,
-            detail,
-            label,
-            changes,
-            member_name,
-            resource,
-        ) in session.execute(query):
+        columns = (
+            AdminEvent.action,
+            AdminEvent.created_at,
+            AdminEvent.member_id,
+            AdminEvent.resource_id,
+        )
+        for at, action, who, detail, label, changes, name, resource in session.execute(
+            _where(query, filters, bounds, admin_actions or (), columns)
+        ):
             entries.append(
                 LogEntry(
-                    at=at,
-                    action=action,
-                    actor=actor_name,
-                    detail=detail,
-                    member=member_name,
+                    at,
+                    action,
+                    who,
+                    detail,
+                    member=name,
                     resource=resource,
                     label=label,
                     changes=tuple(tuple(change) for change in changes or ()),  # type: ignore[misc]

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session, joinedload
 from .. import rules as r
 from ..database import run_write
 from ..extensions import db
-from ..models import Closure, Reservation, Resource, User, Venue
-from ..permissions import can_manage
+from ..models import Closure, Reservation, Resource, Venue
 from .audit import record_admin
 from .booking import instant
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
 from .lifecycle import cancel_held, lock_resources
+from .managing import managed_venue
 
 MAX_REASON = 200
 
@@ -101,20 +101,10 @@ def inside(
     )
 
 
-def _venue_and_actor(session: Session, venue_id: int, actor_id: int) -> tuple[Venue, User]:
-    venue = session.get(Venue, venue_id)
-    actor = session.get(User, actor_id)
-    if venue is None or actor is None:
-        raise NotAllowedError("not_found")
-    if not can_manage(actor, venue):
-        raise NotAllowedError("manage")
-    return venue, actor
-
-
 def preview(request: ClosureRequest, actor_id: int, now: datetime) -> ClosurePreview:
     """What the closure would be, and the reservations inside it: nothing is written."""
     session = db.session
-    venue, _ = _venue_and_actor(session, request.venue_id, actor_id)
+    venue, _ = managed_venue(session, request.venue_id, actor_id)
     start, end = _span(venue, request, now)
     resource_ids = _resources(session, venue, request.resource_id)
     return ClosurePreview(start, end, inside(session, resource_ids, start, end))
@@ -138,7 +128,7 @@ def close(
     ``seen_ids``, that the manager ticked), all in one transaction."""
 
     def work(session: Session) -> ClosureResult:
-        venue, actor = _venue_and_actor(session, request.venue_id, actor_id)
+        venue, actor = managed_venue(session, request.venue_id, actor_id)
         start, end = _span(venue, request, now)
         resource_ids = _resources(session, venue, request.resource_id)
         lock_resources(session, resource_ids)
@@ -201,7 +191,7 @@ def reopen(closure_id: int, actor_id: int, now: datetime) -> Closure:
         closure = session.get(Closure, closure_id)
         if closure is None:
             raise NotAllowedError("not_found")
-        venue, actor = _venue_and_actor(session, closure.venue_id, actor_id)
+        venue, actor = managed_venue(session, closure.venue_id, actor_id)
         label = closure.resource.name if closure.resource else venue.name
         record_admin(
             session,

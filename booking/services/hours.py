@@ -18,10 +18,10 @@ from .. import rules as r
 from ..database import run_write
 from ..extensions import db
 from ..models import OpeningPeriod, Reservation, Resource, User, Venue
-from ..permissions import can_manage
 from .audit import record_admin
 from .errors import NotAllowedError, SettingsError
 from .lifecycle import lock_resources
+from .managing import managed_venue
 from .validation import check_grid, check_periods
 
 # One opening period (weekday, opens_at, closes_at), as views hand new hours in.
@@ -102,12 +102,7 @@ def outside(
 def _owner(
     session: Session, venue_id: int, resource_id: int | None, actor_id: int
 ) -> tuple[Venue, Resource | None, User]:
-    venue = session.get(Venue, venue_id)
-    actor = session.get(User, actor_id)
-    if venue is None or actor is None:
-        raise NotAllowedError("not_found")
-    if not can_manage(actor, venue):
-        raise NotAllowedError("manage")
+    venue, actor = managed_venue(session, venue_id, actor_id)
     resource = None
     if resource_id is not None:
         resource = session.get(Resource, resource_id)

@@ -21,22 +21,48 @@ from sqlalchemy.orm import Session, joinedload
 from .. import rules as r
 from ..database import run_write
 from ..models import HOLDING_STATUSES, Membership, Reservation, Resource, Role, Status, User, Venue
-from ..permissions import can_change_role, can_manage, can_switch_account
+from ..permissions import can_change_role, can_switch_account
 from .audit import record_admin
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
 from .lifecycle import cancel_held, lock_resources
+from .managing import managed_venue
 
 MAX_REASON = 500
 
 
-def _venue_and_actor(session: Session, venue_id: int, actor_id: int) -> tuple[Venue, User]:
-    venue = session.get(Venue, venue_id)
-    actor = session.get(User, actor_id)
-    if venue is None or actor is None:
+def _log(
+    session: Session,
+    action: str,
+    venue_id: int | None,
+    actor: User,
+    person: User,
+    now: datetime,
+    changes: list[list[object]],
+    detail: str = "",
+) -> None:
+    """A change to someone's place in the network, with them as the person concerned."""
+    record_admin(
+        session,
+        action,
+        venue_id=venue_id,
+        actor_id=actor.id,
+        now=now,
+        label=person.display_name,
+        subject_id=person.id,
+        member_id=person.id,
+        changes=changes,
+        detail=detail,
+    )
+
+
+def _changeable(session: Session, venue: Venue, user_id: int, actor: User) -> Membership:
+    """Someone's role at the venue, if the person acting may change it."""
+    membership = _membership(session, venue.id, user_id)
+    if membership is None:
         raise NotAllowedError("not_found")
-    if not can_manage(actor, venue):
-        raise NotAllowedError("manage")
-    return venue, actor
+    if not can_change_role(actor, venue, user_id):
+        raise SettingsError([r.Violation("own_role", "role")])
+    return membership
 
 
 def _membership(session: Session, venue_id: int, user_id: int) -> Membership | None:
@@ -50,7 +76,7 @@ def add_member(venue_id: int, email: str, role: Role, actor_id: int, now: dateti
     email = email.strip().lower()
 
     def work(session: Session) -> Membership:
-        venue, actor = _venue_and_actor(session, venue_id, actor_id)
+        venue, actor = managed_venue(session, venue_id, actor_id)
         user = session.scalar(sa.select(User).where(User.email == email))
         if user is None:
             raise SettingsError([r.Violation("unknown_account", "email", {"email": email})])
@@ -67,17 +93,7 @@ def add_member(venue_id: int, email: str, role: Role, actor_id: int, now: dateti
             )
         membership = Membership(user_id=user.id, venue_id=venue.id, role=role)
         session.add(membership)
-        record_admin(
-            session,
-            "role.granted",
-            venue_id=venue.id,
-            actor_id=actor.id,
-            now=now,
-            label=user.display_name,
-            subject_id=user.id,
-            member_id=user.id,
-            changes=[["role", None, role.value]],
-        )
+        _log(session, "role.granted", venue.id, actor, user, now, [["role", None, role.value]])
         session.flush()
         return membership
 
@@ -86,24 +102,11 @@ def add_member(venue_id: int, email: str, role: Role, actor_id: int, now: dateti
 
 def set_role(venue_id: int, user_id: int, role: Role, actor_id: int, now: datetime) -> Membership:
     def work(session: Session) -> Membership:
-        venue, actor = _venue_and_actor(session, venue_id, actor_id)
-        membership = _membership(session, venue.id, user_id)
-        if membership is None:
-            raise NotAllowedError("not_found")
-        if not can_change_role(actor, venue, user_id):
-            raise SettingsError([r.Violation("own_role", "role")])
+        venue, actor = managed_venue(session, venue_id, actor_id)
+        membership = _changeable(session, venue, user_id, actor)
         if membership.role != role:
-            record_admin(
-                session,
-                "role.changed",
-                venue_id=venue.id,
-                actor_id=actor.id,
-                now=now,
-                label=membership.user.display_name,
-                subject_id=user_id,
-                member_id=user_id,
-                changes=[["role", membership.role.value, role.value]],
-            )
+            changes = [["role", membership.role.value, role.value]]
+            _log(session, "role.changed", venue.id, actor, membership.user, now, changes)
             membership.role = role
         return membership
 
@@ -162,26 +165,12 @@ def remove_member(
     reason = reason.strip()
 
     def work(session: Session) -> list[Reservation]:
-        venue, actor = _venue_and_actor(session, venue_id, actor_id)
-        membership = _membership(session, venue.id, user_id)
-        if membership is None:
-            raise NotAllowedError("not_found")
-        if not can_change_role(actor, venue, user_id):
-            raise SettingsError([r.Violation("own_role", "role")])
+        venue, actor = managed_venue(session, venue_id, actor_id)
+        membership = _changeable(session, venue, user_id, actor)
         found = upcoming_at(session, venue.id, user_id, now)
         cancelled = _cancel_seen(session, found, seen_ids, cancel, reason, actor.id, now)
-        record_admin(
-            session,
-            "role.removed",
-            venue_id=venue.id,
-            actor_id=actor.id,
-            now=now,
-            label=membership.user.display_name,
-            subject_id=user_id,
-            member_id=user_id,
-            changes=[["role", membership.role.value, None], ["cancelled", None, len(cancelled)]],
-            detail=reason,
-        )
+        changes = [["role", membership.role.value, None], ["cancelled", None, len(cancelled)]]
+        _log(session, "role.removed", venue.id, actor, membership.user, now, changes, reason)
         session.delete(membership)
         return cancelled
 
@@ -229,17 +218,16 @@ def set_account_active(
         user.active = active
         venues = [m.venue_id for m in user.memberships] or [None]
         for venue_id in venues:
-            record_admin(
+            action = "account.reactivated" if active else "account.deactivated"
+            _log(
                 session,
-                "account.reactivated" if active else "account.deactivated",
-                venue_id=venue_id,
-                actor_id=actor.id,
-                now=now,
-                label=user.display_name,
-                subject_id=user.id,
-                member_id=user.id,
-                changes=[["active", not active, active]],
-                detail=reason,
+                action,
+                venue_id,
+                actor,
+                user,
+                now,
+                [["active", not active, active]],
+                reason,
             )
         return cancelled
 

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from .. import rules as r
 from ..database import run_write
 from ..models import Qualification, Reservation, Resource, ResourceKind, User, Venue
-from ..permissions import can_manage
 from .audit import changes_between, record_admin
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
-from .lifecycle import cancel_held, lock_resources
+from .lifecycle import cancel_held
+from .managing import locked_resource, manager_of
 from .validation import RuleValues, check_rules
 
 
@@ -89,11 +89,27 @@ def _audited(session: Session, settings: ResourceSettings) -> dict[str, object]:
     return values
 
 
-def _actor(session: Session, actor_id: int, venue_id: int) -> User:
-    actor = session.get(User, actor_id)
-    if actor is None or not can_manage(actor, venue_id):
-        raise NotAllowedError("manage")
-    return actor
+def _log(
+    session: Session,
+    action: str,
+    resource: Resource,
+    actor: User,
+    now: datetime,
+    changes: list[list[object]],
+    detail: str = "",
+) -> None:
+    record_admin(
+        session,
+        action,
+        venue_id=resource.venue_id,
+        actor_id=actor.id,
+        now=now,
+        label=resource.name,
+        subject_id=resource.id,
+        resource_id=resource.id,
+        changes=changes,
+        detail=detail,
+    )
 
 
 def _check(
@@ -156,7 +172,7 @@ def create_resource(
         venue = session.get(Venue, venue_id)
         if venue is None:
             raise NotAllowedError("not_found")
-        actor = _actor(session, actor_id, venue.id)
+        actor = manager_of(session, venue.id, actor_id)
         _check(session, venue, settings, None)
         resource = Resource(
             venue=venue,
@@ -166,16 +182,13 @@ def create_resource(
         )
         session.add(resource)
         session.flush()
-        record_admin(
+        _log(
             session,
             "resource.created",
-            venue_id=venue.id,
-            actor_id=actor.id,
-            now=now,
-            label=resource.name,
-            subject_id=resource.id,
-            resource_id=resource.id,
-            changes=changes_between({}, _audited(session, settings)),
+            resource,
+            actor,
+            now,
+            changes_between({}, _audited(session, settings)),
         )
         return resource
 
@@ -188,28 +201,14 @@ def update_resource(
     settings = _clean(settings)
 
     def work(session: Session) -> Resource:
-        lock_resources(session, [resource_id])
-        resource = session.get(Resource, resource_id)
-        if resource is None:
-            raise NotAllowedError("not_found")
-        actor = _actor(session, actor_id, resource.venue_id)
+        resource, actor = locked_resource(session, resource_id, actor_id)
         _check(session, resource.venue, settings, resource)
         before = _audited(session, ResourceSettings.of(resource))
         for name, value in asdict(settings).items():
             setattr(resource, name, value)
         changes = changes_between(before, _audited(session, settings))
         if changes:
-            record_admin(
-                session,
-                "resource.updated",
-                venue_id=resource.venue_id,
-                actor_id=actor.id,
-                now=now,
-                label=resource.name,
-                subject_id=resource.id,
-                resource_id=resource.id,
-                changes=changes,
-            )
+            _log(session, "resource.updated", resource, actor, now, changes)
         return resource
 
     return run_write(work)
@@ -246,11 +245,7 @@ def retire_resource(
     reason = reason.strip()
 
     def work(session: Session) -> list[Reservation]:
-        lock_resources(session, [resource_id])
-        resource = session.get(Resource, resource_id)
-        if resource is None:
-            raise NotAllowedError("not_found")
-        actor = _actor(session, actor_id, resource.venue_id)
+        resource, actor = locked_resource(session, resource_id, actor_id)
         if not resource.is_active:
             return []
         held = upcoming(session, resource.id, now)
@@ -260,16 +255,13 @@ def retire_resource(
             raise SettingsError([r.Violation("reason_required", "reason")])
         cancelled = cancel_held(session, held, actor.id, reason, now)
         resource.is_active = False
-        record_admin(
+        _log(
             session,
             "resource.retired",
-            venue_id=resource.venue_id,
-            actor_id=actor.id,
-            now=now,
-            label=resource.name,
-            subject_id=resource.id,
-            resource_id=resource.id,
-            changes=[["is_active", True, False]],
+            resource,
+            actor,
+            now,
+            [["is_active", True, False]],
             detail=reason,
         )
         return cancelled
@@ -279,24 +271,10 @@ def retire_resource(
 
 def restore_resource(resource_id: int, actor_id: int, now: datetime) -> Resource:
     def work(session: Session) -> Resource:
-        lock_resources(session, [resource_id])
-        resource = session.get(Resource, resource_id)
-        if resource is None:
-            raise NotAllowedError("not_found")
-        actor = _actor(session, actor_id, resource.venue_id)
+        resource, actor = locked_resource(session, resource_id, actor_id)
         if not resource.is_active:
             resource.is_active = True
-            record_admin(
-                session,
-                "resource.restored",
-                venue_id=resource.venue_id,
-                actor_id=actor.id,
-                now=now,
-                label=resource.name,
-                subject_id=resource.id,
-                resource_id=resource.id,
-                changes=[["is_active", False, True]],
-            )
+            _log(session, "resource.restored", resource, actor, now, [["is_active", False, True]])
         return resource
 
     return run_write(work)

@@ -16,19 +16,43 @@ from sqlalchemy.orm import Session, joinedload
 from .. import rules as r
 from ..database import run_write
 from ..models import Membership, Qualification, QualificationGrant, Resource, User, Venue
-from ..permissions import can_manage
 from .audit import record_admin
 from .errors import NotAllowedError, SettingsError
+from .managing import manager_of
 
 MAX_NAME = 160
 EXPIRING_DAYS = 30
 
 
-def _actor(session: Session, actor_id: int, venue_id: int) -> User:
-    actor = session.get(User, actor_id)
-    if actor is None or not can_manage(actor, venue_id):
-        raise NotAllowedError("manage")
-    return actor
+def _log(
+    session: Session,
+    action: str,
+    training: Qualification,
+    actor: User,
+    now: datetime,
+    changes: list[list[object]],
+    member_id: int | None = None,
+) -> None:
+    record_admin(
+        session,
+        action,
+        venue_id=training.venue_id,
+        actor_id=actor.id,
+        now=now,
+        label=training.name,
+        subject_id=training.id,
+        member_id=member_id,
+        changes=changes,
+    )
+
+
+def _grant(session: Session, training_id: int, member_id: int) -> QualificationGrant | None:
+    return session.scalar(
+        sa.select(QualificationGrant).where(
+            QualificationGrant.user_id == member_id,
+            QualificationGrant.qualification_id == training_id,
+        )
+    )
 
 
 def _check_name(session: Session, venue_id: int, name: str, training_id: int | None) -> None:
@@ -55,22 +79,20 @@ def create_training(
     def work(session: Session) -> Qualification:
         if session.get(Venue, venue_id) is None:
             raise NotAllowedError("not_found")
-        actor = _actor(session, actor_id, venue_id)
+        actor = manager_of(session, venue_id, actor_id)
         _check_name(session, venue_id, name, None)
         training = Qualification(
             venue_id=venue_id, name=name, description=description, created_at=now
         )
         session.add(training)
         session.flush()
-        record_admin(
+        _log(
             session,
             "training.created",
-            venue_id=venue_id,
-            actor_id=actor.id,
-            now=now,
-            label=name,
-            subject_id=training.id,
-            changes=[["name", None, name], ["description", None, description]],
+            training,
+            actor,
+            now,
+            [["name", None, name], ["description", None, description]],
         )
         return training
 
@@ -91,7 +113,7 @@ def update_training(
 
     def work(session: Session) -> Qualification:
         training = _training(session, training_id)
-        actor = _actor(session, actor_id, training.venue_id)
+        actor = manager_of(session, training.venue_id, actor_id)
         _check_name(session, training.venue_id, name, training.id)
         changes = [
             [field, getattr(training, field), value]
@@ -100,16 +122,7 @@ def update_training(
         ]
         training.name, training.description = name, description
         if changes:
-            record_admin(
-                session,
-                "training.updated",
-                venue_id=training.venue_id,
-                actor_id=actor.id,
-                now=now,
-                label=name,
-                subject_id=training.id,
-                changes=changes,
-            )
+            _log(session, "training.updated", training, actor, now, changes)
         return training
 
     return run_write(work)
@@ -120,7 +133,7 @@ def remove_training(training_id: int, actor_id: int, now: datetime) -> None:
 
     def work(session: Session) -> None:
         training = _training(session, training_id)
-        actor = _actor(session, actor_id, training.venue_id)
+        actor = manager_of(session, training.venue_id, actor_id)
         required = session.scalar(
             sa.select(sa.func.count(Resource.id)).where(Resource.qualification_id == training.id)
         )
@@ -133,16 +146,7 @@ def remove_training(training_id: int, actor_id: int, now: datetime) -> None:
             raise SettingsError(
                 [r.Violation("training_in_use", None, {"resources": required, "holders": held})]
             )
-        record_admin(
-            session,
-            "training.removed",
-            venue_id=training.venue_id,
-            actor_id=actor.id,
-            now=now,
-            label=training.name,
-            subject_id=training.id,
-            changes=[["name", training.name, None]],
-        )
+        _log(session, "training.removed", training, actor, now, [["name", training.name, None]])
         session.delete(training)
 
     run_write(work)
@@ -160,7 +164,7 @@ def grant_training(
 
     def work(session: Session) -> QualificationGrant:
         training = _training(session, training_id)
-        actor = _actor(session, actor_id, training.venue_id)
+        actor = manager_of(session, training.venue_id, actor_id)
         member = session.get(User, member_id)
         role = session.scalar(
             sa.select(Membership.role).where(
@@ -177,12 +181,7 @@ def grant_training(
             violations.append(r.Violation("expiry_before_training", "expires_on"))
         if violations:
             raise SettingsError(violations)
-        grant = session.scalar(
-            sa.select(QualificationGrant).where(
-                QualificationGrant.user_id == member_id,
-                QualificationGrant.qualification_id == training.id,
-            )
-        )
+        grant = _grant(session, training.id, member_id)
         before = {"granted_on": None, "expires_on": None}
         if grant is None:
             grant = QualificationGrant(user_id=member_id, qualification_id=training.id)
@@ -200,16 +199,14 @@ def grant_training(
             "granted_on": granted_on.isoformat(),
             "expires_on": expires_on.isoformat() if expires_on else None,
         }
-        record_admin(
+        _log(
             session,
             "training.granted",
-            venue_id=training.venue_id,
-            actor_id=actor.id,
-            now=now,
-            label=training.name,
-            subject_id=training.id,
+            training,
+            actor,
+            now,
+            [[k, before[k], after[k]] for k in after if before[k] != after[k]],
             member_id=member_id,
-            changes=[[k, before[k], after[k]] for k in after if before[k] != after[k]],
         )
         session.flush()
         return grant
@@ -220,28 +217,21 @@ def grant_training(
 def revoke_training(training_id: int, member_id: int, actor_id: int, now: datetime) -> None:
     def work(session: Session) -> None:
         training = _training(session, training_id)
-        actor = _actor(session, actor_id, training.venue_id)
-        grant = session.scalar(
-            sa.select(QualificationGrant).where(
-                QualificationGrant.user_id == member_id,
-                QualificationGrant.qualification_id == training.id,
-            )
-        )
+        actor = manager_of(session, training.venue_id, actor_id)
+        grant = _grant(session, training.id, member_id)
         if grant is None:
             return
-        record_admin(
+        _log(
             session,
             "training.revoked",
-            venue_id=training.venue_id,
-            actor_id=actor.id,
-            now=now,
-            label=training.name,
-            subject_id=training.id,
-            member_id=member_id,
-            changes=[
+            training,
+            actor,
+            now,
+            [
                 ["granted_on", grant.granted_on.isoformat(), None],
                 ["expires_on", grant.expires_on.isoformat() if grant.expires_on else None, None],
             ],
+            member_id=member_id,
         )
         session.delete(grant)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -15,9 +14,6 @@ from ..extensions import db
 from ..forms.admin import AccountStateForm, VenueForm
 from ..models import HOLDING_STATUSES, Membership, Reservation, User, Venue
 from ..permissions import can_switch_account
-from ..presentation.manage import changed_meanwhile_message
-from ..services import NotAllowedError
-from ..services.errors import ChangedMeanwhileError, SettingsError
 from ..services.members import set_account_active
 from ..services.venues import (
     VenueSettings,
@@ -27,7 +23,7 @@ from ..services.venues import (
     update_venue,
 )
 from . import access
-from .manage.common import place_errors
+from .manage.common import attempt, cancelled_note
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,25 +67,32 @@ def _venue_form(venue: Venue | None) -> Response | tuple[str, int]:
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                if venue is None:
-                    saved = create_venue(_settings(form), current_user.id, clock.now())
+            settings, now = _settings(form), clock.now()
+            if venue is None:
+                created = attempt(
+                    form, lambda: create_venue(settings, current_user.id, now), refused=403
+                )
+                if created.result is not None:
                     flash(
                         _(
                             "%(name)s is created. Now give it opening hours, resources "
                             "and a manager.",
-                            name=saved.name,
+                            name=created.result.name,
                         ),
                         "success",
                     )
-                    return redirect(url_for("manage.venue", slug=saved.slug))
-                saved = update_venue(venue.id, _settings(form), current_user.id, clock.now())
-                flash(_("The details of %(name)s are saved.", name=saved.name), "success")
-                return redirect(url_for("admin.index") + f"#venue-{saved.id}")
-            except NotAllowedError:
-                abort(403)
-            except SettingsError as error:
-                place_errors(form, error.violations)
+                    return redirect(url_for("manage.venue", slug=created.result.slug))
+            else:
+                saved = attempt(
+                    form,
+                    lambda: update_venue(venue.id, settings, current_user.id, now),
+                    refused=403,
+                )
+                if saved.result is not None:
+                    flash(
+                        _("The details of %(name)s are saved.", name=saved.result.name), "success"
+                    )
+                    return redirect(url_for("admin.index") + f"#venue-{saved.result.id}")
     return render_template("admin/venue_form.html", form=form, venue=venue), status
 
 
@@ -162,8 +165,9 @@ def account(user_id: int) -> Response | tuple[str, int]:
         status = 422
         if form.validate_on_submit():
             turning_on = not person.active
-            try:
-                cancelled = set_account_active(
+            switched = attempt(
+                form,
+                lambda: set_account_active(
                     person.id,
                     turning_on,
                     current_user.id,
@@ -171,28 +175,16 @@ def account(user_id: int) -> Response | tuple[str, int]:
                     seen_ids=form.seen.data or frozenset(),
                     cancel=bool(form.cancel_bookings.data),
                     reason=form.reason.data or "",
-                )
-            except NotAllowedError:
-                abort(403)
-            except SettingsError as error:
-                general = place_errors(form, error.violations)
-            except ChangedMeanwhileError:
-                general, status = [changed_meanwhile_message()], 409
-            else:
+                ),
+                refused=403,
+            )
+            general, status = switched.general, switched.status
+            if switched.done:
                 if turning_on:
-                    flash(
-                        _("%(name)s can log in and book again.", name=person.display_name),
-                        "success",
-                    )
+                    message = _("%(name)s can log in and book again.", name=person.display_name)
                 else:
                     message = _("%(name)s can no longer log in or book.", name=person.display_name)
-                    if cancelled:
-                        message += " " + ngettext(
-                            "%(num)d booking cancelled.",
-                            "%(num)d bookings cancelled.",
-                            len(cancelled),
-                        )
-                    flash(message, "success")
+                flash(message + cancelled_note(switched.result or []), "success")
                 return redirect(url_for("admin.account", user_id=person.id))
     form.seen.data = frozenset(r.id for r in held)
     return (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -12,8 +12,7 @@ from ... import clock
 from ...extensions import db
 from ...forms.manage import ClosureForm
 from ...models import Closure, Venue
-from ...presentation.manage import changed_meanwhile_message
-from ...services import LocalMoment, NotAllowedError
+from ...services import LocalMoment
 from ...services.closures import (
     ClosurePreview,
     ClosureRequest,
@@ -22,9 +21,8 @@ from ...services.closures import (
     reopen,
     venue_closures,
 )
-from ...services.errors import ChangedMeanwhileError, SettingsError
 from .. import access
-from .common import bp, local_today, managed_venue, owned, place_errors
+from .common import attempt, bp, local_today, managed_venue, owned
 
 
 def _fields(form: ClosureForm) -> dict[str | None, str]:
@@ -85,34 +83,40 @@ def closures(slug: str) -> Response | tuple[str, int]:
         return _page(venue, form, status=422)
     spec = _request(venue, form)
     now = clock.now()
-    try:
-        if request.form.get("action") == "confirm":
-            result = close(
+    general, status = [], 200
+    if request.form.get("action") == "confirm":
+        closed = attempt(
+            form,
+            lambda: close(
                 spec,
                 current_user.id,
                 now,
                 seen_ids=form.seen.data or frozenset(),
                 cancel_ids=frozenset(form.cancel.data or ()),
-            )
-            message = _("Closure saved.")
-            if result.cancelled:
-                message += " " + ngettext(
-                    "%(num)d booking cancelled: its member can read your reason.",
-                    "%(num)d bookings cancelled: their members can read your reason.",
-                    len(result.cancelled),
-                )
-            flash(message, "success")
+            ),
+            _fields(form),
+        )
+        if closed.result is not None:
+            flash(_("Closure saved.") + _cancelled(closed.result.cancelled), "success")
             return redirect(url_for("manage.closures", slug=venue.slug))
-        shown = preview(spec, current_user.id, now)
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        general = place_errors(form, error.violations, _fields(form))
-        return _page(venue, form, general=general, status=422)
-    except ChangedMeanwhileError:
-        shown = preview(spec, current_user.id, now)
-        return _page(venue, _with_ticks(form, shown), shown, [changed_meanwhile_message()], 409)
-    return _page(venue, _with_ticks(form, shown), shown)
+        if closed.status != 409:
+            return _page(venue, form, general=closed.general, status=closed.status)
+        # A booking came or went meanwhile: show what is inside now.
+        general, status = closed.general, closed.status
+    shown = attempt(form, lambda: preview(spec, current_user.id, now), _fields(form))
+    if shown.result is None:
+        return _page(venue, form, general=shown.general, status=shown.status)
+    return _page(venue, _with_ticks(form, shown.result), shown.result, general, status)
+
+
+def _cancelled(cancelled: list) -> str:
+    if not cancelled:
+        return ""
+    return " " + ngettext(
+        "%(num)d booking cancelled: its member can read your reason.",
+        "%(num)d bookings cancelled: their members can read your reason.",
+        len(cancelled),
+    )
 
 
 def _with_ticks(form: ClosureForm, shown: ClosurePreview) -> ClosureForm:
@@ -129,9 +133,6 @@ def _with_ticks(form: ClosureForm, shown: ClosurePreview) -> ClosureForm:
 def remove_closure(slug: str, closure_id: int) -> Response:
     venue = managed_venue(slug)
     owned(db.session.get(Closure, closure_id), venue)
-    try:
-        reopen(closure_id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
+    attempt(ClosureForm(formdata=None), lambda: reopen(closure_id, current_user.id, clock.now()))
     flash(_("Closure removed: bookings are possible again at that time."), "success")
     return redirect(url_for("manage.closures", slug=venue.slug))

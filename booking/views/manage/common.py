@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, g
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -15,9 +17,12 @@ from ... import clock
 from ...extensions import db
 from ...models import Venue
 from ...permissions import can_manage, can_manage_any
-from ...presentation.manage import settings_message
-from ...services import Violation
+from ...presentation.manage import changed_meanwhile_message, settings_message
+from ...services import NotAllowedError, Violation
+from ...services.errors import ChangedMeanwhileError, SettingsError
 from ...services.queue import pending_count
+
+T = TypeVar("T")
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -59,6 +64,47 @@ def place_errors(
         else:
             field.errors = [*field.errors, text]
     return general
+
+
+@dataclass
+class Attempt(Generic[T]):
+    """What a change asked on a form came to: its result, or the messages and status to
+    show the form again with (422 for a refusal, 409 for something changed meanwhile)."""
+
+    result: T | None = None
+    general: list[str] = field(default_factory=list)
+    status: int = 200
+
+    @property
+    def done(self) -> bool:
+        return self.status == 200
+
+
+def attempt(
+    form: FlaskForm,
+    change: Callable[[], T],
+    fields: Mapping[str | None, str] | None = None,
+    refused: int = 404,
+) -> Attempt[T]:
+    """Run one use case for ``form``: its refusals go next to their fields; what the
+    person may not touch answers ``refused`` (404: another venue's, or nothing)."""
+    try:
+        return Attempt(result=change())
+    except NotAllowedError:
+        abort(refused)
+    except SettingsError as error:
+        return Attempt(general=place_errors(form, error.violations, fields), status=422)
+    except ChangedMeanwhileError:
+        return Attempt(general=[changed_meanwhile_message()], status=409)
+
+
+def cancelled_note(cancelled: list[Any]) -> str:
+    """ " 2 bookings cancelled." after a change that cancelled some; nothing otherwise."""
+    if not cancelled:
+        return ""
+    return " " + ngettext(
+        "%(num)d booking cancelled.", "%(num)d bookings cancelled.", len(cancelled)
+    )
 
 
 @bp.app_context_processor

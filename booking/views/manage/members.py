@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,13 +12,10 @@ from ...extensions import db
 from ...forms.manage import AddMemberForm, RemoveMemberForm, RoleForm
 from ...models import Membership, Role, User, Venue
 from ...permissions import can_change_role
-from ...presentation.manage import changed_meanwhile_message
-from ...services import NotAllowedError
-from ...services.errors import ChangedMeanwhileError, SettingsError
 from ...services.members import add_member, member_rows, remove_member, set_role, upcoming_at
 from ...services.trainings import member_grants, venue_trainings
 from .. import access
-from .common import bp, local_today, managed_venue, place_errors
+from .common import attempt, bp, cancelled_note, local_today, managed_venue
 
 
 def _role_filter() -> Role | None:
@@ -36,20 +32,18 @@ def members(slug: str) -> Response | tuple[str, int]:
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                membership = add_member(
+            added = attempt(
+                form,
+                lambda: add_member(
                     venue.id,
                     form.email.data or "",
                     Role(form.role.data),
                     current_user.id,
                     clock.now(),
-                )
-            except NotAllowedError:
-                abort(404)
-            except SettingsError as error:
-                place_errors(form, error.violations)
-            else:
-                user = db.session.get(User, membership.user_id)
+                ),
+            )
+            if added.result is not None:
+                user = db.session.get(User, added.result.user_id)
                 flash(
                     _(
                         "%(name)s is now part of %(venue)s.",
@@ -122,13 +116,12 @@ def member(slug: str, user_id: int) -> Response | tuple[str, int]:
     form = RoleForm()
     if not form.validate_on_submit():
         return _member_page(venue, user, membership, form, 422)
-    try:
-        set_role(venue.id, user.id, Role(form.role.data), current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        place_errors(form, error.violations)
-        return _member_page(venue, user, membership, form, 422)
+    changed = attempt(
+        form,
+        lambda: set_role(venue.id, user.id, Role(form.role.data), current_user.id, clock.now()),
+    )
+    if not changed.done:
+        return _member_page(venue, user, membership, form, changed.status)
     flash(_("Role saved."), "success")
     return redirect(url_for("manage.member", slug=venue.slug, user_id=user.id))
 
@@ -145,8 +138,9 @@ def remove_person(slug: str, user_id: int) -> Response | tuple[str, int]:
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                cancelled = remove_member(
+            removed = attempt(
+                form,
+                lambda: remove_member(
                     venue.id,
                     user.id,
                     current_user.id,
@@ -154,24 +148,16 @@ def remove_person(slug: str, user_id: int) -> Response | tuple[str, int]:
                     seen_ids=form.seen.data or frozenset(),
                     cancel=bool(form.cancel_bookings.data),
                     reason=form.reason.data or "",
-                )
-            except NotAllowedError:
-                abort(404)
-            except SettingsError as error:
-                general = place_errors(form, error.violations)
-            except ChangedMeanwhileError:
-                general, status = [changed_meanwhile_message()], 409
-            else:
+                ),
+            )
+            general, status = removed.general, removed.status
+            if removed.done:
                 message = _(
                     "%(name)s no longer has a role at %(venue)s.",
                     name=user.display_name,
                     venue=venue.name,
                 )
-                if cancelled:
-                    message += " " + ngettext(
-                        "%(num)d booking cancelled.", "%(num)d bookings cancelled.", len(cancelled)
-                    )
-                flash(message, "success")
+                flash(message + cancelled_note(removed.result or []), "success")
                 return redirect(url_for("manage.members", slug=venue.slug))
     form.seen.data = frozenset(r.id for r in held)
     return (

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,9 +13,6 @@ from ...extensions import db
 from ...forms.manage import ResourceForm, RetireForm
 from ...models import Qualification, Resource, ResourceKind, Venue
 from ...presentation import descriptions
-from ...presentation.manage import changed_meanwhile_message
-from ...services import NotAllowedError
-from ...services.errors import ChangedMeanwhileError, SettingsError
 from ...services.resources import (
     ResourceSettings,
     create_resource,
@@ -26,7 +22,7 @@ from ...services.resources import (
     update_resource,
 )
 from .. import access
-from .common import bp, managed_venue, owned, place_errors
+from .common import attempt, bp, cancelled_note, managed_venue, owned
 
 
 def _trainings(venue: Venue) -> list[tuple[int, str]]:
@@ -99,21 +95,22 @@ def _save(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
     if not form.validate_on_submit():
         return _form_page(venue, form, resource, 422)
     settings = _settings(form)
-    try:
-        if resource is None:
-            saved = create_resource(venue.id, settings, current_user.id, clock.now())
-            flash(_("%(name)s is created. Members can book it now.", name=saved.name), "success")
-        else:
-            saved = update_resource(resource.id, settings, current_user.id, clock.now())
-            flash(_("The rules of %(name)s are saved.", name=saved.name), "success")
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        general = place_errors(form, error.violations)
-        for message in general:
-            flash(message, "error")
-        return _form_page(venue, form, resource, 422)
-    return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.id}")
+    if resource is None:
+        saved = attempt(
+            form, lambda: create_resource(venue.id, settings, current_user.id, clock.now())
+        )
+        message = _("%(name)s is created. Members can book it now.", name=settings.name.strip())
+    else:
+        saved = attempt(
+            form, lambda: update_resource(resource.id, settings, current_user.id, clock.now())
+        )
+        message = _("The rules of %(name)s are saved.", name=settings.name.strip())
+    if saved.result is None:
+        for general in saved.general:
+            flash(general, "error")
+        return _form_page(venue, form, resource, saved.status)
+    flash(message, "success")
+    return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}")
 
 
 @bp.route("/venues/<slug>/resources/new", methods=["GET", "POST"])
@@ -161,25 +158,19 @@ def retire(slug: str, resource_id: int) -> Response | tuple[str, int]:
         return _retire_page(venue, resource, form)
     if not form.validate_on_submit():
         return _retire_page(venue, resource, form, status=422)
-    try:
-        cancelled = retire_resource(
+    retired = attempt(
+        form,
+        lambda: retire_resource(
             resource.id, current_user.id, form.reason.data or "", clock.now(), form.seen.data
-        )
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        return _retire_page(venue, resource, form, place_errors(form, error.violations), 422)
-    except ChangedMeanwhileError:
-        return _retire_page(venue, resource, form, [changed_meanwhile_message()], 409)
+        ),
+    )
+    if not retired.done:
+        return _retire_page(venue, resource, form, retired.general, retired.status)
     message = _(
         "%(name)s is retired: it no longer shows to members. Its history is kept.",
         name=resource.name,
     )
-    if cancelled:
-        message += " " + ngettext(
-            "%(num)d booking cancelled.", "%(num)d bookings cancelled.", len(cancelled)
-        )
-    flash(message, "success")
+    flash(message + cancelled_note(retired.result or []), "success")
     return redirect(url_for("manage.resources", slug=venue.slug))
 
 
@@ -188,9 +179,9 @@ def retire(slug: str, resource_id: int) -> Response | tuple[str, int]:
 def restore(slug: str, resource_id: int) -> Response:
     venue = managed_venue(slug)
     resource = owned(db.session.get(Resource, resource_id), venue)
-    try:
-        restore_resource(resource.id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
+    attempt(
+        RetireForm(formdata=None),
+        lambda: restore_resource(resource.id, current_user.id, clock.now()),
+    )
     flash(_("%(name)s is back in service.", name=resource.name), "success")
     return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{resource.id}")

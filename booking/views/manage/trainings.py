@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -12,8 +12,6 @@ from ... import clock
 from ...extensions import db
 from ...forms.manage import GrantForm, TrainingForm
 from ...models import Membership, Qualification, Resource, User, Venue
-from ...services import NotAllowedError
-from ...services.errors import SettingsError
 from ...services.trainings import (
     create_training,
     expiring,
@@ -25,7 +23,7 @@ from ...services.trainings import (
     venue_trainings,
 )
 from .. import access
-from .common import bp, local_today, managed_venue, owned, place_errors
+from .common import attempt, bp, local_today, managed_venue, owned
 
 
 @bp.route("/venues/<slug>/trainings", methods=["GET", "POST"])
@@ -37,28 +35,26 @@ def trainings(slug: str) -> Response | tuple[str, int]:
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                training = create_training(
+            created = attempt(
+                form,
+                lambda: create_training(
                     venue.id,
                     form.name.data or "",
                     form.description.data or "",
                     current_user.id,
                     clock.now(),
-                )
-            except NotAllowedError:
-                abort(404)
-            except SettingsError as error:
-                place_errors(form, error.violations)
-            else:
+                ),
+            )
+            if created.result is not None:
                 flash(
                     _(
                         "Training “%(name)s” created. Grant it to members below.",
-                        name=training.name,
+                        name=created.result.name,
                     ),
                     "success",
                 )
                 return redirect(
-                    url_for("manage.training", slug=venue.slug, training_id=training.id)
+                    url_for("manage.training", slug=venue.slug, training_id=created.result.id)
                 )
     today = local_today(venue)
     return (
@@ -139,24 +135,21 @@ def training(slug: str, training_id: int) -> Response | tuple[str, int]:
     form.configure(_members(venue))
     if not form.validate_on_submit():
         return _training_page(venue, found, grant_form=form, status=422)
-    try:
-        grant = grant_training(
+    granted = attempt(
+        form,
+        lambda: grant_training(
             found.id,
             form.member.data,
             form.granted_on.data,
             form.expires_on.data,
             current_user.id,
             clock.now(),
-        )
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        place_errors(form, error.violations)
-        return _training_page(venue, found, grant_form=form, status=422)
-    flash(
-        _("%(name)s now holds “%(training)s”.", name=grant.user.display_name, training=found.name),
-        "success",
+        ),
     )
+    if granted.result is None:
+        return _training_page(venue, found, grant_form=form, status=granted.status)
+    name = granted.result.user.display_name
+    flash(_("%(name)s now holds “%(training)s”.", name=name, training=found.name), "success")
     return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
 
 
@@ -167,19 +160,18 @@ def edit_training(slug: str, training_id: int) -> Response | tuple[str, int]:
     form = TrainingForm()
     if not form.validate_on_submit():
         return _training_page(venue, found, edit_form=form, status=422)
-    try:
-        update_training(
+    saved = attempt(
+        form,
+        lambda: update_training(
             found.id,
             form.name.data or "",
             form.description.data or "",
             current_user.id,
             clock.now(),
-        )
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        place_errors(form, error.violations)
-        return _training_page(venue, found, edit_form=form, status=422)
+        ),
+    )
+    if not saved.done:
+        return _training_page(venue, found, edit_form=form, status=saved.status)
     flash(_("Training saved."), "success")
     return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
 
@@ -188,10 +180,10 @@ def edit_training(slug: str, training_id: int) -> Response | tuple[str, int]:
 @access.manager
 def revoke_grant(slug: str, training_id: int, user_id: int) -> Response:
     venue, found = _training(slug, training_id)
-    try:
-        revoke_training(found.id, user_id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
+    attempt(
+        TrainingForm(formdata=None),
+        lambda: revoke_training(found.id, user_id, current_user.id, clock.now()),
+    )
     flash(_("Training withdrawn."), "success")
     return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
 
@@ -204,12 +196,11 @@ def revoke_grant(slug: str, training_id: int, user_id: int) -> Response:
 @access.manager
 def remove_training_view(slug: str, training_id: int) -> Response:
     venue, found = _training(slug, training_id)
-    try:
-        remove_training(found.id, current_user.id, clock.now())
-    except NotAllowedError:
-        abort(404)
-    except SettingsError as error:
-        for message in place_errors(TrainingForm(formdata=None), error.violations):
+    removed = attempt(
+        TrainingForm(formdata=None), lambda: remove_training(found.id, current_user.id, clock.now())
+    )
+    if not removed.done:
+        for message in removed.general:
             flash(message, "error")
         return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
     flash(_("Training removed."), "success")
