@@ -4,7 +4,7 @@ with its values before and after."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -565,3 +565,47 @@ def test_administrators_create_and_describe_venues(place: dict) -> None:
         NOW,
     )
     assert logged("venue.updated").changes == [["phone", "03 20 00 00 04", "03 20 99 99 99"]]
+
+
+# --- what the managers' pages read, on both engines -----------------------------------
+
+
+def test_the_managers_pages_read_alike_on_both_engines(place: dict, make: Factory) -> None:
+    from booking.services.audit import LogFilter, venue_log
+    from booking.services.members import member_rows
+    from booking.services.queue import cards
+    from booking.services.schedule import venue_schedule
+    from booking.services.trainings import venue_trainings
+
+    kitchen = db.session.get(Resource, place["kitchen"].id)
+    kitchen.requires_approval = True
+    db.session.commit()
+    training = create_training(place["venue"].id, "Hygiène", "", place["manager"].id, NOW)
+    an_hour_ago = NOW - timedelta(hours=1)
+    grant_training(
+        training.id, place["member"].id, date(2026, 3, 1), None, place["manager"].id, an_hour_ago
+    )
+    waiting = book_as(
+        kitchen,
+        place["member"],
+        starts_at=paris(2026, 3, 3, 10),
+        ends_at=paris(2026, 3, 3, 12),
+        now=NOW,
+    )
+    manager = db.session.get(User, place["manager"].id)
+
+    found = cards(db.session, manager, NOW)
+    assert [card.first.id for card in found] == [waiting.id] and found[0].history.is_new
+    plan = venue_schedule(db.session, db.session.get(Venue, place["venue"].id), date(2026, 3, 2), 7)
+    cell = next(row for row in plan.rows if row.resource.id == kitchen.id).cells[1]
+    assert [b.reservation.id for b in cell.bookings] == [waiting.id] and cell.peak_seats == 1
+    rows = member_rows(db.session, place["venue"].id, NOW, "amina")
+    assert [(row.user.id, row.upcoming) for row in rows] == [(place["member"].id, 1)]
+    summary = venue_trainings(db.session, place["venue"].id, date(2026, 3, 2))
+    assert [(t.training.name, t.holders, t.expired) for t in summary] == [("Hygiène", 1, 0)]
+    entries, more = venue_log(
+        db.session,
+        db.session.get(Venue, place["venue"].id),
+        LogFilter(member_id=place["member"].id),
+    )
+    assert [e.action for e in entries] == ["created", "training.granted"] and not more
