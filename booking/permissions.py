@@ -35,6 +35,22 @@ def can_manage_any(user: User) -> bool:
     return user.is_admin or any(m.role == Role.MANAGER for m in user.memberships)
 
 
+def can_administer(user: User) -> bool:
+    """Create and describe venues, switch accounts off: the network's administrators."""
+    return bool(user.is_admin)
+
+
+def can_change_role(actor: User, venue: Venue | int, person_id: int) -> bool:
+    """Give, change or take away someone's role at a venue: its managers, except for their own
+    role (a slip would lock them out); administrators for anyone."""
+    return can_manage(actor, venue) and (actor.is_admin or actor.id != person_id)
+
+
+def can_switch_account(actor: User, person_id: int) -> bool:
+    """Deactivate or reactivate an account: administrators, never their own."""
+    return bool(actor.is_admin) and actor.id != person_id
+
+
 def can_book_at(user: User, venue: Venue | int) -> bool:
     """Book for oneself: an active account with a role at the venue."""
     venue_id = venue if isinstance(venue, int) else venue.id

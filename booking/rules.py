@@ -71,9 +71,12 @@ class Period:
 
 
 @dataclass(frozen=True)
-class DateRange:
-    starts_on: date
-    ends_on: date  # inclusive
+class ClosedRange:
+    """A closure: the half-open [starts_at, ends_at) of aware instants, and the reason
+    that may be told (empty when the manager keeps it private)."""
+
+    starts_at: datetime
+    ends_at: datetime
     reason: str = ""
 
 
@@ -92,7 +95,7 @@ class Rules:
     weekly_quota_minutes: int | None = None
     requires_qualification: bool = False
     periods: tuple[Period, ...] = ()
-    closures: tuple[DateRange, ...] = ()
+    closures: tuple[ClosedRange, ...] = ()
 
     @property
     def buffer(self) -> timedelta:
@@ -225,7 +228,7 @@ def check_shape(request: Request, rules: Rules) -> list[Violation]:
         violations.append(Violation("too_long", "ends_at", {"maximum": rules.max_duration_minutes}))
 
     violations.extend(check_hours(local_start, local_end, rules))
-    violations.extend(check_closures(local_start, local_end, rules))
+    violations.extend(check_closures(request.starts_at, request.ends_at, rules))
     return violations
 
 
@@ -255,15 +258,19 @@ def check_hours(local_start: datetime, local_end: datetime, rules: Rules) -> lis
     ]
 
 
-def check_closures(local_start: datetime, local_end: datetime, rules: Rules) -> list[Violation]:
-    last_day = (local_end - timedelta(microseconds=1)).date()
+def check_closures(start: datetime, end: datetime, rules: Rules) -> list[Violation]:
+    """The slot [start, end) must not meet a closure (the buffer after it may)."""
     for closure in rules.closures:
-        if closure.starts_on <= last_day and local_start.date() <= closure.ends_on:
+        if overlaps(start, end, closure.starts_at, closure.ends_at):
             return [
                 Violation(
                     "closed",
                     "starts_at",
-                    {"from": closure.starts_on, "to": closure.ends_on, "reason": closure.reason},
+                    {
+                        "from": to_local(closure.starts_at, rules.zone),
+                        "to": to_local(closure.ends_at, rules.zone),
+                        "reason": closure.reason,
+                    },
                 )
             ]
     return []

@@ -92,10 +92,16 @@ def run_migrations_online():
             context.run_migrations()
 
         # Triggers are code: their current definition is installed after every
-        # run (SQLite drops them when a migration rebuilds a table).
+        # run that reaches the latest schema (SQLite drops them when a migration
+        # rebuilds a table). An older schema keeps the triggers it was made with.
+        from alembic.script import ScriptDirectory
+
         from booking.models.feeds import install_triggers
 
-        if install_triggers(connection):
+        at_head = context.get_context().get_current_revision() == (
+            ScriptDirectory.from_config(config).get_current_head()
+        )
+        if at_head and install_triggers(connection):
             connection.commit()
 
 

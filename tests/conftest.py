@@ -19,6 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from booking import create_app
 from booking.extensions import db
 from booking.models import (
+    Closure,
     Membership,
     OpeningPeriod,
     Qualification,
@@ -251,8 +252,33 @@ class Factory:
     def manager(self, venue: Venue, **fields: Any) -> User:
         return self.user(venue, Role.MANAGER, **fields)
 
-    def qualification(self, name: str = "Formation sécurité découpe laser") -> Qualification:
-        qualification = Qualification(name=name)
+    def closure(
+        self,
+        venue: Venue,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str = "Fermeture",
+        *,
+        resource: Resource | None = None,
+        public: bool = True,
+    ) -> Closure:
+        """A closure written directly (the service that checks and cancels is tried apart)."""
+        closure = Closure(
+            venue_id=venue.id,
+            resource_id=resource.id if resource else None,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+            reason_public=public,
+        )
+        db.session.add(closure)
+        db.session.commit()
+        return closure
+
+    def qualification(
+        self, name: str = "Formation sécurité découpe laser", venue: Venue | None = None
+    ) -> Qualification:
+        qualification = Qualification(name=name, venue=venue or self.venue())
         db.session.add(qualification)
         db.session.commit()
         return qualification

@@ -59,6 +59,8 @@ def people(make: Factory) -> dict[str, str]:
 
 
 def _url(rule: Rule) -> str:
+    # Ids default to 1: the venue, its resource and its first member (the
+    # people fixture creates them first).
     values = {"slug": "lieu", "code": "fr", "token": "x" * 32, "reservation_id": "1"}
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values.get(m[1], "1"), rule.rule)
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import AuditEvent, Closure, OpeningPeriod, Reservation, Status
+from booking.models import AuditEvent, OpeningPeriod, Reservation, Status
 from booking.services import BookingError, NotAllowedError
 
 from .conftest import book_as, paris
@@ -70,15 +70,14 @@ def test_opening_hours_of_the_resource_replace_the_venues(make):
 def test_closure_of_the_venue_or_of_the_resource_alone(make):
     venue = make.venue()
     laser, printer = make.resource(venue), make.resource(venue)
-    db.session.add(
-        Closure(
-            venue=venue, resource_id=laser.id, starts_on=date(2026, 6, 2), ends_on=date(2026, 6, 3)
-        )
-    )
-    db.session.commit()
+    make.closure(venue, paris(2026, 6, 2, 0), paris(2026, 6, 4, 0), resource=laser)
+    make.closure(venue, paris(2026, 6, 5, 9), paris(2026, 6, 5, 12))
     member = make.user(venue)
     assert refused(laser, member, paris(2026, 6, 3, 10), paris(2026, 6, 3, 11)) == ["closed"]
     attempt(printer, member, paris(2026, 6, 3, 10), paris(2026, 6, 3, 11))
+    # The whole venue closed for a morning: every resource, that morning only.
+    assert refused(printer, member, paris(2026, 6, 5, 11), paris(2026, 6, 5, 13)) == ["closed"]
+    attempt(printer, member, paris(2026, 6, 5, 12), paris(2026, 6, 5, 13))
 
 
 def test_overlap_is_refused_and_back_to_back_fits_with_the_buffer(make):

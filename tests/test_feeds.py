@@ -261,7 +261,14 @@ def test_demo_members_never_appear_in_public_feeds(app: Flask, client: FlaskClie
     seed_reference_data()
     assert seed_demo_bookings() > 30
     people = [(email, name) for email, name, *_ in ACCOUNTS]
-    slugs = [("resources", s) for s in db.session.scalars(sa.select(Resource.slug))]
+    retired = db.session.scalars(sa.select(Resource.slug).where(~Resource.is_active)).all()
+    assert retired, "the demo has a retired resource"
+    for slug in retired:
+        assert client.get(f"/feeds/resources/{slug}.ics").status_code == 404
+    slugs = [
+        ("resources", s)
+        for s in db.session.scalars(sa.select(Resource.slug).where(Resource.is_active))
+    ]
     slugs += [("venues", s) for s in db.session.scalars(sa.select(Venue.slug))]
     bodies = []
     for kind, slug in slugs:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from booking.extensions import db
-from booking.models import Closure, OpeningPeriod, ResourceKind
+from booking.models import OpeningPeriod, ResourceKind
 
+from .conftest import PARIS
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
@@ -104,28 +105,23 @@ def test_venue_page_in_english(client, kitchen):
     assert "then from 1:30 PM to 7:00 PM" in page
 
 
-def test_venue_page_lists_closures_coming_up_only(client, kitchen):
+def test_venue_page_lists_closures_coming_up_only(client, kitchen, make):
     today = date.today()
     venue = kitchen.venue
-    venue.closures = [
-        Closure(
-            starts_on=today - timedelta(days=30),
-            ends_on=today - timedelta(days=20),
-            reason="Inventaire passé",
-        ),
-        Closure(
-            starts_on=today + timedelta(days=10),
-            ends_on=today + timedelta(days=12),
-            reason="Congés d'hiver",
-        ),
-        Closure(
-            starts_on=today + timedelta(days=3),
-            ends_on=today + timedelta(days=3),
-            resource_id=kitchen.id,
-            reason="Désinfection",
-        ),
-    ]
-    db.session.commit()
+
+    def midnight(days: int) -> datetime:
+        return datetime.combine(today + timedelta(days=days), time(0), tzinfo=PARIS)
+
+    make.closure(venue, midnight(-30), midnight(-19), "Inventaire passé")
+    make.closure(venue, midnight(10), midnight(13), "Congés d'hiver")
+    make.closure(venue, midnight(3), midnight(4), "Désinfection", resource=kitchen)
+    make.closure(
+        venue,
+        midnight(5) + timedelta(hours=14),
+        midnight(5) + timedelta(hours=16),
+        "Réunion du conseil d'administration",
+        public=False,
+    )
 
     page = text_of(client.get("/venues/kpa-moulins"))
 
@@ -134,6 +130,9 @@ def test_venue_page_lists_closures_coming_up_only(client, kitchen):
     assert "Cuisine du centre social fermé" in page
     assert "Désinfection" in page
     assert "Inventaire passé" not in page
+    # A closure of a few hours says its hours; a private reason stays private.
+    assert "de 14 h à 16 h" in page
+    assert "conseil d'administration" not in page
 
 
 def test_venue_without_closure_says_none_is_planned(client, kitchen):
@@ -168,8 +167,10 @@ def test_resource_page_explains_every_rule_in_french(client, kitchen):
     assert "On réserve par tranches de 30 min." in page
     assert "Réservez au moins 1 jour à l’avance." in page
     assert "Vous pouvez réserver jusqu’à 60 jours à l’avance." in page
-    assert "L’espace reste indisponible 30 min après chaque réservation" in page
-    assert "le temps de nettoyer et de ranger" in page
+    assert (
+        "Le créneau est bloqué 30 min après chaque réservation, "
+        "pour le nettoyage et le rangement." in page
+    )
     assert "jusqu’à 12 heures par semaine" in page
     assert "Une seule réservation à la fois" in page
     assert "Les horaires de KPA Moulins." in page
@@ -181,7 +182,20 @@ def test_resource_page_in_english(client, kitchen):
     assert "The rules, in plain words" in page
     assert "At least 1 hour and at most 6 hours per booking." in page
     assert "Book at least 1 day in advance." in page
-    assert "to leave time to clean and tidy up" in page
+    assert "The slot is blocked for 30 min after each booking, for cleaning and tidying up." in page
+
+
+def test_the_break_after_each_booking_is_worded_per_resource(client, kitchen, make):
+    """Each resource says what its break is for; the booking pages say it too."""
+    kitchen.buffer_reason = "le nettoyage de la cuisine"
+    db.session.commit()
+    expected = (
+        "Le créneau est bloqué 30 min après chaque réservation, pour le nettoyage de la cuisine."
+    )
+    assert expected in text_of(client.get("/resources/cuisine"))
+    member = make.user(kitchen.venue)
+    client.post("/login", data={"email": member.email, "password": "correct horse battery"})
+    assert expected in text_of(client.get("/reservations/new?resource=cuisine"))
 
 
 def test_resource_page_for_a_shared_machine_needing_a_training(client, make):
@@ -207,7 +221,10 @@ def test_resource_page_for_a_shared_machine_needing_a_training(client, make):
     assert "Jusqu’à 3 personnes peuvent l’utiliser en même temps." in page
     assert "Chaque réservation dure 1 h 30." in page
     assert "Vous pouvez réserver jusqu’à la dernière minute." in page
-    assert "La machine reste indisponible 15 min après chaque réservation" in page
+    assert (
+        "Le créneau est bloqué 15 min après chaque réservation, "
+        "pour le refroidissement et la vérification de la machine." in page
+    )
     assert "Confirmée tout de suite" in page
 
 

@@ -54,12 +54,25 @@ def test_opening_hours_use_a_single_period_of_the_local_day():
     assert codes(r.check_shape(closed_day, rules(periods=lunch_break))) == ["outside_hours"]
 
 
-def test_closure_days_are_inclusive():
-    closure = (r.DateRange(date(2026, 8, 1), date(2026, 8, 15), "Congés d'été"),)
+def test_closures_are_half_open_ranges_of_instants():
+    closure = (r.ClosedRange(at(2026, 8, 1, 0), at(2026, 8, 16, 0), "Congés d'été"),)
     on_last_day = r.Request(at(2026, 8, 15, 10), at(2026, 8, 15, 11))
     day_after = r.Request(at(2026, 8, 16, 10), at(2026, 8, 16, 11))
     assert codes(r.check_shape(on_last_day, rules(closures=closure))) == ["closed"]
     assert r.check_shape(day_after, rules(closures=closure)) == []
+
+
+def test_a_closure_of_a_few_hours_leaves_the_rest_of_the_day_open():
+    maintenance = (r.ClosedRange(at(2026, 6, 2, 14), at(2026, 6, 2, 16), "Maintenance"),)
+    before = r.Request(at(2026, 6, 2, 12), at(2026, 6, 2, 14))  # ends as it starts
+    across = r.Request(at(2026, 6, 2, 15, 30), at(2026, 6, 2, 17))
+    after = r.Request(at(2026, 6, 2, 16), at(2026, 6, 2, 17))
+    assert r.check_shape(before, rules(closures=maintenance)) == []
+    violation = r.check_shape(across, rules(closures=maintenance))[0]
+    assert violation.code == "closed" and not violation.is_soft
+    assert violation.params["from"] == at(2026, 6, 2, 14)
+    assert violation.params["reason"] == "Maintenance"
+    assert r.check_shape(after, rules(closures=maintenance)) == []
 
 
 def test_notice_horizon_and_past():

@@ -5,7 +5,9 @@ from .quiet import without_messages
 from .reference import (
     ACCOUNTS,
     DEMO_PASSWORD,
+    KITCHEN_QUALIFICATION,
     LASER_QUALIFICATION,
+    RETIRED_RESOURCE,
     VENUES,
     seed_reference_data,
 )
@@ -13,7 +15,9 @@ from .reference import (
 __all__ = [
     "ACCOUNTS",
     "DEMO_PASSWORD",
+    "KITCHEN_QUALIFICATION",
     "LASER_QUALIFICATION",
+    "RETIRED_RESOURCE",
     "VENUES",
     "seed_demo_bookings",
     "seed_reference_data",

@@ -16,8 +16,19 @@ from flask_babel import gettext as _
 
 from .. import rules as r
 from ..extensions import db
-from ..models import Reservation, Resource, User
-from ..services import BookingError, SeriesRequest, approve, book, book_series
+from ..models import Reservation, Resource, User, Venue
+from ..services import (
+    BookingError,
+    SeriesRequest,
+    approve,
+    book,
+    book_series,
+    expire_pending,
+    refuse,
+)
+from ..services.closures import ClosureRequest, close, preview
+from ..services.resources import retire_resource
+from .reference import RETIRED_RESOURCE
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -217,9 +228,128 @@ def seed_demo_bookings(
             by="manager.illicoop",
         )
 
-    # Requests still waiting for a manager (and expired when already past).
-    from ..services import expire_pending
+    made += _history_of_the_retired_projector(one, monday, users, resources)
+    made += _waiting_and_refused(users, resources, real_now, report)
+    _closures(monday, users, real_now)
 
+    # Requests still waiting for a manager (and expired when already past).
     expire_pending(datetime.now(UTC))
     report(_("%(count)d bookings created", count=made))
     return made
+
+
+def _history_of_the_retired_projector(
+    one: Callable[..., None], monday: date, users: dict[str, int], resources: dict[str, int]
+) -> int:
+    """Bookings of the old projector last week, then its retirement: a retired resource's
+    history, as the managers' pages keep it."""
+    projector = db.session.get(Resource, resources[RETIRED_RESOURCE])
+    if projector is None or projector.is_active:
+        return 0
+    projector.is_active = True
+    db.session.commit()
+    before = db.session.scalar(sa.select(sa.func.count(Reservation.id)))
+    one(RETIRED_RESOURCE, "samir", _on_weekday(monday, 1), "10:00", "12:00", "Projection du film")
+    one(RETIRED_RESOURCE, "amina", _on_weekday(monday, 3), "14:00", "16:00", "Diaporama recettes")
+    made = db.session.scalar(sa.select(sa.func.count(Reservation.id))) - before
+    retire_resource(
+        projector.id,
+        users["manager.moulins"],
+        "Remplacé par l'écran de la salle de médiation numérique.",
+        datetime.now(UTC),
+    )
+    return made
+
+
+def _waiting_and_refused(
+    users: dict[str, int],
+    resources: dict[str, int],
+    real_now: datetime,
+    report: Callable[[str], None],
+) -> int:
+    """A series waiting for the kitchen's manager, and a request she refused."""
+    # A Monday at least two days ahead: the kitchen wants a day's notice.
+    today = real_now.astimezone(PARIS).date()
+    next_monday = _on_weekday(today + timedelta(days=2), 0)
+    made = 0
+    try:
+        result = book_series(
+            SeriesRequest(
+                resource_id=resources["cuisine-centre-social"],
+                member_id=users["karim"],
+                actor_id=users["karim"],
+                recurrence=r.Recurrence("weekly", next_monday, weekdays=(0,), count=4),
+                local_start=time(14, 0),
+                local_end=time(17, 0),
+                purpose="Cours de pâtisserie orientale",
+            ),
+            now=real_now,
+        )
+        made += len(result.booked)
+    except BookingError as error:
+        report(
+            _(
+                "booking skipped (%(slug)s, %(day)s): %(error)s",
+                slug="cuisine",
+                day=next_monday,
+                error=error,
+            )
+        )
+    try:
+        request = book(
+            resource_id=resources["cuisine-centre-social"],
+            member_id=users["samir"],
+            actor_id=users["samir"],
+            starts_at=r.to_utc(datetime.combine(next_monday + timedelta(days=2), time(9)), PARIS),
+            ends_at=r.to_utc(datetime.combine(next_monday + timedelta(days=2), time(12)), PARIS),
+            purpose="Buffet pour une fête de famille",
+            now=real_now,
+        )
+        refuse(
+            request.id,
+            users["manager.moulins"],
+            "La cuisine sert ce jour-là au repas de quartier.",
+            real_now,
+        )
+        made += 1
+    except BookingError as error:
+        report(
+            _(
+                "booking skipped (%(slug)s, %(day)s): %(error)s",
+                slug="cuisine",
+                day=next_monday,
+                error=error,
+            )
+        )
+    return made
+
+
+def _closures(monday: date, users: dict[str, int], real_now: datetime) -> None:
+    """The laser's yearly maintenance next week, and Illicoop's general meeting later on."""
+    venues = {v.slug: v for v in db.session.scalars(sa.select(Venue))}
+    laser = db.session.scalar(sa.select(Resource).where(Resource.slug == "decoupeuse-laser"))
+    wednesday = _on_weekday(monday, 2, 2)
+    plans = [
+        (
+            "la-cape",
+            laser.id if laser else None,
+            r.LocalMoment(wednesday, time(14)),
+            r.LocalMoment(wednesday, time(18)),
+            "Maintenance annuelle de la découpeuse",
+            "manager.cape",
+        ),
+        (
+            "illicoop",
+            None,
+            r.LocalMoment(_on_weekday(monday, 4, 4), time(0)),
+            r.LocalMoment(_on_weekday(monday, 5, 4), time(0)),
+            "Assemblée générale de la coopérative",
+            "manager.illicoop",
+        ),
+    ]
+    for slug, resource_id, starts, ends, reason, manager in plans:
+        request = ClosureRequest(venues[slug].id, resource_id, starts, ends, reason, True)
+        inside = frozenset(
+            res.id for res in preview(request, users[manager], real_now).reservations
+        )
+        close(request, users[manager], real_now, seen_ids=inside, cancel_ids=frozenset())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -25,6 +26,10 @@ from ..models import (
 
 DEMO_PASSWORD = "tiers-lieux-demo"
 LASER_QUALIFICATION = "Formation sécurité découpe laser"
+KITCHEN_QUALIFICATION = "Hygiène en cuisine collective"
+# The demo's old video projector: its bookings are history, it is retired
+# once they are made (booking.demo.bookings).
+RETIRED_RESOURCE = "ancien-videoprojecteur"
 
 MON, TUE, WED, THU, FRI, SAT = range(6)
 
@@ -45,6 +50,8 @@ class DemoResource:
     description: str
     rules: dict[str, Any] = field(default_factory=dict)
     own_hours: list[tuple[int, time, time]] = field(default_factory=list)
+    training: str | None = None
+    retired: bool = False
 
 
 @dataclass
@@ -55,6 +62,10 @@ class DemoVenue:
     description: str
     hours: list[tuple[int, time, time]]
     resources: list[DemoResource]
+    phone: str = ""
+    email: str = ""
+    # (name, description) of the venue's trainings
+    trainings: list[tuple[str, str]] = field(default_factory=list)
 
 
 VENUES = [
@@ -86,6 +97,7 @@ VENUES = [
                     "min_notice_minutes": 24 * 60,
                     "horizon_days": 60,
                     "buffer_minutes": 30,
+                    "buffer_reason": "le nettoyage de la cuisine",
                     "weekly_quota_minutes": 12 * 60,
                     "show_purpose": True,
                 },
@@ -116,13 +128,36 @@ VENUES = [
                     "grelinettes, sécateurs, brouette."
                 ),
                 rules={
-                    "slot_minutes": 60,
+                    # Half-hour steps: the venue closes at 12:30 for lunch.
+                    "slot_minutes": 30,
                     "min_duration_minutes": 60,
                     "max_duration_minutes": 480,
                     "min_notice_minutes": 0,
                     "horizon_days": 30,
                 },
             ),
+            DemoResource(
+                slug=RETIRED_RESOURCE,
+                name="Ancien vidéoprojecteur",
+                kind=ResourceKind.EQUIPMENT,
+                description="Vidéoprojecteur portable, remplacé par l'écran de la salle.",
+                rules={
+                    "slot_minutes": 30,
+                    "min_duration_minutes": 30,
+                    "max_duration_minutes": 240,
+                    "min_notice_minutes": 0,
+                    "horizon_days": 30,
+                },
+                retired=True,
+            ),
+        ],
+        phone="03 20 00 00 01",
+        email="moulins@example.org",
+        trainings=[
+            (
+                KITCHEN_QUALIFICATION,
+                "Règles d'hygiène, chaîne du froid et nettoyage de la cuisine du centre social.",
+            )
         ],
     ),
     DemoVenue(
@@ -151,8 +186,10 @@ VENUES = [
                     "min_notice_minutes": 60,
                     "horizon_days": 30,
                     "buffer_minutes": 15,
+                    "buffer_reason": "le refroidissement de la machine",
                     "weekly_quota_minutes": 6 * 60,
                 },
+                training=LASER_QUALIFICATION,
             ),
             DemoResource(
                 slug="imprimante-3d",
@@ -182,6 +219,7 @@ VENUES = [
                     "min_notice_minutes": 12 * 60,
                     "horizon_days": 45,
                     "buffer_minutes": 30,
+                    "buffer_reason": "le nettoyage des écrans",
                     "show_purpose": True,
                 },
             ),
@@ -213,6 +251,14 @@ VENUES = [
                 },
                 own_hours=_hours((WED, SAT), ("14:00", "18:00")),
             ),
+        ],
+        phone="03 20 00 00 02",
+        email="labo140@example.org",
+        trainings=[
+            (
+                LASER_QUALIFICATION,
+                "Consignes de sécurité, réglages et conduite à tenir en cas de départ de feu.",
+            )
         ],
     ),
     DemoVenue(
@@ -251,64 +297,62 @@ VENUES = [
                     "min_notice_minutes": 2 * 60,
                     "horizon_days": 60,
                     "buffer_minutes": 15,
+                    "buffer_reason": "le rangement de la salle",
                 },
             ),
         ],
+        phone="03 20 00 00 03",
+        email="monsfabrica@example.org",
     ),
 ]
 
-# (email, display name, administrator, {venue slug: role}, holds the laser qualification)
-ACCOUNTS: list[tuple[str, str, bool, dict[str, Role], bool]] = [
-    ("admin@example.org", "Administratrice du réseau", True, {}, False),
-    ("manager.moulins@example.org", "Nadia Benali", False, {"kpa-moulins": Role.MANAGER}, False),
-    ("manager.cape@example.org", "Thomas Leroy", False, {"la-cape": Role.MANAGER}, False),
-    ("manager.illicoop@example.org", "Claire Dubois", False, {"illicoop": Role.MANAGER}, False),
-    ("amina@example.org", "Amina Haddad", False, {"kpa-moulins": Role.MEMBER}, False),
+# A training held: its name, taken so many days ago, valid so many days more (None: no expiry).
+Held = tuple[str, int, int | None]
+
+# (email, display name, administrator, {venue slug: role}, trainings held)
+ACCOUNTS: list[tuple[str, str, bool, dict[str, Role], tuple[Held, ...]]] = [
+    ("admin@example.org", "Administratrice du réseau", True, {}, ()),
+    ("manager.moulins@example.org", "Nadia Benali", False, {"kpa-moulins": Role.MANAGER}, ()),
+    ("manager.cape@example.org", "Thomas Leroy", False, {"la-cape": Role.MANAGER}, ()),
+    ("manager.illicoop@example.org", "Claire Dubois", False, {"illicoop": Role.MANAGER}, ()),
+    ("amina@example.org", "Amina Haddad", False, {"kpa-moulins": Role.MEMBER}, ()),
     (
         "karim@example.org",
         "Karim Mansouri",
         False,
         {"la-cape": Role.MEMBER, "kpa-moulins": Role.MEMBER},
-        True,
+        # Taken almost a year ago, to renew within the month.
+        ((LASER_QUALIFICATION, 345, 20),),
     ),
     (
         "lea@example.org",
         "Léa Martin",
         False,
         {"illicoop": Role.MEMBER, "la-cape": Role.MEMBER},
-        False,
+        (),
     ),
     (
         "samir@example.org",
         "Samir Bouzid",
         False,
         {"illicoop": Role.MEMBER, "kpa-moulins": Role.MEMBER},
-        False,
+        ((KITCHEN_QUALIFICATION, 60, 305),),
     ),
 ]
 
 
-def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
-    """Create what is missing of the demo venues, resources and accounts.
+def seed_reference_data(
+    report: Callable[[str], None] = lambda _: None, today: date | None = None
+) -> bool:
+    """Create what is missing of the demo venues, resources, trainings and accounts.
 
     Returns whether anything was created. Existing rows are left as they are,
     so running it again changes nothing.
     """
+    today = today or datetime.now(ZoneInfo("Europe/Paris")).date()
     created = False
-    qualification = db.session.scalar(
-        sa.select(Qualification).where(Qualification.name == LASER_QUALIFICATION)
-    )
-    if qualification is None:
-        qualification = Qualification(
-            name=LASER_QUALIFICATION,
-            description=(
-                "Consignes de sécurité, réglages et conduite à tenir en cas de départ de feu."
-            ),
-        )
-        db.session.add(qualification)
-        created = True
-
     venues: dict[str, Venue] = {}
+    trainings: dict[str, Qualification] = {}
     for spec in VENUES:
         venue = db.session.scalar(sa.select(Venue).where(Venue.slug == spec.slug))
         if venue is None:
@@ -316,6 +360,8 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
                 slug=spec.slug,
                 name=spec.name,
                 address=spec.address,
+                phone=spec.phone,
+                email=spec.email,
                 description=spec.description,
                 timezone="Europe/Paris",
             )
@@ -326,6 +372,17 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
             report(_("venue created: %(name)s", name=spec.name))
             created = True
         venues[spec.slug] = venue
+        for name, description in spec.trainings:
+            training = db.session.scalar(
+                sa.select(Qualification).where(
+                    Qualification.venue_id == venue.id, Qualification.name == name
+                )
+            )
+            if training is None:
+                training = Qualification(venue=venue, name=name, description=description)
+                db.session.add(training)
+                created = True
+            trainings[name] = training
         for rspec in spec.resources:
             if db.session.scalar(sa.select(Resource.id).where(Resource.slug == rspec.slug)):
                 continue
@@ -335,17 +392,18 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
                 name=rspec.name,
                 kind=rspec.kind,
                 description=rspec.description,
+                is_active=not rspec.retired,
                 **rspec.rules,
             )
-            if rspec.slug == "decoupeuse-laser":
-                resource.qualification = qualification
+            if rspec.training:
+                resource.qualification = trainings[rspec.training]
             resource.own_opening_periods = [
                 OpeningPeriod(weekday=d, opens_at=o, closes_at=c) for d, o, c in rspec.own_hours
             ]
             db.session.add(resource)
             created = True
 
-    for email, name, is_admin, roles, laser in ACCOUNTS:
+    for email, name, is_admin, roles, held in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == email)):
             continue
         user = User(email=email, display_name=name, is_admin=is_admin, locale="fr")
@@ -353,8 +411,14 @@ def seed_reference_data(report: Callable[[str], None] = lambda _: None) -> bool:
         user.memberships = [
             Membership(venue=venues[slug], role=role) for slug, role in roles.items()
         ]
-        if laser:
-            user.qualification_grants = [QualificationGrant(qualification=qualification)]
+        user.qualification_grants = [
+            QualificationGrant(
+                qualification=trainings[training],
+                granted_on=today - timedelta(days=ago),
+                expires_on=None if valid is None else today + timedelta(days=valid),
+            )
+            for training, ago, valid in held
+        ]
         db.session.add(user)
         report(_("account created: %(email)s", email=email))
         created = True

@@ -1,6 +1,7 @@
 """The domain model, one module per aggregate."""
 
 from .accounts import Invitation, SignupRequest, SignupStatus
+from .audit import AdminEvent
 from .feeds import Audience, FeedStamp
 from .outbox import OPEN_STATUSES, MessageKind, MessageStatus, OutboxMessage
 from .reservations import (
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_HOLD",
     "MAX_HOLD_MINUTES",
     "OPEN_STATUSES",
+    "AdminEvent",
     "Audience",
     "AuditEvent",
     "Closure",

@@ -83,9 +83,24 @@ def _reservation(row: str, at: str, only_if: str = "true") -> list[str]:
     ]
 
 
-def _triggers(now: str) -> list[tuple[str, str, str, list[str]]]:
+def _closure(row: str, at: str, only_if: str = "true") -> list[str]:
+    """A closure shows in its resource's public feed (every resource's feed when the whole
+    venue closes), its venue's public feed and the managers'."""
+    return [
+        f"SELECT '{RESOURCE}', {row}.resource_id, 1, {at} "
+        f"WHERE {row}.resource_id IS NOT NULL AND ({only_if})",
+        f"SELECT '{RESOURCE}', id, 1, {at} FROM resource "
+        f"WHERE {row}.resource_id IS NULL AND venue_id = {row}.venue_id AND ({only_if})",
+        f"SELECT '{VENUE}', {row}.venue_id, 1, {at} WHERE {only_if}",
+        f"SELECT '{MANAGED}', {row}.venue_id, 1, {at} WHERE {only_if}",
+    ]
+
+
+def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, list[str]]]:
     """(name, table, event, bumps) of every feed-stamp trigger."""
     moved = "OLD.resource_id <> NEW.resource_id OR OLD.user_id <> NEW.user_id"
+    differs = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    closure_moved = f"OLD.venue_id <> NEW.venue_id OR OLD.resource_id {differs} NEW.resource_id"
     of_reservations = "FROM reservation JOIN resource ON resource.id = reservation.resource_id"
     return [
         (
@@ -101,6 +116,14 @@ def _triggers(now: str) -> list[tuple[str, str, str, list[str]]]:
             _reservation("NEW", "NEW.updated_at") + _reservation("OLD", now, moved),
         ),
         ("feed_stamp_reservation_delete", "reservation", "DELETE", _reservation("OLD", now)),
+        ("feed_stamp_closure_insert", "closure", "INSERT", _closure("NEW", "NEW.updated_at")),
+        (
+            "feed_stamp_closure_update",
+            "closure",
+            "UPDATE",
+            _closure("NEW", "NEW.updated_at") + _closure("OLD", now, closure_moved),
+        ),
+        ("feed_stamp_closure_delete", "closure", "DELETE", _closure("OLD", now)),
         (
             "feed_stamp_resource_update",
             "resource",
@@ -157,7 +180,7 @@ def _bump(select: str, dialect: str) -> str:
 def trigger_ddl(dialect: str) -> list[str]:
     """Statements that drop and create every feed-stamp trigger on ``dialect``."""
     statements = []
-    for name, table, event, selects in _triggers(_NOW[dialect]):
+    for name, table, event, selects in _triggers(_NOW[dialect], dialect):
         body = "; ".join(_bump(select, dialect) for select in selects)
         if dialect == "sqlite":
             statements += [

@@ -61,6 +61,9 @@ class Resource(db.Model):
     min_notice_minutes: Mapped[int] = mapped_column(default=0)
     horizon_days: Mapped[int] = mapped_column(default=90)
     buffer_minutes: Mapped[int] = mapped_column(default=0)
+    # What the break after each booking is for, in the venue's words ("le
+    # nettoyage de la cuisine"); empty: the usual wording for the kind.
+    buffer_reason: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     weekly_quota_minutes: Mapped[int | None] = mapped_column(default=None)
     show_purpose: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -88,13 +91,18 @@ class Resource(db.Model):
 
 
 class Qualification(db.Model):
-    """A training (habilitation) that some resources require."""
+    """A training (habilitation) of one venue, that some of its resources require."""
 
     __tablename__ = "qualification"
+    __table_args__ = (sa.UniqueConstraint("venue_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(160))
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship()
 
 
 class QualificationGrant(db.Model):
@@ -108,10 +116,13 @@ class QualificationGrant(db.Model):
     )
     granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The day the member took the training (the record is made when granted_at).
+    granted_on: Mapped[date] = mapped_column(sa.Date, default=lambda: utcnow().date())
     expires_on: Mapped[date | None] = mapped_column(sa.Date)  # last valid day, inclusive
 
     qualification: Mapped[Qualification] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
 
     def is_valid_on(self, day: date) -> bool:
         return Grant(self.expires_on).valid_on(day)

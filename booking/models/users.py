@@ -43,8 +43,8 @@ class User(UserMixin, db.Model):
     feed_token_version: Mapped[int] = mapped_column(default=1)
     # Digests of the current secret feed tokens, to find their owner without
     # putting the account's id in the URL (booking.security.tokens).
-    member_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    manager_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    member_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
+    manager_feed_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
     # E-mails a person may turn off (the ones about their own bookings always go).
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     remind_training_expiry: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

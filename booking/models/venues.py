@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import uuid
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,8 @@ class Venue(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(160))
     address: Mapped[str] = mapped_column(sa.String(300), default="")
+    phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Paris")
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -39,7 +42,7 @@ class Venue(db.Model):
         overlaps="venue",
     )
     closures: Mapped[list[Closure]] = relationship(
-        back_populates="venue", order_by="Closure.starts_on", cascade="all, delete-orphan"
+        back_populates="venue", order_by="Closure.starts_at", cascade="all, delete-orphan"
     )
     memberships: Mapped[list[Membership]] = relationship(back_populates="venue")
 
@@ -84,22 +87,48 @@ class OpeningPeriod(db.Model):
 
 
 class Closure(db.Model):
-    """Days on which a venue, or one of its resources, cannot be booked."""
+    """A time when a venue, or one of its resources, cannot be booked: holidays, maintenance.
+
+    A half-open range of instants [starts_at, ends_at), entered and shown in
+    the venue's local time. Public feeds show it as busy, with its reason only
+    when the manager chose to make the reason public.
+    """
 
     __tablename__ = "closure"
-    __table_args__ = (sa.CheckConstraint("ends_on >= starts_on", name="ends_after_starts"),)
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        sa.CheckConstraint("sequence >= 0", name="sequence_nonnegative"),
+        # "What is closed then?" at a venue: a range scan from the venue's id.
+        sa.Index("ix_closure_venue_ends", "venue_id", "ends_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    # The UID of its event in calendar feeds, for its whole life.
+    uid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"))
     resource_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("resource.id", ondelete="CASCADE"), index=True
     )
-    starts_on: Mapped[date] = mapped_column(sa.Date)
-    ends_on: Mapped[date] = mapped_column(sa.Date)  # inclusive
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Whether visitors and public feeds may read the reason (else only "closed").
+    reason_public: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sequence: Mapped[int] = mapped_column(default=0)
 
     venue: Mapped[Venue] = relationship(back_populates="closures")
     resource: Mapped[Resource | None] = relationship()
 
-    def covers(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
+    @property
+    def public_reason(self) -> str:
+        return self.reason if self.reason_public else ""
+
+    def meets(self, start: datetime, end: datetime) -> bool:
+        """Whether the closure meets the half-open [start, end)."""
+        return self.starts_at < end and start < self.ends_at
+
+    def __repr__(self) -> str:
+        return f"<Closure {self.venue_id}/{self.resource_id} {self.starts_at:%Y-%m-%d %H:%M}>"

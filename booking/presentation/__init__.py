@@ -13,7 +13,7 @@ from flask import Flask, current_app, request
 from ..models import Status
 from ..permissions import can_manage_any
 from ..services.accounts import joining_summary
-from . import descriptions, emails, formatting, i18n, labels
+from . import descriptions, emails, formatting, i18n, labels, manage, schedule
 
 
 def has_endpoint(name: str) -> bool:
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         "day": formatting.format_day,
         "weekday": formatting.weekday_name,
         "date_range": formatting.format_date_range,
+        "span": formatting.format_span,
         "venue_datetime": formatting.venue_datetime,
         "venue_time": formatting.venue_time,
         "venue_day": formatting.venue_day,
@@ -53,10 +54,20 @@ def init_app(app: Flask) -> None:
         "opening_hours": descriptions.opening_hours,
         "hours_today": descriptions.hours_today,
         "badges_for": descriptions.resource_badges,
+        "buffer_sentence": descriptions.buffer_sentence,
+        "buffer_purpose": descriptions.buffer_purpose,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
         "joining_summary": joining_summary,
         "outbox_kind": emails.kind_label,
+        "schedule_box": schedule.box,
+        "schedule_lane": schedule.lane,
+        "closed_bands": schedule.closed_bands,
+        "action_label": manage.action_label,
+        "role_label": manage.role_label,
+        "field_label": manage.field_label,
+        "change_value": manage.change_value,
+        "detail_text": manage.detail_text,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

@@ -66,12 +66,30 @@ def hours_today(venue: Venue) -> DayHours:
 
 
 def upcoming_closures(
-    closures: Iterable[Closure], today: date, resource_ids: Sequence[int | None] = (None,)
+    closures: Iterable[Closure], now: datetime, resource_ids: Sequence[int | None] = (None,)
 ) -> list[Closure]:
     """Closures not over yet, for the venue (``None``) and the given resources."""
     return sorted(
-        (c for c in closures if c.ends_on >= today and c.resource_id in resource_ids),
-        key=lambda c: (c.starts_on, c.ends_on),
+        (c for c in closures if c.ends_at > now and c.resource_id in resource_ids),
+        key=lambda c: (c.starts_at, c.ends_at),
+    )
+
+
+def buffer_purpose(resource: Resource) -> str:
+    """What the break after each booking is for: the venue's words, else the usual ones."""
+    if resource.buffer_reason.strip():
+        return resource.buffer_reason.strip()
+    if resource.kind == ResourceKind.SPACE:
+        return gettext("cleaning and tidying up")
+    return gettext("letting the machine cool down and checking it")
+
+
+def buffer_sentence(resource: Resource) -> str:
+    """ "The slot is blocked for 30 min after each booking for cleaning the kitchen." """
+    return gettext(
+        "The slot is blocked for %(duration)s after each booking, for %(purpose)s.",
+        duration=format_duration(resource.buffer_minutes),
+        purpose=buffer_purpose(resource),
     )
 
 
@@ -205,20 +223,9 @@ def rules_in_words(resource: Resource) -> list[RuleLine]:
     lines.append(RuleLine("calendar", gettext("When to book"), notice + " " + horizon))
 
     if resource.buffer_minutes:
-        buffer = format_duration(resource.buffer_minutes)
-        if resource.kind == ResourceKind.SPACE:
-            text = gettext(
-                "The space stays unavailable for %(buffer)s after each booking, "
-                "to leave time to clean and tidy up before the next person.",
-                buffer=buffer,
-            )
-        else:
-            text = gettext(
-                "The machine stays unavailable for %(buffer)s after each booking, "
-                "to leave time for it to cool down and be checked before the next person.",
-                buffer=buffer,
-            )
-        lines.append(RuleLine("pause", gettext("A break after each booking"), text))
+        lines.append(
+            RuleLine("pause", gettext("A break after each booking"), buffer_sentence(resource))
+        )
 
     if resource.weekly_quota_minutes:
         lines.append(

@@ -8,7 +8,7 @@ twice (the autumn change).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -76,6 +76,29 @@ def format_date_range(starts_on: date, ends_on: date) -> str:
         "from %(first)s to %(last)s (included)",
         first=format_day(starts_on),
         last=format_day(ends_on),
+    )
+
+
+def format_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """A closure's range in the venue's local time, as short as it can be said:
+    whole days as days ("from Monday 6 April to Friday 10 April (included)"),
+    part of one day with its hours, anything else from one moment to another."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    if first.time() == time(0) and last.time() == time(0):
+        return format_date_range(first.date(), (last - timedelta(days=1)).date())
+    if first.date() == last.date():
+        return gettext(
+            "on %(day)s from %(start)s to %(end)s",
+            day=format_day(first.date()),
+            start=format_clock(first),
+            end=format_clock(last),
+        )
+    return gettext(
+        "from %(start_day)s, %(start)s to %(end_day)s, %(end)s",
+        start_day=format_day(first.date()),
+        start=format_clock(first),
+        end_day=format_day(last.date()),
+        end=format_clock(last),
     )
 
 

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Timezone
 
-from ..models import Audience, Reservation, Status
+from ..models import Audience, Closure, Reservation, Status
 
 PRODID = "-//Tiers-lieux//Réservations//FR"
 # Feeds have no reader whose language we know: they speak the venues' language.
@@ -73,6 +73,8 @@ class _Labels:
     seats_line: str
     reason_line: str
     details_line: str
+    closed: str
+    closed_because: str
 
     @classmethod
     def load(cls) -> _Labels:
@@ -100,6 +102,8 @@ class _Labels:
             seats_line=_("Seats: %(seats)s"),
             reason_line=_("Reason: %(reason)s"),
             details_line=_("Details: %(url)s"),
+            closed=_("Closed"),
+            closed_because=_("Closed (%(reason)s)"),
         )
 
 
@@ -258,6 +262,35 @@ def _event_lines(
     ]
 
 
+def _closure_lines(closure: Closure, audience: Audience, labels: _Labels) -> list[str]:
+    """A closure as a busy event: its reason only where the manager made it public
+    (managers' feeds always show it)."""
+    reason = (
+        closure.reason.strip() if audience == Audience.MANAGER else closure.public_reason.strip()
+    )
+    what = labels.closed_because % {"reason": reason} if reason else labels.closed
+    where = closure.resource.name if closure.resource is not None else closure.venue.name
+    modified = _instant(closure.updated_at)
+    venue = closure.venue
+    return [
+        "BEGIN:VEVENT",
+        _fold("UID:" + _text(closure.uid)),
+        "DTSTAMP:" + modified,
+        "LAST-MODIFIED:" + modified,
+        "CREATED:" + _instant(closure.created_at),
+        "DTSTART:" + _instant(closure.starts_at),
+        "DTEND:" + _instant(closure.ends_at),
+        _fold("SUMMARY:" + _text(f"{where} — {what}")),
+        _fold(
+            "LOCATION:" + _text(f"{venue.name}, {venue.address}" if venue.address else venue.name)
+        ),
+        "STATUS:CONFIRMED",
+        f"SEQUENCE:{int(closure.sequence)}",
+        "TRANSP:OPAQUE",
+        "END:VEVENT",
+    ]
+
+
 def _timezone_lines(tzid: str, around: date) -> list[str]:
     """A VTIMEZONE for ``tzid``, written by icalendar (only empty feeds need one)."""
     component = Timezone.from_tzid(
@@ -274,8 +307,10 @@ def calendar(
     empty_as_of: date | None = None,
     scheduling: Scheduling | None = None,
     locale: str = FEED_LOCALE,
+    closures: Iterable[Closure] = (),
 ) -> bytes:
-    """The calendar of ``reservations`` as seen by ``audience``, serialised.
+    """The calendar of ``reservations`` (and ``closures``, as busy times) as seen by
+    ``audience``, serialised.
 
     ``url_for`` gives the address of each reservation's page. ``empty_as_of``
     dates the time zone description that stands in for events in an empty
@@ -307,7 +342,10 @@ def calendar(
     ordered = sorted(reservations, key=lambda r: (r.starts_at, r.id))
     for reservation in ordered:
         lines += _event_lines(reservation, audience, url_for(reservation), labels, scheduling)
-    if not ordered:
+    closed = sorted(closures, key=lambda c: (c.starts_at, c.id))
+    for closure in closed:
+        lines += _closure_lines(closure, audience, labels)
+    if not ordered and not closed:
         lines += _timezone_lines(info.timezone, empty_as_of or date(2026, 1, 1))
     lines.append("END:VCALENDAR")
     lines.append("")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from flask_babel import format_date, gettext
 
 from ..services import NotAllowedError, TransitionError, Violation
-from .formatting import format_duration
+from .formatting import format_duration, format_span
 
 
 def _periods(periods: list[tuple[time, time]]) -> str:
@@ -52,12 +52,11 @@ def violation_message(v: Violation) -> str:
             )
         case "closed":
             start, end = p["from"], p["to"]
-            assert isinstance(start, date) and isinstance(end, date)
+            assert isinstance(start, datetime) and isinstance(end, datetime)
             reason = f" ({p['reason']})" if p.get("reason") else ""
             return gettext(
-                "Closed from %(start)s to %(end)s%(reason)s. Choose another day.",
-                start=format_date(start, "d MMMM"),
-                end=format_date(end, "d MMMM yyyy"),
+                "Closed %(when)s%(reason)s. Choose another time.",
+                when=format_span(start, end, start.tzinfo),  # type: ignore[arg-type]
                 reason=reason,
             )
         case "in_past":

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -67,15 +68,57 @@ def busy_by_resource(
     return result
 
 
-def closures_for(session: Session, venue_id: int, start: date, end: date) -> list[Closure]:
-    """The venue's closures (its own and its resources') that meet the days [start, end]."""
+def closures_for(session: Session, venue_id: int, start: datetime, end: datetime) -> list[Closure]:
+    """The venue's closures (its own and its resources') that meet [start, end)."""
     return list(
         session.scalars(
-            sa.select(Closure).where(
-                Closure.venue_id == venue_id, Closure.starts_on <= end, Closure.ends_on >= start
-            )
+            sa.select(Closure)
+            .where(Closure.venue_id == venue_id, Closure.ends_at > start, Closure.starts_at < end)
+            .order_by(Closure.starts_at)
         )
     )
+
+
+@dataclass(frozen=True)
+class ClosedSpan:
+    """Part of a day closed, in local time, with the reason anyone may read."""
+
+    start: datetime
+    end: datetime
+    reason: str
+
+
+def _closed_spans(
+    closures: list[Closure], resource_id: int, day: date, zone: ZoneInfo
+) -> list[ClosedSpan]:
+    start, end = r.local_day_bounds(day, zone)
+    return [
+        ClosedSpan(
+            max(c.starts_at, start).astimezone(zone),
+            min(c.ends_at, end).astimezone(zone),
+            c.public_reason,
+        )
+        for c in closures
+        if c.resource_id in (None, resource_id) and c.meets(start, end)
+    ]
+
+
+def _closed_all_day(spans: list[ClosedSpan], periods: list[tuple[time, time]], day: date) -> bool:
+    """Whether the closures cover every opening period of the day (or the whole day)."""
+    wanted = periods or [(time(0), None)]
+    for opens, closes in wanted:
+        covered = any(
+            span.start.replace(tzinfo=None) <= datetime.combine(day, opens)
+            and (
+                span.end.date() > day
+                if closes is None
+                else span.end.replace(tzinfo=None) >= datetime.combine(day, closes)
+            )
+            for span in spans
+        )
+        if not covered:
+            return False
+    return True
 
 
 # --- a week, laid out by local day ---------------------------------------------
@@ -94,8 +137,11 @@ class Slot:
 class Day:
     day: date
     periods: list[tuple[time, time]]
+    # Set (to the public reason, maybe empty) when closures cover the whole day.
     closed_reason: str | None
     slots: list[Slot] = field(default_factory=list)
+    # Closures over part of the day (all of them when closed_reason is set).
+    closed_spans: list[ClosedSpan] = field(default_factory=list)
 
 
 @dataclass
@@ -117,24 +163,18 @@ def week_of(
     start, _ = r.local_day_bounds(first_day, zone)
     _, end = r.local_day_bounds(last_day, zone)
     busy = busy_by_resource(session, [res.id for res in resources], start, end)
-    closures = closures_for(session, venue.id, first_day, last_day)
+    closures = closures_for(session, venue.id, start, end)
     weeks = []
     for resource in resources:
         by_day: list[Day] = []
         periods = resource.opening_periods
         for offset in range(days):
             day = first_day + timedelta(days=offset)
-            closure = next(
-                (c for c in closures if c.covers(day) and c.resource_id in (None, resource.id)),
-                None,
-            )
-            by_day.append(
-                Day(
-                    day,
-                    [(p.opens_at, p.closes_at) for p in periods if p.weekday == day.weekday()],
-                    (closure.reason or "") if closure else None,
-                )
-            )
+            hours = [(p.opens_at, p.closes_at) for p in periods if p.weekday == day.weekday()]
+            spans = _closed_spans(closures, resource.id, day, zone)
+            whole = bool(spans) and _closed_all_day(spans, hours, day)
+            reason = next((s.reason for s in spans if s.reason), "") if whole else None
+            by_day.append(Day(day, hours, reason, closed_spans=spans))
         for held in busy.get(resource.id, []):
             local_start = held.starts_at.astimezone(zone)
             slot = Slot(

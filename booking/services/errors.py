@@ -43,3 +43,21 @@ class NotAllowedError(Exception):
     def __init__(self, code: str = "not_allowed") -> None:
         super().__init__(code)
         self.code = code
+
+
+class SettingsError(Exception):
+    """A manager's change (hours, rules, closure, training, role) that cannot be made as
+    asked; every problem is listed, each on the field it concerns."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(", ".join(v.code for v in violations))
+        self.violations = violations
+
+
+class ChangedMeanwhileError(Exception):
+    """What a manager confirmed is no longer what the database holds (a booking made
+    between the preview and the confirmation): nothing was written; look again."""
+
+    def __init__(self, code: str = "changed_meanwhile") -> None:
+        super().__init__(code)
+        self.code = code

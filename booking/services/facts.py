@@ -2,7 +2,7 @@
 
 1. the resource, its venue and its training, locked (``SELECT … FOR UPDATE``
    on PostgreSQL; SQLite already holds its write lock since ``BEGIN IMMEDIATE``);
-2. its opening hours and the closures on the days asked for, in one query;
+2. its opening hours and the closures that meet the days asked for, in one query;
 3. the member and whoever books for them, with their role at the venue and
    their training, in one query;
 4. what holds the resource at that time (``Reservation.overlapping``);
@@ -120,8 +120,8 @@ def _calendar_statement() -> sa.CompoundSelect:
         OpeningPeriod.weekday,
         OpeningPeriod.opens_at,
         OpeningPeriod.closes_at,
-        sa.cast(sa.null(), sa.Date),
-        sa.cast(sa.null(), sa.Date),
+        sa.cast(sa.null(), UTCDateTime),
+        sa.cast(sa.null(), UTCDateTime),
         sa.cast(sa.null(), sa.String),
     ).where(sa.or_(OpeningPeriod.resource_id == resource_id, OpeningPeriod.venue_id == venue_id))
     closures = sa.select(
@@ -130,14 +130,15 @@ def _calendar_statement() -> sa.CompoundSelect:
         sa.cast(sa.null(), sa.SmallInteger),
         sa.cast(sa.null(), sa.Time),
         sa.cast(sa.null(), sa.Time),
-        Closure.starts_on,
-        Closure.ends_on,
-        Closure.reason,
+        Closure.starts_at,
+        Closure.ends_at,
+        # Members are told the reason only when the manager made it public.
+        sa.case((Closure.reason_public, Closure.reason), else_=sa.literal("")),
     ).where(
         Closure.venue_id == venue_id,
         sa.or_(Closure.resource_id.is_(None), Closure.resource_id == resource_id),
-        Closure.starts_on <= sa.bindparam("last", type_=sa.Date),
-        Closure.ends_on >= sa.bindparam("first", type_=sa.Date),
+        Closure.starts_at < sa.bindparam("last", type_=UTCDateTime),
+        Closure.ends_at > sa.bindparam("first", type_=UTCDateTime),
     )
     return sa.union_all(periods, closures)
 
@@ -232,16 +233,18 @@ def load(
         timezone,
     ) = row
     zone = ZoneInfo(timezone)
-    first, last = days(zone)
+    first_day, last_day = days(zone)
+    first, _ = r.local_day_bounds(first_day, zone)
+    _, last = r.local_day_bounds(last_day, zone)
 
     own: list[r.Period] = []
     general: list[r.Period] = []
-    closures: list[r.DateRange] = []
-    for kind, owner, weekday, opens, closes, starts_on, ends_on, reason in connection.execute(
+    closures: list[r.ClosedRange] = []
+    for kind, owner, weekday, opens, closes, starts_at, ends_at, reason in connection.execute(
         _CALENDAR, {"resource_id": resource_id, "venue_id": venue_id, "first": first, "last": last}
     ):
         if kind == "closure":
-            closures.append(r.DateRange(starts_on, ends_on, reason or ""))
+            closures.append(r.ClosedRange(starts_at, ends_at, reason or ""))
         else:
             (own if owner == resource_id else general).append(r.Period(weekday, opens, closes))
 
@@ -278,7 +281,7 @@ def load(
         weekly_quota_minutes=quota,
         requires_qualification=qualification_id is not None,
         periods=tuple(sorted(own or general, key=lambda p: (p.weekday, p.opens_at))),
-        closures=tuple(sorted(closures, key=lambda c: c.starts_on)),
+        closures=tuple(sorted(closures, key=lambda c: c.starts_at)),
     )
     context = Context(
         resource_id=resource_id,

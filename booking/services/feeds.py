@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import (
     ENDED_STATUSES,
     Audience,
+    Closure,
     FeedStamp,
     Membership,
     Reservation,
@@ -34,7 +35,7 @@ from ..security import tokens
 
 # Bump when the feed's format changes, so that clients holding an old ETag
 # fetch the new body.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class Feed:
     created_at: datetime
     # What presentation needs to name the calendar (resource, venue, time zone).
     subject: dict[str, Any] = field(default_factory=dict)
+    # Which closures the feed shows as busy (none for a member's own feed).
+    closure_conditions: list[Any] | None = None
 
     @property
     def keeps_ended(self) -> bool:
@@ -123,6 +126,22 @@ class Feed:
         )
         return list(db.session.scalars(query).unique())
 
+    def closures(self) -> list[Closure]:
+        """The closures the feed shows, with their venue and resource, in one query."""
+        if self.closure_conditions is None:
+            return []
+        query = (
+            sa.select(Closure)
+            .where(
+                *self.closure_conditions,
+                Closure.ends_at > self.window.starts_at,
+                Closure.starts_at < self.window.ends_at,
+            )
+            .options(joinedload(Closure.venue), joinedload(Closure.resource))
+            .order_by(Closure.starts_at, Closure.id)
+        )
+        return list(db.session.scalars(query))
+
 
 def _second(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
@@ -143,6 +162,7 @@ def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     row = db.session.execute(
         sa.select(
             Resource.id,
+            Resource.venue_id,
             Resource.name,
             Resource.created_at,
             Venue.name,
@@ -156,7 +176,7 @@ def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     ).one_or_none()
     if row is None:
         return None
-    resource_id, name, created_at, venue_name, timezone, version, changed_at = row
+    resource_id, venue_id, name, created_at, venue_name, timezone, version, changed_at = row
     return Feed(
         scope=f"resource:{resource_id}",
         audience=Audience.PUBLIC,
@@ -166,6 +186,10 @@ def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed |
         changed_at=changed_at,
         created_at=created_at,
         subject={"resource": name, "venue": venue_name, "timezone": timezone},
+        closure_conditions=[
+            Closure.venue_id == venue_id,
+            sa.or_(Closure.resource_id.is_(None), Closure.resource_id == resource_id),
+        ],
     )
 
 
@@ -192,6 +216,7 @@ def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | No
         changed_at=changed_at,
         created_at=created_at,
         subject={"venue": name, "timezone": timezone},
+        closure_conditions=[Closure.venue_id == venue_id],
     )
 
 
@@ -280,4 +305,5 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
         stamps=tuple(venues),
         changed_at=max(changes, default=None),
         created_at=created_at,
+        closure_conditions=[Closure.venue_id.in_(venue_ids)],
     )

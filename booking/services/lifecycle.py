@@ -8,7 +8,8 @@ that waits on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..database import run_write
 from ..extensions import db
-from ..models import AuditEvent, Reservation, Resource, Status, User
+from ..models import HOLDING_STATUSES, AuditEvent, Reservation, Resource, Status, User
 from ..permissions import can_manage, is_own, may_cancel
 from . import notify
 from .audit import audit_row, record
@@ -184,6 +185,153 @@ def cancel_series_from(
         return later
 
     return run_write(work)
+
+
+# --- in bulk: a manager's decisions, and cancellations with one reason --------------
+
+
+@dataclass
+class Decisions:
+    """What a decision over several requests did: those decided, and those that had
+    moved on meanwhile (decided by someone else, withdrawn, expired)."""
+
+    done: list[Reservation]
+    stale: list[Reservation]
+
+
+def lock_resources(session: Session, resource_ids: Iterable[int]) -> None:
+    """Lock resources by id, in id order (the first step of every writer's lock order)."""
+    ids = sorted(set(resource_ids))
+    if ids:
+        session.execute(
+            sa.select(Resource.id)
+            .where(Resource.id.in_(ids))
+            .order_by(Resource.id)
+            .with_for_update()
+        )
+
+
+def _decide_all(
+    selection: sa.Select, actor_id: int, now: datetime, approve: bool, reason: str
+) -> Decisions:
+    reason = reason.strip()
+    if not approve and not reason:
+        raise TransitionError("reason_required")
+
+    def work(session: Session) -> Decisions:
+        _lock_resources(session, selection)
+        reservations = list(
+            session.scalars(
+                sa.select(Reservation)
+                .where(Reservation.id.in_(selection.with_only_columns(Reservation.id)))
+                .order_by(Reservation.starts_at, Reservation.id)
+                .with_for_update()
+            )
+        )
+        actor = session.get(User, actor_id)
+        if actor is None or not reservations:
+            raise NotAllowedError("not_found")
+        if not all(can_manage(actor, r.resource.venue_id) for r in reservations):
+            raise NotAllowedError("decide")
+        done: list[Reservation] = []
+        stale: list[Reservation] = []
+        for reservation in reservations:
+            _expire_if_overdue(session, reservation, now)
+            if reservation.status != Status.PENDING:
+                stale.append(reservation)
+                continue
+            if approve:
+                _touch(reservation, Status.CONFIRMED, now)
+                record(session, "approved", reservation, actor.id, now)
+            else:
+                _touch(reservation, Status.REFUSED, now)
+                reservation.decision_reason = reason
+                record(session, "refused", reservation, actor.id, now, reason)
+            reservation.decided_by_id = actor.id
+            reservation.decided_at = now
+            done.append(reservation)
+        if approve:
+            notify.accepted(session, done, now)
+        else:
+            notify.refused(session, done, reason, now)
+        return Decisions(done, stale)
+
+    return run_write(work)
+
+
+def decide_many(
+    reservation_ids: Iterable[int],
+    actor_id: int,
+    now: datetime,
+    *,
+    approve: bool,
+    reason: str = "",
+    series_ids: Iterable[int] = (),
+) -> Decisions:
+    """Accept (or refuse with one reason) several requests, and every waiting date of
+    several series, in one transaction."""
+    ids, series = sorted(set(reservation_ids)), sorted(set(series_ids))
+    if not ids and not series:
+        raise NotAllowedError("not_found")
+    return _decide_all(
+        sa.select(Reservation).where(
+            sa.or_(
+                Reservation.id.in_(ids),
+                sa.and_(Reservation.series_id.in_(series), Reservation.status == Status.PENDING),
+            )
+        ),
+        actor_id,
+        now,
+        approve,
+        reason,
+    )
+
+
+def decide_series(
+    series_id: int, actor_id: int, now: datetime, *, approve: bool, reason: str = ""
+) -> Decisions:
+    """Accept or refuse every date of a series still waiting, as a whole."""
+    return _decide_all(
+        sa.select(Reservation).where(
+            Reservation.series_id == series_id, Reservation.status == Status.PENDING
+        ),
+        actor_id,
+        now,
+        approve,
+        reason,
+    )
+
+
+def cancel_held(
+    session: Session,
+    reservations: Iterable[Reservation],
+    actor_id: int,
+    reason: str,
+    now: datetime,
+    action: str = "cancelled",
+) -> list[Reservation]:
+    """Within the caller's transaction, which holds the resources' locks: cancel those of
+    ``reservations`` that still hold a slot to come, each with the reason its member
+    will read (``decision_reason``), who cancelled and when."""
+    cancelled = []
+    confirmed = []
+    for reservation in reservations:
+        if reservation.status not in HOLDING_STATUSES or reservation.ends_at <= now:
+            continue
+        if reservation.status == Status.CONFIRMED:
+            confirmed.append(reservation.id)
+        _touch(reservation, Status.CANCELLED, now)
+        reservation.decided_by_id = actor_id
+        reservation.decided_at = now
+        reservation.decision_reason = reason
+        record(session, action, reservation, actor_id, now, reason)
+        cancelled.append(reservation)
+    # Each member is told why, in the same transaction (the outbox).
+    if action == "cancelled_by_closure":
+        notify.cancelled_by_closure(session, cancelled, reason, now)
+    else:
+        notify.cancelled(session, cancelled, actor_id, reason, now, were_confirmed=confirmed)
+    return cancelled
 
 
 # --- expiry ------------------------------------------------------------------------

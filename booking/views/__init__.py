@@ -12,6 +12,7 @@ from ..services import OverdueWatch
 def register_blueprints(app: Flask) -> None:
     from . import (
         access,
+        admin,
         auth,
         errors,
         feeds,
@@ -26,7 +27,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     access.init_app(app)
-    for module in (public, auth, profile, reservations, manage, feeds):
+    for module in (public, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)
     for module in (invitations, signups, waitlist, outbox):
         app.register_blueprint(module.bp)

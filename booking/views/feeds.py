@@ -76,6 +76,7 @@ def _serve(feed: feeds.Feed | None, now: datetime, cache_control: str) -> Respon
             feed.audience,
             _reservation_urls(),
             empty_as_of=feed.window.starts_at.date(),
+            closures=feed.closures(),
         )
         response = Response(body, content_type=CALENDAR_TYPE)
     response.set_etag(etag)

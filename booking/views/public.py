@@ -20,6 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..extensions import db
 from ..models import Resource, Venue
 from ..presentation import descriptions
@@ -54,7 +55,7 @@ def venue(slug: str) -> str:
     today = datetime.now(venue.zone).date()
     resources = venue.active_resources
     names = {r.id: r.name for r in resources}
-    closures = descriptions.upcoming_closures(venue.closures, today, [None, *names])
+    closures = descriptions.upcoming_closures(venue.closures, clock.now(), [None, *names])
     return render_template(
         "public/venue.html",
         venue=venue,
@@ -84,7 +85,7 @@ def resource(slug: str) -> str:
         rules=descriptions.rules_in_words(resource),
         hours=descriptions.opening_hours(resource.opening_periods, today),
         has_own_hours=bool(resource.own_opening_periods),
-        closures=descriptions.upcoming_closures(venue.closures, today, [None, resource.id]),
+        closures=descriptions.upcoming_closures(venue.closures, clock.now(), [None, resource.id]),
     )
 
 

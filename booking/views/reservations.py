@@ -32,6 +32,7 @@ from ..services import (
     obstacles,
     preview_series,
 )
+from ..services.audit import reservation_history
 from ..services.availability import week_of, week_start
 from . import access
 
@@ -239,6 +240,7 @@ def _show(reservation: Reservation, cancel_form: CancelForm) -> str:
         can_cancel=can_cancel(current_user, reservation, clock.now()),
         can_decide=can_decide(current_user, reservation),
         zone=reservation.resource.venue.zone,
+        history=reservation_history(db.session, reservation.id),
     )
 
 

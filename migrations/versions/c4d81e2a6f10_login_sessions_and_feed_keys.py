@@ -34,19 +34,19 @@ def upgrade():
     # Feed links are found by the digest of their token, recorded when the
     # profile page first shows them: links handed out before this version
     # (which carried the account's id) stop working and are shown anew.
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('member_feed_key', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('manager_feed_key', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_user_member_feed_key'), ['member_feed_key'])
-        batch_op.create_unique_constraint(batch_op.f('uq_user_manager_feed_key'), ['manager_feed_key'])
+    # Plain ALTER TABLE and unique indexes: rebuilding "user" on SQLite would
+    # cascade-delete every row that refers to it (memberships, trainings).
+    op.add_column('user', sa.Column('member_feed_key', sa.String(length=64), nullable=True))
+    op.add_column('user', sa.Column('manager_feed_key', sa.String(length=64), nullable=True))
+    op.create_index(op.f('ix_user_member_feed_key'), 'user', ['member_feed_key'], unique=True)
+    op.create_index(op.f('ix_user_manager_feed_key'), 'user', ['manager_feed_key'], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_user_manager_feed_key'), type_='unique')
-        batch_op.drop_constraint(batch_op.f('uq_user_member_feed_key'), type_='unique')
-        batch_op.drop_column('manager_feed_key')
-        batch_op.drop_column('member_feed_key')
+    op.drop_index(op.f('ix_user_manager_feed_key'), table_name='user')
+    op.drop_index(op.f('ix_user_member_feed_key'), table_name='user')
+    op.drop_column('user', 'manager_feed_key')
+    op.drop_column('user', 'member_feed_key')
 
     with op.batch_alter_table('login_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_session_user_id'))

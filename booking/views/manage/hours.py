@@ -1,0 +1,128 @@
+"""Weekly opening hours of a venue or of one resource: checked, previewed, then saved."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ... import clock
+from ...extensions import db
+from ...forms.manage import HoursForm
+from ...models import OpeningPeriod, Resource, Venue
+from ...presentation import descriptions
+from ...presentation.manage import settings_message
+from ...services import NotAllowedError
+from ...services import hours as hours_service
+from ...services.errors import SettingsError
+from ...services.hours import Period
+from .. import access
+from .common import bp, local_today, managed_venue, owned
+
+
+def _periods(form: HoursForm) -> list[Period]:
+    return [Period(weekday, opens, closes) for weekday, opens, closes in form.periods()]
+
+
+def _current(venue: Venue, resource: Resource | None) -> list[OpeningPeriod]:
+    return list(resource.own_opening_periods if resource else venue.opening_periods)
+
+
+def _page(
+    venue: Venue,
+    resource: Resource | None,
+    form: HoursForm,
+    previewed: list[Period] | None = None,
+    outside: list | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    today = local_today(venue)
+    current = _current(venue, resource)
+    effective = resource.opening_periods if resource else venue.opening_periods
+    if outside is None:
+        outside = hours_service.outside(
+            db.session,
+            venue,
+            resource,
+            [Period(p.weekday, p.opens_at, p.closes_at) for p in effective],
+            clock.now(),
+        )
+    return (
+        render_template(
+            "manage/hours.html",
+            venue=venue,
+            resource=resource,
+            form=form,
+            has_own=bool(current) if resource else True,
+            current=descriptions.opening_hours(effective, today),
+            preview=descriptions.opening_hours(previewed, today)  # type: ignore[arg-type]
+            if previewed is not None
+            else None,
+            outside=outside,
+            previewing=previewed is not None,
+        ),
+        status,
+    )
+
+
+def _edit(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]:
+    form = HoursForm()
+    if request.method == "GET":
+        current = _current(venue, resource) or (venue.opening_periods if resource else [])
+        form.fill((p.weekday, p.opens_at, p.closes_at) for p in current)
+        return _page(venue, resource, form)
+    action = request.form.get("action")
+    resource_id = resource.id if resource else None
+    now = clock.now()
+    if action == "venue" and resource is not None:
+        try:
+            hours_service.set_hours(venue.id, resource.id, None, current_user.id, now)
+        except NotAllowedError:
+            abort(404)
+        flash(_("%(name)s now follows the venue's hours.", name=resource.name), "success")
+        return redirect(url_for("manage.resource_hours", slug=venue.slug, resource_id=resource.id))
+    if not form.validate_on_submit():
+        return _page(venue, resource, form, status=422)
+    periods = _periods(form)
+    try:
+        if action == "save":
+            outside = hours_service.set_hours(venue.id, resource_id, periods, current_user.id, now)
+            message = _("Opening hours saved.")
+            if outside:
+                message += " " + ngettext(
+                    "%(num)d booking to come falls outside them: it stays booked, see it below.",
+                    "%(num)d bookings to come fall outside them: they stay booked, see them below.",
+                    len(outside),
+                )
+            flash(message, "success" if not outside else "warning")
+            endpoint, values = (
+                ("manage.resource_hours", {"resource_id": resource.id})
+                if resource
+                else ("manage.hours", {})
+            )
+            return redirect(url_for(endpoint, slug=venue.slug, **values))
+        outside = hours_service.preview(venue.id, resource_id, periods, current_user.id, now)
+    except NotAllowedError:
+        abort(404)
+    except SettingsError as error:
+        for violation in error.violations:
+            weekday = int((violation.field or "day0").removeprefix("day") or 0)
+            form.add_day_error(weekday, settings_message(violation))
+        return _page(venue, resource, form, status=422)
+    return _page(venue, resource, form, previewed=periods, outside=outside)
+
+
+@bp.route("/venues/<slug>/hours", methods=["GET", "POST"])
+@access.manager
+def hours(slug: str) -> Response | tuple[str, int]:
+    return _edit(managed_venue(slug), None)
+
+
+@bp.route("/venues/<slug>/resources/<int:resource_id>/hours", methods=["GET", "POST"])
+@access.manager
+def resource_hours(slug: str, resource_id: int) -> Response | tuple[str, int]:
+    venue = managed_venue(slug)
+    resource = owned(db.session.get(Resource, resource_id), venue)
+    return _edit(venue, resource)
