@@ -47,8 +47,9 @@ def init_db() -> None:
 @click.option("--no-bookings", is_flag=True, help="Only venues, resources and accounts.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has any venue.")
 def seed_demo(no_bookings: bool, if_empty: bool) -> None:
-    """Load the demo venues, resources, accounts and a fortnight of bookings (idempotent)."""
-    from .demo import seed_demo_bookings, seed_reference_data, without_messages
+    """Load the demo venues, resources, accounts, a year of history and a fortnight of
+    bookings (idempotent)."""
+    from .demo import seed_demo_bookings, seed_demo_history, seed_reference_data, without_messages
     from .models import Venue
 
     if if_empty and db.session.scalar(sa.select(Venue.id).limit(1)):
@@ -59,6 +60,7 @@ def seed_demo(no_bookings: bool, if_empty: bool) -> None:
         changed = seed_reference_data(report=lambda line: click.echo(f"  {line}"))
         if not no_bookings:
             count = seed_demo_bookings(report=lambda line: click.echo(f"  {line}"))
+            count += seed_demo_history(report=lambda line: click.echo(f"  {line}"))
             changed = changed or count > 0
     click.echo(_("Demo data loaded.") if changed else _("Nothing to do: demo data already loaded."))
 

@@ -10,7 +10,9 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
+from booking.models import PriceUnit
 from booking.services import Recurrence, SeriesRequest, book_series
+from booking.services.tariffs import PriceRequest, add_price
 
 from .conftest import Factory, book_as, paris
 
@@ -46,6 +48,9 @@ def world(make: Factory, clock) -> dict[str, object]:
         NOW,
     ).series
     closure = make.closure(venue, paris(2026, 4, 1, 0), paris(2026, 4, 2, 0), resource=resource)
+    price = add_price(
+        resource.id, PriceRequest(date(2026, 4, 1), PriceUnit.HOUR, 800, 1500), manager.id, NOW
+    )
     return {
         "slug": "a",
         "resource_id": resource.id,
@@ -54,6 +59,7 @@ def world(make: Factory, clock) -> dict[str, object]:
         "closure_id": closure.id,
         "reservation_id": request.id,
         "series_id": series.id,
+        "tariff_id": price.id,
         "manager": manager,
     }
 

@@ -1,6 +1,8 @@
-"""Demo data: the three KPA-Cité cooperatives of the seed document, and a lived-in fortnight."""
+"""Demo data: the three KPA-Cité cooperatives of the seed document, a year of history and a
+lived-in fortnight."""
 
 from .bookings import seed_demo_bookings
+from .history import RESIDENTS, seed_demo_history
 from .quiet import without_messages
 from .reference import (
     ACCOUNTS,
@@ -17,9 +19,11 @@ __all__ = [
     "DEMO_PASSWORD",
     "KITCHEN_QUALIFICATION",
     "LASER_QUALIFICATION",
+    "RESIDENTS",
     "RETIRED_RESOURCE",
     "VENUES",
     "seed_demo_bookings",
+    "seed_demo_history",
     "seed_reference_data",
     "without_messages",
 ]

@@ -21,8 +21,9 @@ from .resources import (
     Resource,
     ResourceKind,
 )
+from .tariffs import MAX_PRICE_CENTS, PriceUnit, Tariff
 from .types import UTCDateTime, utcnow
-from .users import LoginSession, Membership, Role, User
+from .users import LoginSession, Membership, Rate, Role, User
 from .venues import Closure, OpeningPeriod, Venue
 from .waitlist import WaitlistEntry, WaitStatus
 
@@ -31,6 +32,7 @@ __all__ = [
     "HOLDING_STATUSES",
     "MAX_HOLD",
     "MAX_HOLD_MINUTES",
+    "MAX_PRICE_CENTS",
     "OPEN_STATUSES",
     "AdminEvent",
     "Audience",
@@ -45,8 +47,10 @@ __all__ = [
     "MessageStatus",
     "OpeningPeriod",
     "OutboxMessage",
+    "PriceUnit",
     "Qualification",
     "QualificationGrant",
+    "Rate",
     "Reservation",
     "Resource",
     "ResourceKind",
@@ -55,6 +59,7 @@ __all__ = [
     "SignupRequest",
     "SignupStatus",
     "Status",
+    "Tariff",
     "UTCDateTime",
     "User",
     "Venue",

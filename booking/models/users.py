@@ -25,6 +25,14 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
 
 
+class Rate(enum.StrEnum):
+    """Which price someone pays at a venue: the members' rate, or the outside rate (an
+    association renting the kitchen, say), as the venue's managers decide."""
+
+    MEMBER = "member"
+    OUTSIDE = "outside"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
@@ -99,6 +107,9 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(str_enum(Role, "membership_role"), default=Role.MEMBER)
+    rate: Mapped[Rate] = mapped_column(
+        str_enum(Rate, "membership_rate"), default=Rate.MEMBER, server_default=Rate.MEMBER.value
+    )
 
     user: Mapped[User] = relationship(back_populates="memberships")
     venue: Mapped[Venue] = relationship(back_populates="memberships")

@@ -13,7 +13,7 @@ from flask import Flask, current_app, request
 from ..models import Status
 from ..permissions import can_manage_any
 from ..services.accounts import joining_summary
-from . import descriptions, emails, formatting, i18n, labels, manage, schedule
+from . import descriptions, emails, formatting, i18n, labels, manage, numbers, schedule, tables
 
 
 def has_endpoint(name: str) -> bool:
@@ -42,6 +42,12 @@ def init_app(app: Flask) -> None:
         "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
         "override_labels": labels.override_labels,
         "device_name": formatting.device_name,
+        "money": numbers.format_money,
+        "hours": numbers.format_hours,
+        "share": numbers.format_share,
+        "change": numbers.format_change,
+        "number": numbers.format_count,
+        "wait_time": numbers.format_minutes_median,
     }
     for name, function in filters.items():
         app.add_template_filter(function, name)
@@ -68,6 +74,10 @@ def init_app(app: Flask) -> None:
         "field_label": manage.field_label,
         "change_value": manage.change_value,
         "detail_text": manage.detail_text,
+        "table_cell": tables.cell_text,
+        "rate_label": numbers.rate_label,
+        "price_text": numbers.price_text,
+        "unit_label": numbers.unit_label,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

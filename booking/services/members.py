@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import rules as r
 from ..database import run_write
-from ..models import HOLDING_STATUSES, Membership, Reservation, Resource, Role, Status, User, Venue
+from ..models import (
+    HOLDING_STATUSES,
+    Membership,
+    Rate,
+    Reservation,
+    Resource,
+    Role,
+    Status,
+    User,
+    Venue,
+)
 from ..permissions import can_change_role, can_switch_account
 from . import notify
 from .audit import record_admin
@@ -114,6 +124,25 @@ def set_role(venue_id: int, user_id: int, role: Role, actor_id: int, now: dateti
             else:  # no longer a manager, still a member
                 notify.role_removed(session, user_id, venue.id, membership.role, now)
             membership.role = role
+        return membership
+
+    return run_write(work)
+
+
+def set_rate(venue_id: int, user_id: int, rate: Rate, actor_id: int, now: datetime) -> Membership:
+    """Whether the person pays the member rate or the outside rate at the venue (an
+    association renting the kitchen, say): any manager decides, for anyone, themselves
+    included, since it changes no one's access."""
+
+    def work(session: Session) -> Membership:
+        venue, actor = managed_venue(session, venue_id, actor_id)
+        membership = _membership(session, venue.id, user_id)
+        if membership is None:
+            raise NotAllowedError("not_found")
+        if membership.rate != rate:
+            changes = [["rate", membership.rate.value, rate.value]]
+            _log(session, "rate.changed", venue.id, actor, membership.user, now, changes)
+            membership.rate = rate
         return membership
 
     return run_write(work)
@@ -250,6 +279,7 @@ class MemberRow:
     role: Role
     last_booking: datetime | None
     upcoming: int
+    rate: Rate = Rate.MEMBER
 
 
 def member_rows(
@@ -263,7 +293,7 @@ def member_rows(
     """The people of a venue with their role, their last booking there and how many are to come;
     two queries whatever their number."""
     query = (
-        sa.select(User, Membership.role)
+        sa.select(User, Membership.role, Membership.rate)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.venue_id == venue_id)
         .order_by(sa.func.lower(User.display_name), User.id)
@@ -281,7 +311,7 @@ def member_rows(
     if role is not None:
         query = query.where(Membership.role == role)
     people = session.execute(query).all()
-    ids = [user.id for user, _ in people]
+    ids = [user.id for user, _, _ in people]
     stats: dict[int, tuple[datetime | None, int]] = {}
     if ids:
         for uid, last, upcoming in session.execute(
@@ -298,6 +328,6 @@ def member_rows(
         ):
             stats[uid] = (last, upcoming)
     return [
-        MemberRow(user, role_, *stats.get(user.id, (None, 0)))  # type: ignore[arg-type]
-        for user, role_ in people
+        MemberRow(user, role_, *stats.get(user.id, (None, 0)), rate=rate)  # type: ignore[arg-type]
+        for user, role_, rate in people
     ]

@@ -21,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
         outbox,
         profile,
         public,
+        reports,
         reservations,
         signups,
         waitlist,
@@ -29,7 +30,7 @@ def register_blueprints(app: Flask) -> None:
     access.init_app(app)
     for module in (public, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)
-    for module in (invitations, signups, waitlist, outbox):
+    for module in (invitations, signups, waitlist, outbox, reports):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -1,5 +1,6 @@
 """Venue managers (and administrators, for every venue): the requests to decide, the
-schedule, closures, opening hours, resources, trainings, members and the log.
+schedule, closures, opening hours, resources and their prices, trainings, members and the
+log.
 
 One blueprint, one module per screen. Every route is declared ``manager``
 (``booking.views.access``); each one then asks ``permissions.can_manage``
@@ -7,7 +8,17 @@ about the venue it touches and answers 404 for any other venue.
 """
 
 # The screens register their routes on ``bp``.
-from . import closures, hours, log, members, queue, resources, schedule, trainings  # noqa: F401
+from . import (  # noqa: F401
+    closures,
+    hours,
+    log,
+    members,
+    prices,
+    queue,
+    resources,
+    schedule,
+    trainings,
+)
 from .common import bp
 
 __all__ = ["bp"]

@@ -1,4 +1,5 @@
-"""The people of a venue: their roles, their trainings there, their bookings to come."""
+"""The people of a venue: their roles, the rate they pay, their trainings there, their
+bookings to come."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from werkzeug.wrappers import Response
 from ... import clock
 from ...extensions import db
 from ...forms.manage import AddMemberForm, RemoveMemberForm, RoleForm
-from ...models import Membership, Role, User, Venue
+from ...forms.prices import RateForm
+from ...models import Membership, Rate, Role, User, Venue
 from ...permissions import can_change_role
-from ...services.members import add_member, member_rows, remove_member, set_role, upcoming_at
+from ...presentation.numbers import rate_label
+from ...services.members import (
+    add_member,
+    member_rows,
+    remove_member,
+    set_rate,
+    set_role,
+    upcoming_at,
+)
 from ...services.trainings import member_grants, venue_trainings
 from .. import access
 from .common import attempt, bp, cancelled_note, local_today, managed_venue
@@ -83,14 +93,19 @@ def _member_page(
     membership: Membership,
     form: RoleForm | None = None,
     status: int = 200,
+    rate_form: RateForm | None = None,
 ) -> tuple[str, int]:
     if form is None:
         form = RoleForm(formdata=None)
         form.role.data = membership.role.value
+    if rate_form is None:
+        rate_form = RateForm(formdata=None)
+        rate_form.rate.data = membership.rate.value
     today = local_today(venue)
     return (
         render_template(
             "manage/member.html",
+            rate_form=rate_form,
             venue=venue,
             person=user,
             membership=membership,
@@ -173,3 +188,21 @@ def remove_person(slug: str, user_id: int) -> Response | tuple[str, int]:
         ),
         status,
     )
+
+
+@bp.route("/venues/<slug>/members/<int:user_id>/rate", methods=["POST"])
+@access.manager
+def member_rate(slug: str, user_id: int) -> Response | tuple[str, int]:
+    """Whether the person pays the member or the outside rate here."""
+    venue = managed_venue(slug)
+    user, membership = _person(venue, user_id)
+    form = RateForm()
+    if not form.validate_on_submit():
+        return _member_page(venue, user, membership, status=422, rate_form=form)
+    rate = Rate(form.rate.data)
+    attempt(form, lambda: set_rate(venue.id, user.id, rate, current_user.id, clock.now()))
+    flash(
+        _("%(name)s now pays the %(rate)s.", name=user.display_name, rate=rate_label(rate).lower()),
+        "success",
+    )
+    return redirect(url_for("manage.member", slug=venue.slug, user_id=user.id))

@@ -21,8 +21,9 @@ from ...services.resources import (
     upcoming,
     update_resource,
 )
+from ...services.tariffs import current_prices
 from .. import access
-from .common import attempt, bp, cancelled_note, managed_venue, owned
+from .common import attempt, bp, cancelled_note, local_today, managed_venue, owned
 
 
 def _trainings(venue: Venue) -> list[tuple[int, str]]:
@@ -50,6 +51,7 @@ def resources(slug: str) -> str:
         active=[r for r in everything if r.is_active],
         retired=[r for r in everything if not r.is_active],
         rules_in_words=descriptions.rules_in_words,
+        prices=current_prices(db.session, [r.id for r in everything], local_today(venue)),
     )
 
 
