@@ -19,6 +19,7 @@ from ..services import Violation
 from .formatting import format_clock, format_day, format_duration, venue_datetime, weekday_name
 from .labels import SOFT_RULE_LABELS
 from .messages import violation_message
+from .numbers import format_money, rate_label, unit_label
 
 ROLE_LABELS = {Role.MEMBER: _l("Member"), Role.MANAGER: _l("Manager")}
 
@@ -148,6 +149,25 @@ def settings_message(v: Violation) -> str:
             return gettext("This e-mail address does not look right.")
         case "invalid_phone":
             return gettext("This phone number does not look right.")
+        case "price_in_past":
+            return gettext(
+                "A new price starts today at the earliest: what earlier bookings cost does not "
+                "change."
+            )
+        case "price_same_day":
+            return gettext(
+                "A price already starts that day: withdraw it first if it has not started, or "
+                "choose another day."
+            )
+        case "price_range":
+            return gettext(
+                "Between 0 and %(max)s €.", max=f"{int(p['max']) // 100:,}".replace(",", " ")
+            )  # type: ignore[call-overload]
+        case "price_started":
+            return gettext(
+                "This price has already started: it stays, since earlier bookings were counted "
+                "at it. Add a new price from a later day instead."
+            )
     return violation_message(v)
 
 
@@ -189,6 +209,9 @@ ACTION_LABELS = {
     "account.reactivated": _l("Account switched on again"),
     "venue.created": _l("Venue created"),
     "venue.updated": _l("Venue details changed"),
+    "price.added": _l("Price added"),
+    "price.removed": _l("Price withdrawn"),
+    "rate.changed": _l("Rate changed"),
 }
 
 GROUP_LABELS = {
@@ -236,6 +259,11 @@ FIELD_LABELS = {
     "phone": _l("Phone"),
     "email": _l("E-mail"),
     "timezone": _l("Time zone"),
+    "valid_from": _l("From"),
+    "unit": _l("Charged"),
+    "member_cents": _l("Member rate"),
+    "outside_cents": _l("Outside rate"),
+    "rate": _l("Rate"),
 }
 
 MINUTE_FIELDS = {
@@ -289,8 +317,14 @@ def change_value(name: str, value: Any, zone: ZoneInfo) -> str:
         return hours_text(str(value))
     if name in ("starts_at", "ends_at"):
         return venue_datetime(datetime.fromisoformat(str(value)), zone)
-    if name in ("granted_on", "expires_on"):
+    if name in ("granted_on", "expires_on", "valid_from"):
         return format_day(date.fromisoformat(str(value)))
+    if name in ("member_cents", "outside_cents"):
+        return format_money(int(value))
+    if name == "unit":
+        return unit_label(str(value))
+    if name == "rate":
+        return rate_label(str(value))
     return str(value)
 
 

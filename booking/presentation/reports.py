@@ -398,9 +398,10 @@ def heatmap_chart(report: Report) -> Chart:
     )
     if report.heatmap[busiest[0]][busiest[1]]:
         description += " " + gettext(
-            "The busiest hour: %(day)s from %(hour)d h, %(hours)s.",
+            "The busiest hour: %(day)s from %(hour)d h to %(next)d h, with %(hours)s booked.",
             day=weekday_names()[busiest[0]],
             hour=busiest[1],
+            next=busiest[1] + 1,
             hours=format_hours(report.heatmap[busiest[0]][busiest[1]]),
         )
     return heat_map(

@@ -111,7 +111,14 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hours": ((), ("hours.changed",)),
     "resources": (
         (),
-        ("resource.created", "resource.updated", "resource.retired", "resource.restored"),
+        (
+            "resource.created",
+            "resource.updated",
+            "resource.retired",
+            "resource.restored",
+            "price.added",
+            "price.removed",
+        ),
     ),
     "trainings": (
         (),
@@ -131,6 +138,7 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "role.removed",
             "account.deactivated",
             "account.reactivated",
+            "rate.changed",
         ),
     ),
     "venue": ((), ("venue.created", "venue.updated")),
