@@ -97,7 +97,7 @@ def test_each_hour_counts_where_it_happened_across_midnight_and_the_autumn_chang
 ) -> None:
     report = activity_report(db.session, _venue(month), OCTOBER)
     grid = report.heatmap
-    mon, tue, wed, thu, fri, sat, sun = range(7)
+    mon, tue, wed, _thu, fri, sat, sun = range(7)  # Thursday: only f, which expired
     expected = {
         (mon, 10): 60, (mon, 11): 60,  # c
         (fri, 22): 60, (fri, 23): 60, (sat, 0): 60,  # a1, across midnight
@@ -140,7 +140,9 @@ def test_a_quarter_is_compared_with_the_one_before(month: data.Month) -> None:
 
 def test_statements_of_october(month: data.Month) -> None:
     statements = monthly_statements(db.session, _venue(month), OCTOBER)
-    people = {m.name: (m.rate.value, m.bookings, m.minutes, m.amount_cents) for m in statements.members}
+    people = {
+        m.name: (m.rate.value, m.bookings, m.minutes, m.amount_cents) for m in statements.members
+    }
     assert people == {
         # a1 3 h × 10 €, c 2 h × 10 €, g 1 h 30 × 10 € (the day before the new price),
         # a2 4 h × 12 € (whole, it starts in October), h 2 seats × 5 €

@@ -68,7 +68,7 @@ UNIT_CHOICES = [
 
 class PriceForm(Form):
     valid_from = DateField(
-        _l("From"),
+        _l("Starts on"),
         description=_l("Today or a later day: a price never changes what earlier bookings cost."),
         validators=[InputRequired(_l("Give the first day of this price.")), reasonable_date],
     )

@@ -259,7 +259,7 @@ FIELD_LABELS = {
     "phone": _l("Phone"),
     "email": _l("E-mail"),
     "timezone": _l("Time zone"),
-    "valid_from": _l("From"),
+    "valid_from": _l("Starts on"),
     "unit": _l("Charged"),
     "member_cents": _l("Member rate"),
     "outside_cents": _l("Outside rate"),

@@ -50,8 +50,24 @@ def period_label(period: Period) -> str:
     return _capital(format_date_range(period.first, period.last))
 
 
-def file_stem(prefix: str, venue_slug: str | None, period: Period) -> str:
-    """ "rapport-kpa-moulins-2026-Q3": a file name that says what it holds."""
+# How each table is called in the name of its file (French, like the product).
+FILE_NAMES = {
+    "summary": "chiffres-cles",
+    "resources": "ressources",
+    "statuses": "statuts",
+    "timeline": "heures",
+    "heatmap": "semaine",
+    "trainings": "formations",
+    "members": "personnes",
+    "lines": "detail",
+    "reservations": "reservations",
+}
+
+
+def file_stem(prefix: str, venue_slug: str | None, period: Period, table: str = "") -> str:
+    """ "rapport-ressources-kpa-moulins-2026-Q3": a file name that says what it holds."""
+    if table:
+        prefix = f"{prefix}-{FILE_NAMES.get(table, table)}"
     when = (
         period.code
         if period.kind != PeriodKind.RANGE
@@ -456,7 +472,7 @@ def statement_tables(statements: Statements) -> list[Table]:
             Column(gettext("E-mail")),
             Column(gettext("Rate")),
             Column(gettext("Bookings"), Kind.COUNT),
-            Column(gettext("Hours"), Kind.HOURS),
+            Column(gettext("Hours used"), Kind.HOURS),
             Column(gettext("Amount"), Kind.MONEY),
         ],
         [
@@ -482,7 +498,7 @@ def statement_tables(statements: Statements) -> list[Table]:
             Column(gettext("Resource")),
             Column(gettext("Start"), Kind.DATETIME),
             Column(gettext("End"), Kind.DATETIME),
-            Column(gettext("Hours"), Kind.HOURS),
+            Column(gettext("Hours used"), Kind.HOURS),
             Column(gettext("Seats"), Kind.COUNT),
             Column(gettext("Rate")),
             Column(gettext("Price"), Kind.MONEY),
@@ -513,7 +529,7 @@ def statement_tables(statements: Statements) -> list[Table]:
             *where,
             Column(gettext("Resource")),
             Column(gettext("Bookings"), Kind.COUNT),
-            Column(gettext("Hours"), Kind.HOURS),
+            Column(gettext("Hours used"), Kind.HOURS),
             Column(gettext("Amount"), Kind.MONEY),
         ],
         [
@@ -550,7 +566,7 @@ def reservations_table() -> Table:
             Column(gettext("E-mail")),
             Column(gettext("Start"), Kind.DATETIME),
             Column(gettext("End"), Kind.DATETIME),
-            Column(gettext("Hours"), Kind.HOURS),
+            Column(gettext("Hours used"), Kind.HOURS),
             Column(gettext("Seats"), Kind.COUNT),
             Column(gettext("Status")),
             Column(gettext("Asked on"), Kind.DATETIME),

@@ -140,16 +140,18 @@ _YEAR = re.compile(r"(\d{4})")
 def parse_period(code: str) -> Period | None:
     """2026-03, 2026-Q1 (or 2026-T1), 2026; None for anything else or out of range."""
     code = code.strip().upper()
-    if match := _MONTH.fullmatch(code):
-        year, month = int(match[1]), int(match[2])
-        period = Period.month(year, month) if 1 <= month <= 12 else None
-    elif match := _QUARTER.fullmatch(code):
-        period = Period.quarter(int(match[1]), int(match[2]))
-    elif match := _YEAR.fullmatch(code):
-        period = Period.year(int(match[1]))
-    else:
+    month = _MONTH.fullmatch(code)
+    quarter = _QUARTER.fullmatch(code)
+    year = _YEAR.fullmatch(code)
+    found = month or quarter or year
+    if found is None or not FIRST_YEAR <= int(found[1]) <= LAST_YEAR:
         return None
-    return period if FIRST_YEAR <= period.first.year <= LAST_YEAR else None
+    if month:
+        number = int(month[2])
+        return Period.month(int(month[1]), number) if 1 <= number <= 12 else None
+    if quarter:
+        return Period.quarter(int(quarter[1]), int(quarter[2]))
+    return Period.year(int(found[1]))
 
 
 def range_problem(first: date, last: date) -> str | None:

@@ -83,7 +83,9 @@ def build(make) -> Month:  # type: ignore[no-untyped-def]
         manager,
         paris(2026, 10, 10, 9),
     )
-    add_price(desks.id, PriceRequest(date(2026, 9, 1), PriceUnit.BOOKING, 500, 800), manager, before)
+    add_price(
+        desks.id, PriceRequest(date(2026, 9, 1), PriceUnit.BOOKING, 500, 800), manager, before
+    )
     set_rate(venue.id, bob, Rate.OUTSIDE, manager, before)
     grant_training(training.id, bob, date(2026, 9, 5), None, manager, paris(2026, 9, 5, 18))
     grant_training(training.id, alice, date(2026, 10, 3), None, manager, paris(2026, 10, 3, 18))
@@ -92,8 +94,12 @@ def build(make) -> Month:  # type: ignore[no-untyped-def]
     def booked(resource: Resource, who: int, start: datetime, end: datetime, **kw):  # type: ignore[no-untyped-def]
         kw.setdefault("now", before)
         return book(
-            resource_id=resource.id, member_id=who, actor_id=kw.pop("by", who),
-            starts_at=start, ends_at=end, **kw,
+            resource_id=resource.id,
+            member_id=who,
+            actor_id=kw.pop("by", who),
+            starts_at=start,
+            ends_at=end,
+            **kw,
         )
 
     hours = frozenset({"hours"})
@@ -112,10 +118,14 @@ def build(make) -> Month:  # type: ignore[no-untyped-def]
     booked(oven, alice, paris(2026, 10, 5, 10), paris(2026, 10, 5, 12), by=manager)
     d = booked(oven, alice, paris(2026, 10, 6, 10), paris(2026, 10, 6, 12), by=manager)
     cancel(d.id, alice, "", paris(2026, 10, 2, 8))
-    e = booked(oven, carol, paris(2026, 10, 7, 10), paris(2026, 10, 7, 11), now=paris(2026, 10, 2, 9))
+    e = booked(
+        oven, carol, paris(2026, 10, 7, 10), paris(2026, 10, 7, 11), now=paris(2026, 10, 2, 9)
+    )
     refuse(e.id, manager, "Le four est en révision.", paris(2026, 10, 2, 9, 30))
     booked(oven, bob, paris(2026, 10, 8, 14), paris(2026, 10, 8, 15), now=paris(2026, 10, 1, 8))
-    g = booked(oven, alice, paris(2026, 10, 14, 9), paris(2026, 10, 14, 10, 30), now=paris(2026, 10, 1, 9))
+    g = booked(
+        oven, alice, paris(2026, 10, 14, 9), paris(2026, 10, 14, 10, 30), now=paris(2026, 10, 1, 9)
+    )
     approve(g.id, manager, paris(2026, 10, 1, 11))
     booked(desks, alice, paris(2026, 10, 20, 9), paris(2026, 10, 20, 17), seats=2)
     booked(desks, carol, paris(2026, 10, 20, 9), paris(2026, 10, 20, 13))

@@ -56,9 +56,9 @@ def report() -> ResponseReturnValue:
     return _page(report_asked(present.period_choices))
 
 
-def _export_name(asked: Asked, what: str) -> str:
+def _export_name(asked: Asked, what: str, table: str = "") -> str:
     assert asked.period is not None
-    return present.file_stem(what, asked.venue_slug, asked.period)
+    return present.file_stem(what, asked.venue_slug, asked.period, table)
 
 
 @bp.route("/report.csv")
@@ -76,7 +76,7 @@ def report_csv() -> ResponseReturnValue:
     table = tables.get(request.args.get("table", "resources"))
     if table is None:
         abort(404)
-    return download(csv_bytes(table), _export_name(asked, f"rapport-{table.key}"), "csv")
+    return download(csv_bytes(table), _export_name(asked, "rapport", table.key), "csv")
 
 
 @bp.route("/report.ods")

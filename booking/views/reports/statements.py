@@ -59,7 +59,7 @@ def statements_csv() -> ResponseReturnValue:
     table = {t.key: t for t in _tables(asked)}.get(request.args.get("table", "members"))
     if table is None:
         abort(404)
-    name = present.file_stem(f"releves-{table.key}", asked.venue_slug, asked.period)
+    name = present.file_stem("releves", asked.venue_slug, asked.period, table.key)
     return download(csv_bytes(table), name, "csv")
 
 
