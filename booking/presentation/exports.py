@@ -225,8 +225,15 @@ class _Styles:
 
 
 def sheet_name(title: str) -> str:
-    """A sheet name spreadsheets accept: no []*?:/\\ and at most 31 characters."""
-    return re.sub(r"[\[\]*?:/\\']", " ", title).strip()[:31] or "Feuille"
+    """A sheet name spreadsheets accept: no []*?:/\\ and at most 31 characters, cut
+    between words, without the short words ("de la", "and") a cut leaves dangling."""
+    name = re.sub(r"[\[\]*?:/\\']", " ", title).strip()
+    if len(name) > 31:
+        words = name[:32].split(" ")[:-1]
+        while words and len(words[-1]) <= 3:
+            words.pop()
+        name = " ".join(words) if len(" ".join(words)) >= 12 else name[:31]
+    return name.rstrip(" ,") or "Feuille"
 
 
 def ods_bytes(
