@@ -61,6 +61,7 @@ bench: $(VENV)/.dev system-deps
 	$(BIN)/python benchmarks/feeds.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/outbox.py
+	$(BIN)/python benchmarks/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,12 +20,13 @@ month), inserted in bulk. Then it times, in one run:
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 import time as clock
 import tracemalloc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,8 @@ def add_reservations(
                 db.session.execute(sa.insert(AuditEvent), decided)
             db.session.commit()
             rows = []
+            if (n + 1) % 20_000 == 0 or n == count - 1:
+                say(f"    {n + 1:>9,} / {count:,} reservations".replace(",", " "))
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
@@ -255,7 +258,8 @@ def run(label: str, url: str, instance: Path, reservations: int, repeat: int) ->
         }
     )
     with app.app_context():
-        upgrade()
+        with redirect_stderr(io.StringIO()):  # Alembic's log of each migration
+            upgrade()
         say(f"[{label}] inserting {reservations:,} reservations".replace(",", " "))
         began = clock.perf_counter()
         populate(reservations)
@@ -302,11 +306,8 @@ def main() -> int:
         finally:
             server.stop()
     say("")
-    say(
-        f"Summary ({args.reservations:,} reservations; target under {TARGET_SECONDS:.0f} s)".replace(
-            ",", " "
-        )
-    )
+    count = f"{args.reservations:,}".replace(",", " ")
+    say(f"Summary ({count} reservations; target under {TARGET_SECONDS:.0f} s)")
     met = True
     for label in ("sqlite", "postgresql"):
         if label not in results:
