@@ -84,7 +84,7 @@ def paired_bars(
     labels: list[Label] = []
     y = 2.0
     for name, current, previous in items:
-        labels.append(Label(0, y + LABEL_LINE - 6, name, "chart-label chart-name"))
+        labels.append(Label(0.8, y + LABEL_LINE - 6, name, "chart-label chart-name"))
         y += LABEL_LINE
         for value, css in ((current, "bar-current"), (previous, "bar-previous")):
             length = BAR_ROOM * (value or 0) / largest if largest else 0.0

@@ -185,8 +185,8 @@ def resources_table(report: Report) -> Table:
     ]
     footer = [
         [
+            gettext("Total"),  # first, so that the row has a header for screen readers
             *([""] if network else []),
-            gettext("Total"),
             None,
             report.booked_minutes.current,
             report.booked_minutes.previous,
@@ -249,9 +249,10 @@ def timeline_table(report: Report) -> Table:
     return Table("timeline", title, columns, rows)
 
 
-def weekday_names(width: str = "wide") -> list[str]:
+def weekday_names(width: str = "wide", capital: bool = True) -> list[str]:
+    """Monday first; ``capital=False`` for the middle of a sentence (« le vendredi »)."""
     names = get_day_names(width, locale=_locale())
-    return [_capital(names[day]) for day in range(7)]
+    return [_capital(names[day]) if capital else names[day] for day in range(7)]
 
 
 def heat_hours(report: Report) -> list[int]:
@@ -395,9 +396,10 @@ def timeline_chart(report: Report) -> Chart:
 
 
 def _heat_value(minutes: float) -> str:
-    hours = minutes / 60
-    if hours >= 9.5:
-        return str(round(hours))
+    """Hours in a cell, as short as they go: « 8 », « 2,5 », « 12 »."""
+    hours = round(minutes / 60) if minutes >= 570 else round(minutes / 60, 1)
+    if hours == int(hours):
+        return str(int(hours))
     return f"{hours:.1f}".replace(".", "," if str(_locale()).startswith("fr") else ".")
 
 
@@ -415,7 +417,7 @@ def heatmap_chart(report: Report) -> Chart:
     if report.heatmap[busiest[0]][busiest[1]]:
         description += " " + gettext(
             "The busiest hour: %(day)s from %(hour)d h to %(next)d h, with %(hours)s booked.",
-            day=weekday_names()[busiest[0]],
+            day=weekday_names(capital=False)[busiest[0]],
             hour=busiest[1],
             next=busiest[1] + 1,
             hours=format_hours(report.heatmap[busiest[0]][busiest[1]]),
@@ -453,8 +455,8 @@ def statement_tables(statements: Statements) -> list[Table]:
 
     footers = [
         [
-            *([""] if network else []),
-            gettext("Total — %(venue)s", venue=total.name) if network else gettext("Total"),
+            *([total.name] if network else []),
+            gettext("Total"),
             None,
             None,
             total.bookings,
@@ -538,8 +540,8 @@ def statement_tables(statements: Statements) -> list[Table]:
         ],
         [
             [
-                *([""] if network else []),
-                gettext("Total — %(venue)s", venue=total.name) if network else gettext("Total"),
+                *([total.name] if network else []),
+                gettext("Total"),
                 total.bookings,
                 total.minutes,
                 total.amount_cents,
