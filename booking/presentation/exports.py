@@ -114,6 +114,19 @@ def csv_bytes(table: Table) -> bytes:
 # --- OpenDocument --------------------------------------------------------------------------
 
 
+def _date_style(name: str, with_time: bool) -> DateStyle:
+    """31/12/2026, and 14:30 after it ``with_time``."""
+    style = DateStyle(name=name)
+    parts = [Day(style="long"), NumberText(text="/"), Month(style="long")]
+    parts += [NumberText(text="/"), Year(style="long")]
+    if with_time:
+        parts += [NumberText(text=" "), Hours(style="long"), NumberText(text=":")]
+        parts += [Minutes(style="long")]
+    for part in parts:
+        style.addElement(part)
+    return style
+
+
 class _Styles:
     """The number formats and cell styles of a workbook, created once."""
 
@@ -131,28 +144,8 @@ class _Styles:
         euros.addElement(Number(decimalplaces=2, minintegerdigits=1, grouping="true"))
         euros.addElement(NumberText(text="\u00a0"))
         euros.addElement(CurrencySymbol(language="fr", country="FR", text="€"))
-        moment = DateStyle(name="DT")
-        for part in (
-            Day(style="long"),
-            NumberText(text="/"),
-            Month(style="long"),
-            NumberText(text="/"),
-            Year(style="long"),
-            NumberText(text=" "),
-            Hours(style="long"),
-            NumberText(text=":"),
-            Minutes(style="long"),
-        ):
-            moment.addElement(part)
-        day = DateStyle(name="D")
-        for part in (
-            Day(style="long"),
-            NumberText(text="/"),
-            Month(style="long"),
-            NumberText(text="/"),
-            Year(style="long"),
-        ):
-            day.addElement(part)
+        moment = _date_style("DT", with_time=True)
+        day = _date_style("D", with_time=False)
         for style in (decimal2, whole, share, euros, moment, day):
             document.automaticstyles.addElement(style)
         for name, data in (
