@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from booking.demo import ACCOUNTS, DEMO_PASSWORD, VENUES
+from booking.demo import ACCOUNTS, DEMO_PASSWORD, RESIDENTS, VENUES
 from booking.extensions import db
 from booking.models import AuditEvent, Reservation, Resource, Series, User, Venue
 from booking.permissions import can_manage
@@ -28,7 +28,7 @@ def test_seed_demo_loads_the_three_cooperatives_and_is_idempotent(runner):
     venues = {v.slug: v for v in db.session.scalars(sa.select(Venue))}
     assert set(venues) == {"kpa-moulins", "la-cape", "illicoop"}
     assert sum(len(v.resources) for v in VENUES) == after_first[1]
-    assert after_first[2] == len(ACCOUNTS)
+    assert after_first[2] == len(ACCOUNTS) + len(RESIDENTS)  # and the history's regulars
 
 
 def test_demo_resources_carry_their_real_rules(runner):
