@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 
 from ..models import Status
 from ..permissions import can_manage_any
-from . import descriptions, formatting, i18n, labels
+from . import descriptions, formatting, found, i18n, labels
 
 
 def has_endpoint(name: str) -> bool:
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
         "venue_datetime": formatting.venue_datetime,
         "venue_time": formatting.venue_time,
         "venue_day": formatting.venue_day,
+        "venue_short_day": formatting.venue_short_day,
         "status_label": lambda s: labels.STATUS_LABELS[Status(s)],
         "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
         "override_labels": labels.override_labels,
@@ -53,6 +54,12 @@ def init_app(app: Flask) -> None:
         "badges_for": descriptions.resource_badges,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
+        "series_words": descriptions.series_words,
+        "found_by_day": found.by_day,
+        "found_notes": found.notes,
+        "slot_times": found.slot_times,
+        "seats_text": found.seats_text,
+        "obstacle_label": found.obstacle_label,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from flask_babel import gettext, ngettext
 
-from ..models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
+from ..models import Closure, Frequency, OpeningPeriod, Resource, ResourceKind, Series, Venue
 from .formatting import format_duration, format_period, weekday_name
 
 
@@ -232,3 +232,25 @@ def rules_in_words(resource: Resource) -> list[RuleLine]:
             )
         )
     return lines
+
+
+def series_words(series: Series) -> str:
+    """ "every Tuesday, 14:00–17:00", "every 2 weeks on Monday and Thursday, 9:00–12:00",
+    "every day, 9:00–10:00": a recurring booking in one line."""
+    hours = f"{series.local_start:%H:%M}–{series.local_end:%H:%M}"
+    if series.frequency == Frequency.DAILY:
+        if series.interval_count == 1:
+            return gettext("every day, %(hours)s", hours=hours)
+        return gettext("every %(num)d days, %(hours)s", num=series.interval_count, hours=hours)
+    weekdays = [int(d) for d in series.weekdays.split(",") if d.strip().isdigit()]
+    if not weekdays:
+        weekdays = [series.starts_on.weekday()]
+    names = gettext(" and ").join(weekday_name(d).lower() for d in sorted(weekdays))
+    if series.interval_count == 1:
+        return gettext("every %(days)s, %(hours)s", days=names, hours=hours)
+    return gettext(
+        "every %(num)d weeks on %(days)s, %(hours)s",
+        num=series.interval_count,
+        days=names,
+        hours=hours,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from ..extensions import babel
@@ -11,10 +11,11 @@ TRANSLATIONS_DIR = "translations"
 
 
 def select_locale() -> str:
-    """An explicit choice in this browser, else the account's language, else French.
+    """An explicit choice in this browser, else the account's language, else the
+    browser's preferred language among ours, else French.
 
-    The browser's Accept-Language is deliberately not used: the venues are in
-    France and the UI is French unless someone asks otherwise.
+    A choice made with the switch is kept in the session and, for logged-in
+    people, on their account: it follows them to other devices and e-mails.
     """
     languages = current_app.config["LANGUAGES"]
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -26,7 +27,7 @@ def select_locale() -> str:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
-    return default
+    return request.accept_languages.best_match(languages, default=default) or default
 
 
 def init_app(app: Flask) -> None:

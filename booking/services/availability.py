@@ -7,6 +7,7 @@ from ``week_of``, in a constant number of queries whatever the history.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import rules as r
-from ..models import Closure, Reservation, Resource, Status, Venue
+from ..models import (
+    HOLDING_STATUSES,
+    MAX_HOLD,
+    Closure,
+    Reservation,
+    Resource,
+    Status,
+    UTCDateTime,
+    Venue,
+)
+from .facts import Bookable, bookables
+from .slots import instant, pick
 
 
 def holds(session: Session, resource_id: int, start: datetime, end: datetime) -> list[r.Hold]:
@@ -39,31 +51,51 @@ class Busy:
     pending: bool
 
 
+_BUSY = (
+    sa.select(
+        Reservation.resource_id,
+        Reservation.starts_at,
+        Reservation.ends_at,
+        Reservation.blocked_until,
+        Reservation.seats,
+        Reservation.status,
+    )
+    .where(
+        Reservation.resource_id.in_(sa.bindparam("resource_ids", expanding=True)),
+        *Reservation.overlapping(
+            sa.bindparam("start", type_=UTCDateTime),
+            sa.bindparam("end", type_=UTCDateTime),
+            earliest=sa.bindparam("earliest", type_=UTCDateTime),
+        ),
+    )
+    .order_by(Reservation.starts_at)
+)
+# The statuses that hold a slot are sorted out in Python, not in SQL: with a list of
+# resources and no statistics, SQLite would rather scan the whole network's bookings of
+# those weeks by status than one range of ix_reservation_resource_starts per resource.
+_HOLDING = frozenset(HOLDING_STATUSES)
+
+
 def busy_by_resource(
     session: Session, resource_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, list[Busy]]:
-    """Free/busy of several resources over [start, end) in one query."""
+    """Free/busy of several resources over [start, end) in one query (built once, at import:
+    week pages ask it on every view)."""
     result: dict[int, list[Busy]] = defaultdict(list)
     if not resource_ids:
         return result
-    query = (
-        sa.select(
-            Reservation.resource_id,
-            Reservation.starts_at,
-            Reservation.ends_at,
-            Reservation.blocked_until,
-            Reservation.seats,
-            Reservation.status,
-        )
-        .where(
-            Reservation.resource_id.in_(resource_ids),
-            Reservation.holding(),
-            *Reservation.overlapping(start, end),
-        )
-        .order_by(Reservation.starts_at)
+    rows = session.connection().execute(
+        _BUSY,
+        {
+            "resource_ids": list(resource_ids),
+            "start": start,
+            "end": end,
+            "earliest": start - MAX_HOLD,
+        },
     )
-    for rid, s, e, b, n, status in session.execute(query):
-        result[rid].append(Busy(rid, s, e, b, n, status == Status.PENDING))
+    for rid, s, e, b, n, status in rows:
+        if status in _HOLDING:
+            result[rid].append(Busy(rid, s, e, b, n, status == Status.PENDING))
     return result
 
 
@@ -168,3 +200,208 @@ def week_start(
     if not today - timedelta(days=days_back) <= first <= today + timedelta(days=3 * 366):
         return fallback
     return first
+
+
+# --- a week as free and held time ranges, seats counted ---------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """A stretch of one day that is free, partly taken or taken, as a member reads it.
+
+    A taken range runs until the resource is free again, buffer included;
+    ``in_use_until`` is when the last booking in it ends (the buffer follows).
+    Seats are counted at the busiest moment of the range.
+    """
+
+    starts_at: datetime  # aware, in the venue's zone
+    ends_at: datetime
+    in_use_until: datetime
+    free_seats: int
+    capacity: int
+    pending: bool  # held only by requests awaiting a decision
+    opening: bool  # within opening hours (a manager may book outside them)
+    pick: tuple[datetime, datetime] | None = None  # a slot the engine accepts, local
+
+    @property
+    def state(self) -> str:
+        if self.free_seats >= self.capacity:
+            return "free"
+        return "full" if self.free_seats <= 0 else "partial"
+
+
+@dataclass
+class _Stretch:
+    """Consecutive moments of one day in the same state, while they are being merged."""
+
+    start: datetime
+    end: datetime
+    state: str
+    peak: int
+    pending: bool
+    opening: bool
+    in_use_until: datetime | None
+
+
+def _opening(rules: r.Rules, day: date, bounds: tuple[datetime, datetime]) -> list[tuple]:
+    """The day's opening hours as instants."""
+    if not rules.periods:  # no hours set: open all day, as the engine reads it
+        return [bounds]
+    return [
+        (
+            max(instant(day, p.opens_at, rules), bounds[0]),
+            min(instant(day, p.closes_at, rules), bounds[1]),
+        )
+        for p in rules.periods
+        if p.weekday == day.weekday()
+    ]
+
+
+def _stretches(
+    rules: r.Rules, held: Sequence[Busy], bounds: tuple[datetime, datetime], opening: list
+) -> list[_Stretch]:
+    """The day cut where anything changes, then merged while the state stays the same."""
+    day_start, day_end = bounds
+    meeting = [h for h in held if h.starts_at < day_end and h.blocked_until > day_start]
+    cuts = {day_start, day_end}
+    for start, end in opening:
+        cuts.update((start, end))
+    for h in meeting:
+        cuts.update((max(h.starts_at, day_start), min(h.blocked_until, day_end)))
+    merged: list[_Stretch] = []
+    for start, end in itertools.pairwise(sorted(cuts)):
+        over = [h for h in meeting if h.starts_at < end and h.blocked_until > start]
+        is_open = any(o <= start and end <= c for o, c in opening)
+        if not is_open and not over:
+            continue
+        used = sum(h.seats for h in over)
+        state = "free" if not used else "full" if used >= rules.capacity else "partial"
+        in_use = max((min(h.ends_at, end) for h in over if h.ends_at > start), default=None)
+        pending = bool(over) and all(h.pending for h in over)
+        last = merged[-1] if merged else None
+        # Free time inside and outside the hours stays apart: only the first can be booked.
+        if (
+            last is not None
+            and last.state == state
+            and last.end == start
+            and (state == "full" or last.opening == is_open)
+        ):
+            last.end = end
+            last.peak = max(last.peak, used)
+            last.pending = last.pending and pending
+            last.opening = last.opening and is_open
+            last.in_use_until = in_use or last.in_use_until
+        else:
+            merged.append(_Stretch(start, end, state, used, pending, is_open, in_use))
+    return merged
+
+
+def _ranges(
+    rules: r.Rules, stretches: list[_Stretch], holds: list[r.Hold], now: datetime
+) -> list[Range]:
+    """Stretches as members read them; free time carries a slot the engine would accept
+    (``Range.pick``, from ``booking.services.slots.pick``)."""
+    zone = rules.zone
+    # A seat free from one stretch into the next (a shared space filling up and emptying)
+    # can be booked across both: each stretch's slot may run to the end of its run.
+    run_ends: list[datetime | None] = [None] * len(stretches)
+    following: _Stretch | None = None
+    for index in range(len(stretches) - 1, -1, -1):
+        stretch = stretches[index]
+        if stretch.opening and stretch.peak < rules.capacity:
+            joined = following is not None and following.start == stretch.end
+            run_ends[index] = run_ends[index + 1] if joined else stretch.end
+            following = stretch
+        else:
+            following = None
+    ranges = []
+    for stretch, run_end in zip(stretches, run_ends, strict=True):
+        free = max(rules.capacity - stretch.peak, 0)
+        chosen = None
+        if run_end is not None and stretch.end > now:
+            chosen = pick(rules, holds, stretch.start, run_end, now)
+        ranges.append(
+            Range(
+                stretch.start.astimezone(zone),
+                stretch.end.astimezone(zone),
+                (stretch.in_use_until or stretch.end).astimezone(zone),
+                free,
+                rules.capacity,
+                stretch.pending,
+                stretch.opening,
+                (chosen[0].astimezone(zone), chosen[1].astimezone(zone)) if chosen else None,
+            )
+        )
+    return ranges
+
+
+def day_plan(
+    rules: r.Rules, held: Sequence[Busy], holds: list[r.Hold], day: date, now: datetime
+) -> DayPlan:
+    """One day of one resource: its hours, whether it is closed, its free and taken ranges
+    (every booking that meets the day, even outside the hours: a manager may book there)."""
+    bounds = r.local_day_bounds(day, rules.zone)
+    closure = r.check_closures(
+        bounds[0].astimezone(rules.zone), bounds[1].astimezone(rules.zone), rules
+    )
+    opening = [] if closure else _opening(rules, day, bounds)
+    return DayPlan(
+        day,
+        [(p.opens_at, p.closes_at) for p in rules.periods if p.weekday == day.weekday()],
+        str(closure[0].params.get("reason") or "") if closure else None,
+        _ranges(rules, _stretches(rules, held, bounds, opening), holds, now),
+    )
+
+
+@dataclass
+class DayPlan:
+    day: date
+    hours: list[tuple[time, time]]
+    closed_reason: str | None
+    ranges: list[Range]
+
+
+@dataclass
+class WeekPlan:
+    """One resource's week, day by day, as free and taken ranges."""
+
+    resource: Bookable
+    days: list[DayPlan]
+
+
+def week_plan(
+    session: Session, resources: Sequence[Bookable], first_day: date, now: datetime, days: int = 7
+) -> list[WeekPlan]:
+    """The week of each resource (loaded with ``facts.bookables``) in one more query."""
+    if not resources:
+        return []
+    zone = resources[0].zone
+    start, _ = r.local_day_bounds(first_day, zone)
+    _, end = r.local_day_bounds(first_day + timedelta(days=days - 1), zone)
+    busy = busy_by_resource(session, [b.id for b in resources], start, end)
+    plans = []
+    for bookable in resources:
+        held = busy.get(bookable.id, [])
+        holds = [r.Hold(h.starts_at, h.blocked_until, h.seats) for h in held]
+        plan = [
+            day_plan(bookable.rules, held, holds, first_day + timedelta(days=offset), now)
+            for offset in range(days)
+        ]
+        plans.append(WeekPlan(bookable, plan))
+    return plans
+
+
+def plans(
+    session: Session,
+    first_day: date,
+    now: datetime,
+    *,
+    venue_id: int | None = None,
+    slug: str | None = None,
+    days: int = 7,
+) -> list[WeekPlan]:
+    """The weeks of one venue's resources, or of the resource named ``slug``: three queries
+    (the resources with their rules, their hours and closures, their bookings)."""
+    last_day = first_day + timedelta(days=days - 1)
+    found = bookables(session, first_day, last_day, venue_id=venue_id, slug=slug)
+    return week_plan(session, found, first_day, now, days)

@@ -9,10 +9,10 @@ from ..services import OverdueWatch
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import access, auth, errors, feeds, manage, profile, public, reservations
+    from . import access, auth, errors, feeds, manage, profile, public, reservations, search
 
     access.init_app(app)
-    for module in (public, auth, profile, reservations, manage, feeds):
+    for module in (public, search, auth, profile, reservations, manage, feeds):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

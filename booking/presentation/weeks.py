@@ -1,0 +1,129 @@
+"""A resource's week as a member reads it: each day's hours, then its free and taken times.
+
+The data comes from ``booking.services.availability.week_plan``; this module
+only words it, once per page (week pages are the most visited, so their
+sentences are made here rather than by many template filters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext, ngettext
+
+from ..services.availability import DayPlan, Range, WeekPlan
+from .formatting import venue_day, venue_time
+
+DASH = "–"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One range of a day: its times, what it is, and a slot to book there if any."""
+
+    state: str  # free, partial, full: a class in static/css/find.css
+    times: str
+    text: str
+    note: str
+    pick: str  # "2026-03-03T09:00/12:30" for the booking form's buttons, or ""
+    query: str  # "day=2026-03-03&start=09:00&end=12:30" for links, or ""
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    name: str
+    hours: str
+    closed: str | None  # the closure's reason ("" if none given), None when not closed
+    lines: list[Line]
+    is_today: bool
+
+    @property
+    def has_pick(self) -> bool:
+        return any(line.pick for line in self.lines)
+
+
+class _Words:
+    """The page's sentences, translated once each."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple, str] = {}
+
+    def seats(self, free: int, capacity: int) -> str:
+        key = ("seats", free, capacity)
+        if key not in self.cache:
+            self.cache[key] = ngettext(
+                "%(num)d seat free out of %(capacity)d",
+                "%(num)d seats free out of %(capacity)d",
+                free,
+                capacity=capacity,
+            )
+        return self.cache[key]
+
+    def word(self, key: str) -> str:
+        if key not in self.cache:
+            self.cache[key] = {
+                "free": gettext("Free"),
+                "booked": gettext("Booked"),
+                "full": gettext("Full"),
+                "pending": gettext("Awaiting approval"),
+                "outside": gettext("outside opening hours"),
+                "closed": gettext("Closed"),
+                "open": gettext("Open"),
+            }[key]
+        return self.cache[key]
+
+
+def _clock(moment: datetime) -> str:
+    return venue_time(moment, moment.tzinfo)  # type: ignore[arg-type]
+
+
+def _line(item: Range, capacity: int, words: _Words) -> Line:
+    times = f"{_clock(item.starts_at)}{DASH}{_clock(item.ends_at)}"
+    if capacity > 1 and item.state != "full":
+        text = words.seats(item.free_seats, capacity)
+    elif item.state == "free":
+        text = words.word("free")
+    elif item.pending:
+        text = words.word("pending")
+    else:
+        text = words.word("full" if capacity > 1 else "booked")
+    notes = []
+    if item.state != "free" and item.in_use_until < item.ends_at:
+        notes.append(gettext("then free at %(time)s", time=_clock(item.ends_at)))
+        times = f"{_clock(item.starts_at)}{DASH}{_clock(item.in_use_until)}"
+    if not item.opening:
+        notes.append(words.word("outside"))
+    pick = query = ""
+    if item.pick is not None:
+        start, end = item.pick
+        day, start_text, end_text = start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}"
+        pick = f"{day}T{start_text}/{end_text}"
+        query = f"day={day}&start={start_text}&end={end_text}"
+    return Line(item.state, times, text, ", ".join(notes), pick, query)
+
+
+def week_view(plan: WeekPlan, today: date) -> list[DayView]:
+    """The days of one resource's week, worded."""
+    words = _Words()
+    capacity = plan.resource.capacity
+    return [_day(day, capacity, today, words) for day in plan.days]
+
+
+def _day(day: DayPlan, capacity: int, today: date, words: _Words) -> DayView:
+    if day.closed_reason is not None:
+        hours = words.word("closed")
+    elif day.hours:
+        spans = ", ".join(f"{o:%H:%M}{DASH}{c:%H:%M}" for o, c in day.hours)
+        hours = f"{words.word('open')} {spans}"
+    else:
+        hours = words.word("closed")
+    return DayView(
+        day.day,
+        venue_day(day.day),
+        hours,
+        day.closed_reason,
+        [_line(item, capacity, words) for item in day.ranges],
+        day.day == today,
+    )
