@@ -44,14 +44,14 @@ class DayView:
         return any(line.pick for line in self.lines)
 
 
-class _Words:
-    """The page's sentences, translated once each."""
+class Words:
+    """The sentences of one page, each translated once (a page shows many weeks)."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple, str] = {}
+        self.cache: dict[object, str] = {}
 
     def seats(self, free: int, capacity: int) -> str:
-        key = ("seats", free, capacity)
+        key = (free, capacity)
         if key not in self.cache:
             self.cache[key] = ngettext(
                 "%(num)d seat free out of %(capacity)d",
@@ -63,23 +63,31 @@ class _Words:
 
     def word(self, key: str) -> str:
         if key not in self.cache:
-            self.cache[key] = {
-                "free": gettext("Free"),
-                "booked": gettext("Booked"),
-                "full": gettext("Full"),
-                "pending": gettext("Awaiting approval"),
-                "outside": gettext("outside opening hours"),
-                "closed": gettext("Closed"),
-                "open": gettext("Open"),
-            }[key]
+            self.cache[key] = _WORDS[key]()
         return self.cache[key]
+
+    def day(self, day: date) -> str:
+        if day not in self.cache:
+            self.cache[day] = venue_day(day)
+        return self.cache[day]
+
+
+_WORDS = {
+    "free": lambda: gettext("Free"),
+    "booked": lambda: gettext("Booked"),
+    "full": lambda: gettext("Full"),
+    "pending": lambda: gettext("Awaiting approval"),
+    "outside": lambda: gettext("outside opening hours"),
+    "closed": lambda: gettext("Closed"),
+    "open": lambda: gettext("Open"),
+}
 
 
 def _clock(moment: datetime) -> str:
     return venue_time(moment, moment.tzinfo)  # type: ignore[arg-type]
 
 
-def _line(item: Range, capacity: int, words: _Words) -> Line:
+def _line(item: Range, capacity: int, words: Words) -> Line:
     times = f"{_clock(item.starts_at)}{DASH}{_clock(item.ends_at)}"
     if capacity > 1 and item.state != "full":
         text = words.seats(item.free_seats, capacity)
@@ -104,14 +112,14 @@ def _line(item: Range, capacity: int, words: _Words) -> Line:
     return Line(item.state, times, text, ", ".join(notes), pick, query)
 
 
-def week_view(plan: WeekPlan, today: date) -> list[DayView]:
-    """The days of one resource's week, worded."""
-    words = _Words()
+def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[DayView]:
+    """The days of one resource's week, worded (pass one ``Words`` for a page of several)."""
+    words = words or Words()
     capacity = plan.resource.capacity
     return [_day(day, capacity, today, words) for day in plan.days]
 
 
-def _day(day: DayPlan, capacity: int, today: date, words: _Words) -> DayView:
+def _day(day: DayPlan, capacity: int, today: date, words: Words) -> DayView:
     if day.closed_reason is not None:
         hours = words.word("closed")
     elif day.hours:
@@ -121,7 +129,7 @@ def _day(day: DayPlan, capacity: int, today: date, words: _Words) -> DayView:
         hours = words.word("closed")
     return DayView(
         day.day,
-        venue_day(day.day),
+        words.day(day.day),
         hours,
         day.closed_reason,
         [_line(item, capacity, words) for item in day.ranges],

@@ -141,6 +141,8 @@ def find_free_slots(
         b.id: [r.Hold(h.starts_at, h.blocked_until, h.seats) for h in busy.get(b.id, [])]
         for b in searched
     }
+    # A few slots per resource and day when there are many resources; more for one alone.
+    per_resource_day = max(PER_RESOURCE_DAY, LIMIT // len(searched))
     for day in days_between(query.first_day, last_day):
         today: list[FreeSlot] = []
         for bookable, context in contexts:
@@ -154,7 +156,7 @@ def find_free_slots(
                 query.seats,
                 now,
                 weeks,
-                PER_RESOURCE_DAY,
+                per_resource_day,
             ):
                 today.append(
                     FreeSlot(

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..forms.search import SearchForm
 from ..models import Reservation, Resource, Venue
 from ..presentation import descriptions
-from ..presentation.weeks import week_view
+from ..presentation.weeks import Words, week_view
 from ..services.availability import plans, week_start
 from ..services.mine import next_reservations
 from ..services.preferences import save_language
@@ -131,11 +131,12 @@ def week(slug: str) -> str:
     now = clock.now()
     today = now.astimezone(venue.zone).date()
     first = week_start(request.args.get("week"), today)
+    words = Words()
     return render_template(
         "public/week.html",
         venue=venue,
         weeks=[
-            (plan.resource, week_view(plan, today))
+            (plan.resource, week_view(plan, today, words))
             for plan in plans(db.session, first, now, venue_id=venue.id)
         ],
         first=first,
