@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 # Rules a manager may override for someone, by an explicit choice.
@@ -99,12 +100,12 @@ class Rules:
         return timedelta(minutes=self.buffer_minutes)
 
 
-@dataclass(frozen=True)
-class Hold:
+class Hold(NamedTuple):
     """A reservation that holds seats from its start until its end plus buffer.
 
     ``own_id`` is the reservation's id when it belongs to the person asking, so
-    that a refusal can point them to what they booked already.
+    that a refusal can point them to what they booked already. (A named tuple:
+    week pages and the search make hundreds of these.)
     """
 
     starts_at: datetime

@@ -158,3 +158,16 @@ def test_pages_switch_to_english_and_back(client, venue, path):
 def test_current_language_is_marked_in_the_switch(client):
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'href="/lang/fr\?next=/"\s+lang="fr"\s+hreflang="fr"\s+aria-current', page)
+
+
+def test_templates_follow_a_forced_language_within_a_request(app):
+    """Templates keep the request's translations at hand; a forced language (e-mails in
+    the recipient's language) must still win, and the request's come back after."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert render_template_string("{{ _('Home') }}") == "Accueil"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Home') }}") == "Home"
+        assert render_template_string("{{ _('Home') }}") == "Accueil"

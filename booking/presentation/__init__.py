@@ -57,9 +57,6 @@ def init_app(app: Flask) -> None:
         "series_words": descriptions.series_words,
         "found_by_day": found.by_day,
         "found_notes": found.notes,
-        "slot_times": found.slot_times,
-        "seats_text": found.seats_text,
-        "obstacle_label": found.obstacle_label,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

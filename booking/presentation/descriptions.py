@@ -9,6 +9,7 @@ from datetime import date, datetime
 from flask_babel import gettext, ngettext
 
 from ..models import Closure, Frequency, OpeningPeriod, Resource, ResourceKind, Series, Venue
+from ..rules import Period
 from .formatting import format_duration, format_period, weekday_name
 
 
@@ -39,7 +40,9 @@ class DayHours:
         return [first, *(gettext("then %(period)s", period=p) for p in others)]
 
 
-def opening_hours(periods: Iterable[OpeningPeriod], today: date | None = None) -> list[DayHours]:
+def opening_hours(
+    periods: Iterable[OpeningPeriod | Period], today: date | None = None
+) -> list[DayHours]:
     """Seven lines, Monday first; a lunch break shows as two periods of one day."""
     by_day: dict[int, list[OpeningPeriod]] = {d: [] for d in range(7)}
     for period in periods:

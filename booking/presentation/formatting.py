@@ -81,6 +81,10 @@ def format_date_range(starts_on: date, ends_on: date) -> str:
 
 def _offset_note(local: datetime, zone: ZoneInfo) -> str:
     """The UTC offset, shown only where the wall-clock time happens twice."""
+    # Week pages show many times: most are far from a clock change, which the other
+    # reading of the same wall-clock time (fold) tells at once.
+    if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+        return ""
     if r.is_ambiguous(local.replace(tzinfo=None), zone):
         offset = int(local.utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
         return f" (UTC{offset:+d})"
@@ -95,7 +99,7 @@ def venue_datetime(instant: datetime, zone: ZoneInfo) -> str:
 
 def venue_time(instant: datetime, zone: ZoneInfo) -> str:
     local = instant.astimezone(zone)
-    return local.strftime("%H:%M") + _offset_note(local, zone)
+    return f"{local.hour:02d}:{local.minute:02d}{_offset_note(local, zone)}"
 
 
 def venue_day(day: date) -> str:

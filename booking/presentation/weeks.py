@@ -7,10 +7,13 @@ sentences are made here rather than by many template filters).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 
 from ..services.availability import DayPlan, Range, WeekPlan
 from .formatting import venue_day, venue_time
@@ -18,7 +21,7 @@ from .formatting import venue_day, venue_time
 DASH = "–"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
     """One range of a day: its times, what it is, and a slot to book there if any."""
 
@@ -30,7 +33,7 @@ class Line:
     query: str  # "day=2026-03-03&start=09:00&end=12:30" for links, or ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DayView:
     day: date
     name: str
@@ -80,43 +83,89 @@ _WORDS = {
     "outside": lambda: gettext("outside opening hours"),
     "closed": lambda: gettext("Closed"),
     "open": lambda: gettext("Open"),
+    # A format: "then free at 12:30", the time put in for each range.
+    "then_free": lambda: gettext("then free at %(time)s", time="%(time)s"),
 }
 
 
-def _clock(moment: datetime) -> str:
+def _plain_clock(moment: datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def _clock_with_offset(moment: datetime) -> str:
     return venue_time(moment, moment.tzinfo)  # type: ignore[arg-type]
 
 
-def _line(item: Range, capacity: int, words: Words) -> Line:
-    times = f"{_clock(item.starts_at)}{DASH}{_clock(item.ends_at)}"
-    if capacity > 1 and item.state != "full":
+def _line(item: Range, capacity: int, words: Words, _clock: Callable[[datetime], str]) -> Line:
+    state = item.state
+    if capacity > 1 and state != "full":
         text = words.seats(item.free_seats, capacity)
-    elif item.state == "free":
+    elif state == "free":
         text = words.word("free")
     elif item.pending:
         text = words.word("pending")
     else:
         text = words.word("full" if capacity > 1 else "booked")
     notes = []
-    if item.state != "free" and item.in_use_until < item.ends_at:
-        notes.append(gettext("then free at %(time)s", time=_clock(item.ends_at)))
+    if state != "free" and item.in_use_until < item.ends_at:
         times = f"{_clock(item.starts_at)}{DASH}{_clock(item.in_use_until)}"
+        notes.append(words.word("then_free") % {"time": _clock(item.ends_at)})
+    else:
+        times = f"{_clock(item.starts_at)}{DASH}{_clock(item.ends_at)}"
     if not item.opening:
         notes.append(words.word("outside"))
     pick = query = ""
     if item.pick is not None:
         start, end = item.pick
-        day, start_text, end_text = start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}"
+        day = start.date().isoformat()
+        start_text = f"{start.hour:02d}:{start.minute:02d}"
+        end_text = f"{end.hour:02d}:{end.minute:02d}"
         pick = f"{day}T{start_text}/{end_text}"
         query = f"day={day}&start={start_text}&end={end_text}"
-    return Line(item.state, times, text, ", ".join(notes), pick, query)
+    return Line(state, times, text, ", ".join(notes), pick, query)
+
+
+class _Worded:
+    """Days already worded, by their plan: ``availability.day_plan`` hands back the same
+    object while the facts of that day stay the same, so its words can be kept too."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, tuple[DayPlan, DayView]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, plan: DayPlan) -> DayView | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is None or found[0] is not plan:
+                return None
+            self.items.move_to_end(key)
+            return found[1]
+
+    def keep(self, key: tuple, plan: DayPlan, view: DayView) -> None:
+        with self.lock:
+            self.items[key] = (plan, view)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_WORDED = _Worded(4096)
 
 
 def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[DayView]:
     """The days of one resource's week, worded (pass one ``Words`` for a page of several)."""
     words = words or Words()
     capacity = plan.resource.capacity
-    return [_day(day, capacity, today, words) for day in plan.days]
+    language = str(get_locale())
+    views = []
+    for day in plan.days:
+        key = (id(day), capacity, today, language)
+        view = _WORDED.get(key, day)
+        if view is None:
+            view = _day(day, capacity, today, words)
+            _WORDED.keep(key, day, view)
+        views.append(view)
+    return views
 
 
 def _day(day: DayPlan, capacity: int, today: date, words: Words) -> DayView:
@@ -127,11 +176,18 @@ def _day(day: DayPlan, capacity: int, today: date, words: Words) -> DayView:
         hours = f"{words.word('open')} {spans}"
     else:
         hours = words.word("closed")
+    # Only a day when the clocks change has times that happen twice (shown with their
+    # UTC offset): on the others, the plain wall-clock time says it all.
+    clock = _plain_clock
+    if day.ranges:
+        first, last = day.ranges[0].starts_at, day.ranges[-1].ends_at
+        if first.utcoffset() != last.utcoffset() or first.dst() != last.dst():
+            clock = _clock_with_offset
     return DayView(
         day.day,
         words.day(day.day),
         hours,
         day.closed_reason,
-        [_line(item, capacity, words) for item in day.ranges],
+        [_line(item, capacity, words, clock) for item in day.ranges],
         day.day == today,
     )

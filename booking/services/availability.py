@@ -7,11 +7,13 @@ from ``week_of``, in a constant number of queries whatever the history.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,8 +43,9 @@ def holds(session: Session, resource_id: int, start: datetime, end: datetime) ->
     return [r.Hold(s, b, n) for s, b, n in session.execute(query)]
 
 
-@dataclass(frozen=True)
-class Busy:
+class Busy(NamedTuple):
+    """A booking as free/busy pages show it (a named tuple: a week holds hundreds)."""
+
     resource_id: int
     starts_at: datetime
     ends_at: datetime
@@ -205,7 +208,7 @@ def week_start(
 # --- a week as free and held time ranges, seats counted ---------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Range:
     """A stretch of one day that is free, partly taken or taken, as a member reads it.
 
@@ -230,7 +233,7 @@ class Range:
         return "full" if self.free_seats <= 0 else "partial"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Stretch:
     """Consecutive moments of one day in the same state, while they are being merged."""
 
@@ -258,11 +261,11 @@ def _opening(rules: r.Rules, day: date, bounds: tuple[datetime, datetime]) -> li
 
 
 def _stretches(
-    rules: r.Rules, held: Sequence[Busy], bounds: tuple[datetime, datetime], opening: list
+    rules: r.Rules, meeting: Sequence[Busy], bounds: tuple[datetime, datetime], opening: list
 ) -> list[_Stretch]:
-    """The day cut where anything changes, then merged while the state stays the same."""
+    """The day cut where anything changes, then merged while the state stays the same.
+    ``meeting``: the bookings that meet the day."""
     day_start, day_end = bounds
-    meeting = [h for h in held if h.starts_at < day_end and h.blocked_until > day_start]
     cuts = {day_start, day_end}
     for start, end in opening:
         cuts.update((start, end))
@@ -314,11 +317,13 @@ def _ranges(
             following = stretch
         else:
             following = None
+    shortest = timedelta(minutes=rules.min_duration_minutes)
     ranges = []
     for stretch, run_end in zip(stretches, run_ends, strict=True):
         free = max(rules.capacity - stretch.peak, 0)
         chosen = None
-        if run_end is not None and stretch.end > now:
+        # Time too short for any booking is not worth asking the rules about.
+        if run_end is not None and run_end - max(stretch.start, now) >= shortest:
             chosen = pick(rules, holds, stretch.start, run_end, now)
         ranges.append(
             Range(
@@ -336,21 +341,50 @@ def _ranges(
 
 
 def day_plan(
-    rules: r.Rules, held: Sequence[Busy], holds: list[r.Hold], day: date, now: datetime
+    rules: r.Rules,
+    held: Sequence[Busy],
+    day: date,
+    now: datetime,
+    bounds: tuple[datetime, datetime] | None = None,
 ) -> DayPlan:
     """One day of one resource: its hours, whether it is closed, its free and taken ranges
-    (every booking that meets the day, even outside the hours: a manager may book there)."""
-    bounds = r.local_day_bounds(day, rules.zone)
+    (every booking that meets the day, even outside the hours: a manager may book there).
+    ``bounds``: the day's first and last instants, when the caller has them already."""
+    day_start, day_end = bounds = bounds or r.local_day_bounds(day, rules.zone)
+    meeting = [h for h in held if h.starts_at < day_end and h.blocked_until > day_start]
+    # What a slot of this day can meet: its bookings, and those just after it that a
+    # buffer could reach.
+    reach = day_end + rules.buffer
+    nearby = [
+        r.Hold(h.starts_at, h.blocked_until, h.seats)
+        for h in held
+        if h.starts_at < reach and h.blocked_until > day_start
+    ]
     closure = r.check_closures(
-        bounds[0].astimezone(rules.zone), bounds[1].astimezone(rules.zone), rules
+        day_start.astimezone(rules.zone), day_end.astimezone(rules.zone), rules
     )
     opening = [] if closure else _opening(rules, day, bounds)
     return DayPlan(
         day,
         [(p.opens_at, p.closes_at) for p in rules.periods if p.weekday == day.weekday()],
         str(closure[0].params.get("reason") or "") if closure else None,
-        _ranges(rules, _stretches(rules, held, bounds, opening), holds, now),
+        _ranges(rules, _stretches(rules, meeting, bounds, opening), nearby, now),
     )
+
+
+# Weeks of a few hundred resources: enough for a busy network's week pages.
+PLAN_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
+def _planned_days(
+    rules: r.Rules, held: tuple[Busy, ...], first_day: date, days: int, minute: datetime
+) -> tuple[DayPlan, ...]:
+    """The days of one resource's week: a pure function of its arguments, kept by them, so
+    that a week asked again within the same minute, with the same bookings and rules, is
+    not worked out again. Every page still reads the bookings from the database."""
+    week = [first_day + timedelta(days=offset) for offset in range(days)]
+    return tuple(day_plan(rules, held, day, minute) for day in week)
 
 
 @dataclass
@@ -379,16 +413,22 @@ def week_plan(
     start, _ = r.local_day_bounds(first_day, zone)
     _, end = r.local_day_bounds(first_day + timedelta(days=days - 1), zone)
     busy = busy_by_resource(session, [b.id for b in resources], start, end)
-    plans = []
-    for bookable in resources:
-        held = busy.get(bookable.id, [])
-        holds = [r.Hold(h.starts_at, h.blocked_until, h.seats) for h in held]
-        plan = [
-            day_plan(bookable.rules, held, holds, first_day + timedelta(days=offset), now)
-            for offset in range(days)
-        ]
-        plans.append(WeekPlan(bookable, plan))
-    return plans
+    # To the next whole minute: a free time is never offered a few seconds after the
+    # notice or the clock has ruled it out.
+    minute = now.replace(second=0, microsecond=0)
+    if minute != now:
+        minute += timedelta(minutes=1)
+    return [
+        WeekPlan(
+            bookable,
+            list(
+                _planned_days(
+                    bookable.rules, tuple(busy.get(bookable.id, ())), first_day, days, minute
+                )
+            ),
+        )
+        for bookable in resources
+    ]
 
 
 def plans(

@@ -434,6 +434,7 @@ class Bookable:
     qualification_id: int | None
     qualification_name: str
     rules: r.Rules
+    own_hours: bool = False  # opening hours of its own, rather than its venue's
 
     @property
     def capacity(self) -> int:
@@ -532,6 +533,7 @@ def bookables(
                     calendars.periods(rid, vid),
                     calendars.closed(rid, vid),
                 ),
+                bool(calendars.own.get(rid)),
             )
         )
     return found

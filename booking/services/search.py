@@ -145,11 +145,17 @@ def find_free_slots(
     per_resource_day = max(PER_RESOURCE_DAY, LIMIT // len(searched))
     for day in days_between(query.first_day, last_day):
         today: list[FreeSlot] = []
+        day_start, day_end = r.local_day_bounds(day, zone)
         for bookable, context in contexts:
             weeks = {monday: m for (rid, monday), m in used.items() if rid == bookable.id}
+            # Only what a slot of this day can meet (its end and buffer may pass midnight).
+            reach = day_end + length + bookable.rules.buffer
+            nearby = [
+                h for h in holds[bookable.id] if h.starts_at < reach and h.blocked_until > day_start
+            ]
             for candidate in candidates(
                 context,
-                holds[bookable.id],
+                nearby,
                 day,
                 (query.after, query.before),
                 length,

@@ -60,21 +60,17 @@ def pick(
     the free time, the longest booking, or the end that leaves the buffer before what
     follows. At most a few checks whatever the length of the free time.
     """
-    starts = sorted(
-        {
-            on_grid(max(start, now), rules, up=True),
-            on_grid(max(start, now + timedelta(minutes=rules.min_notice_minutes)), rules, up=True),
-        }
-    )
+    earliest = on_grid(max(start, now), rules, up=True)
+    starts = [earliest]
+    if rules.min_notice_minutes:
+        noticed = now + timedelta(minutes=rules.min_notice_minutes)
+        if noticed > earliest:
+            starts.append(on_grid(max(start, noticed), rules, up=True))
     for first in starts:
-        longest = first + timedelta(minutes=rules.max_duration_minutes)
-        ends = sorted(
-            {
-                on_grid(min(end, longest), rules, up=False),
-                on_grid(min(end - rules.buffer, longest), rules, up=False),
-            },
-            reverse=True,
-        )
+        longest = min(end, first + timedelta(minutes=rules.max_duration_minutes))
+        ends = [on_grid(longest, rules, up=False)]
+        if rules.buffer_minutes:
+            ends.append(on_grid(min(end - rules.buffer, longest), rules, up=False))
         for last in ends:
             if last <= first:
                 continue

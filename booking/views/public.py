@@ -19,7 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
@@ -96,8 +96,7 @@ def resource(slug: str) -> str:
         .where(Resource.slug == slug, Resource.is_active, Venue.is_active)
         .options(
             contains_eager(Resource.venue).selectinload(Venue.closures),
-            selectinload(Resource.qualification),
-            selectinload(Resource.own_opening_periods),
+            joinedload(Resource.qualification),
         )
     )
     if resource is None:
@@ -107,13 +106,14 @@ def resource(slug: str) -> str:
     today = now.astimezone(venue.zone).date()
     first = week_start(request.args.get("week"), today, days_back=0)
     (plan,) = plans(db.session, first, now, slug=slug)
+    # The hours come with the week's facts: the resource's own, or else its venue's.
     return render_template(
         "public/resource.html",
         resource=resource,
         venue=venue,
         rules=descriptions.rules_in_words(resource),
-        hours=descriptions.opening_hours(resource.opening_periods, today),
-        has_own_hours=bool(resource.own_opening_periods),
+        hours=descriptions.opening_hours(plan.resource.rules.periods, today),
+        has_own_hours=plan.resource.own_hours,
         closures=descriptions.upcoming_closures(venue.closures, today, [None, resource.id]),
         days=week_view(plan, today),
         first=first,
