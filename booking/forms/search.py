@@ -40,6 +40,14 @@ PARTS = {
 }
 
 
+def _whole_number(value: object) -> int | None:
+    """A number of minutes from the query string; None (then refused) for anything else."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
 def no_nul(form: FlaskForm, field: StringField) -> None:
     """PostgreSQL refuses NUL characters in text: they are typing accidents or probes."""
     if field.data and "\x00" in field.data:
@@ -87,10 +95,11 @@ class SearchForm(FlaskForm):
     before = TimeField(_l("Until"), validators=[Optional()])
     minutes = SelectField(
         _l("For how long?"),
-        coerce=int,
+        coerce=_whole_number,
         choices=[],
         default=60,
-        validators=[InputRequired()],
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose a length from the list."))],
     )
     seats = IntegerField(
         _l("How many seats?"),
@@ -116,6 +125,10 @@ class SearchForm(FlaskForm):
             SelectChoice(v.slug, v.name) for v in venues
         ]
         return form
+
+    def validate_minutes(self, field: SelectField) -> None:
+        if field.data not in DURATIONS:
+            raise ValidationError(_l("Choose a length from the list."))
 
     def validate_venue(self, field: SelectField) -> None:
         if field.data and field.data not in {c[0] for c in field.iter_choices()}:

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import get_locale, gettext, ngettext
 
@@ -180,8 +180,9 @@ def _day(day: DayPlan, capacity: int, today: date, words: Words) -> DayView:
     # UTC offset): on the others, the plain wall-clock time says it all.
     clock = _plain_clock
     if day.ranges:
-        first, last = day.ranges[0].starts_at, day.ranges[-1].ends_at
-        if first.utcoffset() != last.utcoffset() or first.dst() != last.dst():
+        zone = day.ranges[0].starts_at.tzinfo
+        midnight = datetime.combine(day.day, time(0), tzinfo=zone)
+        if midnight.utcoffset() != (midnight + timedelta(days=1)).utcoffset():
             clock = _clock_with_offset
     return DayView(
         day.day,

@@ -113,6 +113,27 @@ def closures_for(session: Session, venue_id: int, start: date, end: date) -> lis
     )
 
 
+_UPCOMING_CLOSURES = (
+    sa.select(Closure.resource_id, Closure.starts_on, Closure.ends_on, Closure.reason)
+    .where(
+        Closure.venue_id == sa.bindparam("venue_id"),
+        Closure.ends_on >= sa.bindparam("today", type_=sa.Date),
+        sa.or_(Closure.resource_id.is_(None), Closure.resource_id == sa.bindparam("resource_id")),
+    )
+    .order_by(Closure.starts_on, Closure.ends_on)
+)
+
+
+def upcoming_closures(session: Session, venue_id: int, resource_id: int, today: date) -> list:
+    """The closures of a resource not over yet (its venue's and its own), as rows that read
+    like closures (``resource_id``, ``starts_on``, ``ends_on``, ``reason``)."""
+    return list(
+        session.connection().execute(
+            _UPCOMING_CLOSURES, {"venue_id": venue_id, "resource_id": resource_id, "today": today}
+        )
+    )
+
+
 # --- a week, laid out by local day ---------------------------------------------
 
 

@@ -27,7 +27,7 @@ from ..forms.search import SearchForm
 from ..models import Reservation, Resource, Venue
 from ..presentation import descriptions
 from ..presentation.weeks import Words, week_view
-from ..services.availability import plans, week_start
+from ..services.availability import plans, upcoming_closures, week_start
 from ..services.mine import next_reservations
 from ..services.preferences import save_language
 from . import access
@@ -94,10 +94,7 @@ def resource(slug: str) -> str:
         sa.select(Resource)
         .join(Resource.venue)
         .where(Resource.slug == slug, Resource.is_active, Venue.is_active)
-        .options(
-            contains_eager(Resource.venue).selectinload(Venue.closures),
-            joinedload(Resource.qualification),
-        )
+        .options(contains_eager(Resource.venue), joinedload(Resource.qualification))
     )
     if resource is None:
         abort(404)
@@ -114,7 +111,7 @@ def resource(slug: str) -> str:
         rules=descriptions.rules_in_words(resource),
         hours=descriptions.opening_hours(plan.resource.rules.periods, today),
         has_own_hours=plan.resource.own_hours,
-        closures=descriptions.upcoming_closures(venue.closures, today, [None, resource.id]),
+        closures=upcoming_closures(db.session, venue.id, resource.id, today),
         days=week_view(plan, today),
         first=first,
         today=today,

@@ -123,14 +123,18 @@ def _prefill(form: BookingForm, values: dict, today: date) -> None:
     pick = values.get("pick")
     if pick and len(pick) == 22 and pick[10] == "T" and pick[16] == "/":
         values = {"day": pick[:10], "start": pick[11:16], "end": pick[17:]}
+    # raw_data emptied too: a field shows what was posted before what it holds.
     if values.get("day"):
         form.day.data = week_start(values.get("day"), today, days_back=0)
+        form.day.raw_data = None
     for field_name in ("start", "end"):
         moment = _read_time(values.get(field_name))
         if moment is not None:
             getattr(form, field_name).data = moment
+            getattr(form, field_name).raw_data = None
     if "seats" in form and str(values.get("seats", "")).isdigit():
         form.seats.data = int(values["seats"])
+        form.seats.raw_data = None
 
 
 def _own_booking(error: BookingError | NotAllowedError) -> int | None:
