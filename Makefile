@@ -59,6 +59,7 @@ extract-messages: $(VENV)/.runtime
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python benchmarks/booking.py
 	$(BIN)/python benchmarks/feeds.py
+	$(BIN)/python benchmarks/pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -281,6 +281,42 @@ def _opening(rules: r.Rules, day: date, bounds: tuple[datetime, datetime]) -> li
     ]
 
 
+def _closed(
+    rules: r.Rules, bounds: tuple[datetime, datetime]
+) -> list[tuple[datetime, datetime, str]]:
+    """The parts of the day that closures take, as instants with their reason.
+
+    A closure by the day (``starts_on``/``ends_on``) takes whole days; one with
+    instants (``starts_at``/``ends_at``) takes its own hours: the day is cut there.
+    """
+    day_start, day_end = bounds
+    zone = rules.zone
+    spans = []
+    for closure in rules.closures:
+        start = getattr(closure, "starts_at", None)
+        end = getattr(closure, "ends_at", None)
+        if start is None or end is None:
+            start = r.local_day_bounds(closure.starts_on, zone)[0]
+            end = r.local_day_bounds(closure.ends_on, zone)[1]
+        if start < day_end and day_start < end:
+            spans.append((max(start, day_start), min(end, day_end), closure.reason or ""))
+    return spans
+
+
+def _minus(
+    opening: list[tuple[datetime, datetime]], closed: list[tuple[datetime, datetime, str]]
+) -> list[tuple[datetime, datetime]]:
+    """Opening hours without the closed parts."""
+    for start, end, _reason in closed:
+        opening = [
+            piece
+            for o, c in opening
+            for piece in ((o, min(c, start)), (max(o, end), c))
+            if piece[0] < piece[1]
+        ]
+    return opening
+
+
 def _stretches(
     rules: r.Rules, meeting: Sequence[Busy], bounds: tuple[datetime, datetime], opening: list
 ) -> list[_Stretch]:
@@ -381,14 +417,18 @@ def day_plan(
         for h in held
         if h.starts_at < reach and h.blocked_until > day_start
     ]
-    closure = r.check_closures(
-        day_start.astimezone(rules.zone), day_end.astimezone(rules.zone), rules
-    )
-    opening = [] if closure else _opening(rules, day, bounds)
+    hours = _opening(rules, day, bounds)
+    closed = _closed(rules, bounds)
+    opening = _minus(hours, closed)
+    # Closed that day: when closures leave nothing of its hours (a closure of an
+    # afternoon only cuts the afternoon out of the free times).
+    closed_reason = None
+    if closed and hours and not opening:
+        closed_reason = next((reason for *_, reason in closed if reason), "")
     return DayPlan(
         day,
         [(p.opens_at, p.closes_at) for p in rules.periods if p.weekday == day.weekday()],
-        str(closure[0].params.get("reason") or "") if closure else None,
+        closed_reason,
         _ranges(rules, _stretches(rules, meeting, bounds, opening), nearby, now),
     )
 
