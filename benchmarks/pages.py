@@ -43,6 +43,7 @@ from booking.extensions import db  # noqa: E402
 from booking.models import OpeningPeriod, Reservation, Resource, Status, User  # noqa: E402
 from tests.support.gunicorn import gunicorn  # noqa: E402
 from tests.support.postgres import TempPostgres  # noqa: E402
+from tests.support.sql import booking_row  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
 RESERVATIONS = 10_000
@@ -93,29 +94,20 @@ def add_reservations(count: int) -> int:
                     start += step
     # Evenly picked among the possible slots: every resource, the whole year.
     picked = [slots[n * len(slots) // count] for n in range(min(count, len(slots)))]
-    rows = []
-    for n, (resource, start, end) in enumerate(picked):
-        user = users[n % len(users)]
-        rows.append(
-            {
-                "uid": f"page-{n:08d}-0000-0000-0000-000000000000"[:36],
-                "resource_id": resource.id,
-                "user_id": user,
-                "created_by_id": user,
-                "starts_at": start.astimezone(UTC),
-                "ends_at": end.astimezone(UTC),
-                "blocked_until": (end + timedelta(minutes=resource.buffer_minutes)).astimezone(UTC),
-                "exclusive": resource.capacity == 1,
-                "seats": 1 + n % min(resource.capacity, 3),
-                "purpose": "",
-                "status": Status.PENDING if n % 9 == 0 else Status.CONFIRMED,
-                "decision_reason": "",
-                "overrides": "",
-                "sequence": 0,
-                "created_at": start.astimezone(UTC) - timedelta(days=3),
-                "updated_at": start.astimezone(UTC) - timedelta(days=3),
-            }
+    rows = [
+        booking_row(
+            n,
+            resource.id,
+            users[n % len(users)],
+            start.astimezone(UTC),
+            end - start,
+            exclusive=resource.capacity == 1,
+            seats=1 + n % min(resource.capacity, 3),
+            buffer=timedelta(minutes=resource.buffer_minutes),
+            status=Status.PENDING if n % 9 == 0 else Status.CONFIRMED,
         )
+        for n, (resource, start, end) in enumerate(picked)
+    ]
     for chunk in range(0, len(rows), 2000):
         db.session.execute(sa.insert(Reservation), rows[chunk : chunk + 2000])
     db.session.commit()

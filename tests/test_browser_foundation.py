@@ -6,21 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support.browser import DESKTOP, PHONE, axe_violations, launch
+from .support.browser import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    chromium,  # noqa: F401  (the browser fixture)
+)
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -15,25 +15,22 @@ from booking.models import Reservation, Resource, Status, User
 from booking.services import book
 
 from .conftest import paris
-from .support.browser import DESKTOP, PHONE, axe_violations, launch
+from .support.browser import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    chromium,  # noqa: F401  (the browser fixture)
+)
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 MONDAY = paris(2026, 3, 2, 9)  # tomorrow is Tuesday 3 March: Illicoop is open
 PASSWORD = "tiers-lieux-demo"
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,47 +10,32 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Closure, Membership, Reservation, ResourceKind, Role, Status
+from booking.models import Closure, Reservation, Status
 
 from .conftest import book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.network import two_cooperatives
 from .support.pages import text_of
 
 pytestmark = pytest.mark.usefixtures("compiled_translations", "clock")
 
 NOW = paris(2026, 3, 2, 9)  # the clock fixture's Monday 2 March 2026, 9:00
-WEEKDAYS = [(d, time(8, 30), time(19)) for d in range(5)]
 
 
 @pytest.fixture
 def place(make) -> dict:
-    """Illicoop (co-working for 8, Samir and Léa), La Cape (a laser that needs a training,
-    Thomas manages it, Léa is a member), an administrator."""
-    illicoop = make.venue(slug="illicoop", name="Illicoop — Mons Fabrica", hours=WEEKDAYS)
-    cape = make.venue(slug="la-cape", name="La Cape — labo140", hours=WEEKDAYS)
-    training = make.qualification()
-    cowork = make.resource(
-        illicoop,
-        slug="coworking",
-        name="Espace de co-working",
-        kind=ResourceKind.SPACE,
-        capacity=8,
-        min_duration_minutes=60,
-        max_duration_minutes=630,
+    return two_cooperatives(make)
+
+
+def samirs_tuesday_afternoon(place: dict):  # type: ignore[no-untyped-def]
+    """Samir's co-working seat on Tuesday 3 March, 14:00 to 17:00."""
+    return book_as(
+        place["cowork"],
+        place["samir"],
+        starts_at=paris(2026, 3, 3, 14),
+        ends_at=paris(2026, 3, 3, 17),
+        now=NOW,
     )
-    laser = make.resource(
-        cape, slug="laser", name="Découpeuse laser", qualification_id=training.id, buffer_minutes=15
-    )
-    people = {
-        "samir": make.user(illicoop, email="samir@example.org", display_name="Samir Bouzid"),
-        "lea": make.user(illicoop, email="lea@example.org", display_name="Léa Martin"),
-        "claire": make.manager(illicoop, email="claire@example.org", display_name="Claire Dubois"),
-        "thomas": make.manager(cape, email="thomas@example.org", display_name="Thomas Leroy"),
-        "admin": make.user(email="admin@example.org", is_admin=True),
-    }
-    db.session.add(Membership(user_id=people["lea"].id, venue_id=cape.id, role=Role.MEMBER))
-    db.session.commit()
-    return {"illicoop": illicoop, "cape": cape, "cowork": cowork, "laser": laser, **people}
 
 
 def links_to_the_form(html: str) -> list[str]:
@@ -257,13 +242,7 @@ def test_a_conflict_with_ones_own_booking_says_so_and_links_to_it(client, auth, 
 
 
 def test_cancelling_asks_first_and_says_what_will_be_cancelled(client, auth, place):
-    booking = book_as(
-        place["cowork"],
-        place["samir"],
-        starts_at=paris(2026, 3, 3, 14),
-        ends_at=paris(2026, 3, 3, 17),
-        now=NOW,
-    )
+    booking = samirs_tuesday_afternoon(place)
     auth.login("samir@example.org")
     show = text_of(client.get(f"/reservations/{booking.id}"))
     assert f'href="/reservations/{booking.id}/cancel"' in show
@@ -320,13 +299,7 @@ def test_my_bookings_group_a_series_and_keep_past_ones_apart(client, auth, place
 
 
 def test_home_for_a_member_starts_with_their_bookings_and_their_places(client, auth, place):
-    book_as(
-        place["cowork"],
-        place["samir"],
-        starts_at=paris(2026, 3, 3, 14),
-        ends_at=paris(2026, 3, 3, 17),
-        now=NOW,
-    )
+    samirs_tuesday_afternoon(place)
     auth.login("samir@example.org")
     page = text_of(client.get("/"))
     position = 0
@@ -411,13 +384,7 @@ def test_series_dates_past_the_horizon_are_left_aside_with_the_reason(client, au
 @pytest.mark.parametrize("who", ["visitor", "samir", "thomas", "claire", "admin"])
 def test_each_kind_of_person_gets_the_new_screens_they_may_see(client, auth, place, who):
     """Samir is a member of Illicoop; Thomas manages another venue; Claire manages Illicoop."""
-    booking = book_as(
-        place["cowork"],
-        place["samir"],
-        starts_at=paris(2026, 3, 3, 14),
-        ends_at=paris(2026, 3, 3, 17),
-        now=NOW,
-    )
+    booking = samirs_tuesday_afternoon(place)
     if who != "visitor":
         auth.login(f"{who}@example.org")
     public = [

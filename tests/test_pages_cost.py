@@ -7,18 +7,17 @@ and for a member) must not grow with the reservations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Reservation, ResourceKind, Status
+from booking.models import Reservation, ResourceKind
 
 from .conftest import paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.sql import booking_row, statements
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations", "clock")]
 
@@ -35,43 +34,18 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def add_bookings(resources: list[tuple[int, int]], user_id: int, count: int) -> None:
     """``count`` bookings of the (id, capacity) resources, around the clock's week, one per
     hour and resource so that none overlaps."""
-    rows = []
     first = paris(2026, 3, 2, 9).astimezone(UTC) - timedelta(days=count // 20)
+    rows = []
     for n in range(count):
         resource_id, capacity = resources[n % len(resources)]
-        start = first + timedelta(hours=(n // len(resources)))
+        start = first + timedelta(hours=n // len(resources))
         rows.append(
-            {
-                "uid": f"cost-{n:08d}-0000-0000-0000-00000000000"[:36],
-                "resource_id": resource_id,
-                "user_id": user_id,
-                "created_by_id": user_id,
-                "starts_at": start,
-                "ends_at": start + timedelta(minutes=30),
-                "blocked_until": start + timedelta(minutes=30),
-                "exclusive": capacity == 1,
-                "status": Status.CONFIRMED,
-                "created_at": start,
-                "updated_at": start,
-            }
+            booking_row(
+                n, resource_id, user_id, start, timedelta(minutes=30), exclusive=capacity == 1
+            )
         )
     db.session.execute(sa.insert(Reservation), rows)
     db.session.commit()

@@ -3,24 +3,23 @@ that only the person cannot book shown as such, and a fixed number of queries.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Closure, Reservation, ResourceKind, Status
+from booking.models import Closure, Reservation
 from booking.services.search import SearchQuery, find_free_slots, folded
 
 from .conftest import book_as, paris
+from .support.network import two_cooperatives
+from .support.sql import booking_row, statements
 
 pytestmark = pytest.mark.postgres
 
 NOW = paris(2026, 3, 2, 9)  # Monday 2 March 2026, 9:00
 TUESDAY = date(2026, 3, 3)
-WEEKDAYS = [(d, time(8, 30), time(19)) for d in range(5)]
 AFTERNOON = (time(12), time(18))
 
 
@@ -31,49 +30,7 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def network(make) -> dict:
-    """Two venues: Illicoop (co-working for 8, a meeting room) and La Cape (a laser
-    that needs a training, a 3D printer); Samir belongs to Illicoop, Léa to both."""
-    illicoop = make.venue(slug="illicoop", name="Illicoop — Mons Fabrica", hours=WEEKDAYS)
-    cape = make.venue(slug="la-cape", name="La Cape — labo140", hours=WEEKDAYS)
-    training = make.qualification()
-    places = {
-        "illicoop": illicoop,
-        "cape": cape,
-        "cowork": make.resource(
-            illicoop,
-            slug="coworking",
-            name="Espace de co-working",
-            kind=ResourceKind.SPACE,
-            capacity=8,
-            min_duration_minutes=60,
-            max_duration_minutes=630,
-        ),
-        "room": make.resource(
-            illicoop,
-            slug="reunion",
-            name="Salle de réunion",
-            buffer_minutes=15,
-            min_notice_minutes=120,
-        ),
-        "laser": make.resource(
-            cape,
-            slug="laser",
-            name="Découpeuse laser",
-            qualification_id=training.id,
-            buffer_minutes=15,
-        ),
-        "printer": make.resource(cape, slug="imprimante", name="Imprimante 3D"),
-        "samir": make.user(illicoop, display_name="Samir Bouzid"),
-        "lea": make.user(illicoop, display_name="Léa Martin"),
-        "claire": make.manager(illicoop, display_name="Claire Dubois"),
-        "thomas": make.manager(cape, display_name="Thomas Leroy", email="manager.cape@example.org"),
-        "training": training,
-    }
-    from booking.models import Membership
-
-    db.session.add(Membership(user_id=places["lea"].id, venue_id=cape.id))
-    db.session.commit()
-    return places
+    return two_cooperatives(make)
 
 
 def search(who, **fields):
@@ -134,7 +91,7 @@ def test_a_missing_training_is_shown_with_whom_to_ask(network):
     result = search(network["lea"], words="laser")
     assert result.slots
     assert all([v.code for v in s.obstacles] == ["qualification"] for s in result.slots)
-    assert result.contacts == {network["cape"].id: [("Thomas Leroy", "manager.cape@example.org")]}
+    assert result.contacts == {network["cape"].id: [("Thomas Leroy", "thomas@example.org")]}
     network["laser"].qualification_id = network["training"].id
     make_grant = __import__("booking.models", fromlist=["QualificationGrant"]).QualificationGrant
     db.session.add(make_grant(user_id=network["lea"].id, qualification_id=network["training"].id))
@@ -222,42 +179,21 @@ def test_managers_and_administrators_see_slots_they_may_book(network, make):
     assert slots and all(s.bookable for s in slots)
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def add_history(resources: list[tuple[int, int]], user_id: int, count: int) -> None:
     """``count`` bookings of the (id, capacity) resources, back from Tuesday 3 March."""
     rows = []
     for n in range(count):
         start = (paris(2026, 3, 3, 9) - timedelta(days=n // 4)).astimezone(UTC)
-        start += timedelta(hours=2 * (n % 4))
         resource_id, capacity = resources[n % len(resources)]
         rows.append(
-            {
-                "uid": f"search-{n:08d}-0000-0000-0000-0000000"[:36],
-                "resource_id": resource_id,
-                "user_id": user_id,
-                "created_by_id": user_id,
-                "starts_at": start,
-                "ends_at": start + timedelta(hours=1),
-                "blocked_until": start + timedelta(hours=1),
-                "exclusive": capacity == 1,
-                "status": Status.CONFIRMED,
-                "created_at": start,
-                "updated_at": start,
-            }
+            booking_row(
+                n,
+                resource_id,
+                user_id,
+                start + timedelta(hours=2 * (n % 4)),
+                timedelta(hours=1),
+                exclusive=capacity == 1,
+            )
         )
     db.session.execute(sa.insert(Reservation), rows)
     db.session.commit()
