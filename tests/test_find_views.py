@@ -53,6 +53,8 @@ def test_visitors_search_public_slots_and_are_asked_to_log_in(client, place):
     assert "Se connecter pour réserver" in page
     assert "/login?next=%2Freservations%2Fnew%3Fresource%3Dcoworking" in page
     assert "Samir" not in page and "Claire" not in page  # no names for visitors
+    laser = text_of(client.get("/search?q=laser&when=week"))
+    assert "Habilitation requise" in laser and "Thomas" not in laser
 
 
 def test_a_member_finds_a_seat_and_its_link_opens_the_form_filled_in(client, auth, place):

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from flask_babel import gettext, ngettext
 
-from ..services.search import FreeSlot, SearchResult
+from ..services.search import SearchResult
 from .formatting import format_day, venue_time
 from .messages import violation_message
 
@@ -51,9 +51,8 @@ class Note:
     contacts: list[tuple[str, str]]
 
 
-def _why(slot: FreeSlot) -> str:
+def _why(codes: frozenset[str]) -> str:
     """A few words on a slot that this person cannot book (the notes above say more)."""
-    codes = {v.code for v in slot.obstacles}
     if "account_inactive" in codes:
         return gettext("Account suspended")
     if "no_role" in codes:
@@ -90,10 +89,13 @@ def by_day(
                 )
             seats_text = words[key]
         why = ""
-        if member and slot.obstacles:
-            codes = frozenset(v.code for v in slot.obstacles)
+        codes = frozenset(v.code for v in slot.obstacles)
+        if not member:
+            # Visitors are asked to log in; a training the resource requires is no secret.
+            codes &= {"qualification"}
+        if codes:
             if codes not in words:
-                words[codes] = _why(slot)
+                words[codes] = _why(codes)
             why = words[codes]
         query = urlencode(
             {
