@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -225,7 +226,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="of each page in a round")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="booking-pages-"))
-    os.environ.setdefault("GUNICORN_CMD_ARGS", "")
+    try:
+        return measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> int:
     if not args.postgres:
         met = run(f"sqlite:///{work / 'pages.sqlite3'}", work, "sqlite", args.rounds, args.seconds)
     else:

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 
 from ..models import Status
 from ..permissions import can_manage_any
-from . import descriptions, formatting, found, i18n, labels
+from . import descriptions, formatting, found, i18n, labels, weeks
 
 
 def has_endpoint(name: str) -> bool:
@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
         "series_words": descriptions.series_words,
+        "week_html": weeks.week_html,
         "found_by_day": found.by_day,
         "found_notes": found.notes,
     }

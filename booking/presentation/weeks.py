@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import get_locale, gettext, ngettext
+from markupsafe import Markup
 
 from ..services.availability import DayPlan, Range, WeekPlan
 from .formatting import venue_day, venue_time
@@ -192,3 +194,43 @@ def _day(day: DayPlan, capacity: int, today: date, words: Words) -> DayView:
         [_line(item, capacity, words, clock) for item in day.ranges],
         day.day == today,
     )
+
+
+class _Rendered:
+    """Weeks already laid out in HTML, by the worded days they show (the same objects while
+    the facts stay the same, see ``_Worded``) and the rest of what the macro is given."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, tuple[tuple[DayView, ...], Markup]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, days: tuple[DayView, ...]) -> Markup | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is None or any(a is not b for a, b in zip(found[0], days, strict=True)):
+                return None
+            self.items.move_to_end(key)
+            return found[1]
+
+    def keep(self, key: tuple, days: tuple[DayView, ...], html: Markup) -> None:
+        with self.lock:
+            self.items[key] = (days, html)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_RENDERED = _Rendered(1024)
+
+
+def week_html(days: list[DayView], title: str, **options: object) -> Markup:
+    """The ``week_plan`` macro of templates/reservations/_plan.html, kept by what it shows:
+    week pages show the same weeks to everyone until a booking or a rule changes."""
+    shown = tuple(days)
+    key = (tuple(map(id, shown)), title, tuple(sorted(options.items())), str(get_locale()))
+    html = _RENDERED.get(key, shown)
+    if html is None:
+        macro = current_app.jinja_env.get_template("reservations/_plan.html").module.week_plan
+        html = Markup(macro(days, title, **options))
+        _RENDERED.keep(key, shown, html)
+    return html
