@@ -20,7 +20,6 @@ Run it with `make bench` or `.venv/bin/python benchmarks/pages.py [--postgres]`.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
