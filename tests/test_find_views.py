@@ -410,3 +410,33 @@ def test_each_kind_of_person_gets_the_new_screens_they_may_see(client, auth, pla
         assert form.status_code == 200
         assert cancel.status_code == 200
         assert "Vous allez annuler" in text_of(cancel)
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+SEARCH_FIELDS = ["q", "venue", "resource", "when", "first", "last", "part", "after", "before"]
+SEARCH_FIELDS += ["minutes", "seats"]
+FORM_FIELDS = ["day", "start", "end", "seats", "pick", "week"]
+
+
+@pytest.mark.parametrize("who", [None, "samir@example.org"])
+def test_no_value_sent_to_the_search_or_the_form_breaks_them(client, auth, place, who):
+    from .test_robustness import HOSTILE
+
+    if who:
+        auth.login(who)
+    for value in HOSTILE:
+        for field in SEARCH_FIELDS:
+            response = client.get("/search", query_string={"when": "dates", field: value})
+            assert response.status_code in (200, 422), (field, value)
+        everything = {field: value for field in SEARCH_FIELDS}
+        assert client.get("/search", query_string=everything).status_code in (200, 422), value
+        if who:
+            for field in FORM_FIELDS:
+                query = {"resource": "coworking", field: value}
+                assert client.get("/reservations/new", query_string=query).status_code == 200
+                posted = client.post(
+                    "/reservations/new?resource=coworking", data={field: value, "purpose": "x"}
+                )
+                assert posted.status_code in (200, 409, 422), (field, value)
+    assert db.session.scalar(sa.select(sa.func.count(Reservation.id))) == 0
