@@ -179,6 +179,13 @@ def test_the_form_does_not_start_on_a_closed_day(client, auth, place, clock):
     assert re.search(r'name="day"[^>]*value="2026-03-10"', page)  # Tuesday: the first open day
 
 
+def test_no_form_for_a_resource_of_a_venue_no_longer_open_to_bookings(client, auth, place):
+    place["illicoop"].is_active = False
+    db.session.commit()
+    auth.login("samir@example.org")
+    assert client.get("/reservations/new?resource=coworking").status_code == 404
+
+
 def test_moving_to_another_week_keeps_what_was_typed(client, auth, place):
     auth.login("samir@example.org")
     typed = {"day": "2026-03-03", "start": "10:00", "end": "12:00", "purpose": "Dossier FSE"}

@@ -2,7 +2,7 @@
 
 Nothing here decides whether a slot can be booked: candidate times are
 proposed from the facts (opening hours, the ends of bookings, the notice) and
-each one is put to ``booking.slot_violations`` or ``booking.evaluate``, the
+each one is put to ``services.booking.slot_violations`` or ``evaluate``, the
 checks a booking goes through. A time shown as free can therefore be booked,
 and a rule added to the engine is honoured here without a change.
 """

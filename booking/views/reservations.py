@@ -198,8 +198,10 @@ def new() -> str | Response | tuple[str, int]:
     asked_week = request.values.get("week")
     chosen = week_start(form.day.data, today, days_back=0)
     first = week_start(asked_week, today, days_back=0, default=chosen)
-    (plan,) = plans(db.session, first, now, slug=resource.slug)
-    days = week_view(plan, today)
+    found = plans(db.session, first, now, slug=resource.slug)
+    if not found:  # the resource's venue is closed to bookings
+        abort(404)
+    days = week_view(found[0], today)
     if form.day.data is None:
         # Not a day on which nothing can be booked: the first with a free time.
         form.day.data = next((d.day for d in days if d.has_pick), today)
