@@ -426,6 +426,8 @@ SEARCH_FIELDS += ["minutes", "seats"]
 FORM_FIELDS = ["day", "start", "end", "seats", "pick", "week"]
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("who", [None, "samir@example.org"])
 def test_no_value_sent_to_the_search_or_the_form_breaks_them(client, auth, place, who):
     from .test_robustness import HOSTILE

@@ -65,7 +65,7 @@ class SearchForm(FlaskForm):
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
     venue = SelectField(_l("Where?"), choices=[], validate_choice=False, default="")
-    resource = HiddenField()
+    resource = HiddenField(validators=[Optional(), Length(max=80), no_nul])
     when = RadioField(
         _l("When?"),
         choices=[
