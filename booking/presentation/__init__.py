@@ -13,7 +13,7 @@ from flask import Flask, current_app, request
 from ..models import Status
 from ..permissions import can_manage_any
 from ..services.accounts import joining_summary
-from . import descriptions, emails, formatting, i18n, labels, manage, schedule
+from . import descriptions, emails, formatting, found, i18n, labels, manage, schedule, weeks
 
 
 def has_endpoint(name: str) -> bool:
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
         "venue_datetime": formatting.venue_datetime,
         "venue_time": formatting.venue_time,
         "venue_day": formatting.venue_day,
+        "venue_short_day": formatting.venue_short_day,
         "status_label": lambda s: labels.STATUS_LABELS[Status(s)],
         "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
         "override_labels": labels.override_labels,
@@ -68,6 +69,10 @@ def init_app(app: Flask) -> None:
         "field_label": manage.field_label,
         "change_value": manage.change_value,
         "detail_text": manage.detail_text,
+        "series_words": descriptions.series_words,
+        "week_html": weeks.week_html,
+        "found_by_day": found.by_day,
+        "found_notes": found.notes,
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

@@ -8,6 +8,9 @@ from .. import clock
 from ..forms.base import has_control_characters
 from ..services import OverdueWatch
 
+# Pages whose query string is a form they validate (booking.forms.base.Form).
+QUERY_FORMS = frozenset({"search.index"})
+
 
 def register_blueprints(app: Flask) -> None:
     from . import (
@@ -22,12 +25,13 @@ def register_blueprints(app: Flask) -> None:
         profile,
         public,
         reservations,
+        search,
         signups,
         waitlist,
     )
 
     access.init_app(app)
-    for module in (public, auth, profile, reservations, manage, admin, feeds):
+    for module in (public, search, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)
     for module in (invitations, signups, waitlist, outbox):
         app.register_blueprint(module.bp)
@@ -40,6 +44,8 @@ def register_blueprints(app: Flask) -> None:
         # checked by booking.forms.base.Form, next to the field.
         if has_control_characters(request.path):
             abort(404)
+        if request.endpoint in QUERY_FORMS:
+            return  # its form says what is wrong, next to the field
         if any(has_control_characters([k, *v]) for k, v in request.args.lists()):
             abort(400)
 
