@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         invitations,
         manage,
         outbox,
+        privacy,
         profile,
         public,
         reservations,
@@ -33,7 +34,7 @@ def register_blueprints(app: Flask) -> None:
     access.init_app(app)
     for module in (public, search, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)
-    for module in (invitations, signups, waitlist, outbox):
+    for module in (invitations, signups, waitlist, outbox, privacy):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
