@@ -1,0 +1,162 @@
+"""A small network where every kind of object exists, for tests that walk every route.
+
+Venue A ("lieu-a") has a member who owns a pending reservation, a series, a waiting-list
+entry, a training and an e-mail; A also has a manager, a closure, an invitation and a
+request to join. Venue B ("lieu-b") has its own manager. An administrator oversees both.
+``url_values`` fills every URL argument of the app with A's objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from booking.extensions import db
+from booking.models import (
+    Invitation,
+    OutboxMessage,
+    Role,
+    SignupRequest,
+    WaitlistEntry,
+)
+from booking.models.outbox import MessageKind, MessageStatus
+from booking.security import tokens
+from booking.services import Recurrence, SeriesRequest, book, book_series
+
+ROLES = ("visitor", "member", "stranger", "manager", "admin")
+EMAILS = {
+    "member": "membre@example.org",
+    "stranger": "gestion-b@example.org",
+    "manager": "gestion-a@example.org",
+    "admin": "admin@example.org",
+}
+
+
+@dataclass
+class World:
+    ids: dict[str, int] = field(default_factory=dict)
+    slugs: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def url_values(self, rule: Any) -> dict[str, Any]:
+        """Values for a rule's arguments: A's venue or resource, A's objects by id."""
+        values: dict[str, Any] = {}
+        path = rule.rule
+        for name in rule.arguments:
+            if name == "slug":
+                resource_page = path.startswith(("/resources/", "/feeds/resources/"))
+                values[name] = self.slugs["resource" if resource_page else "venue"]
+            elif name == "token":
+                values[name] = self.tokens["manager" if "/feeds/m/" in path else "member"]
+            elif name == "code":
+                values[name] = "fr"
+            elif name == "filename":
+                values[name] = "css/app.css"
+            elif name == "user_id":
+                values[name] = self.ids["member"]
+            else:
+                values[name] = self.ids[name.removesuffix("_id")]
+        if path.startswith(("/invitations/", "/password/reset/", "/welcome/")):
+            values["token"] = "not-a-real-link"
+        if rule.endpoint in ("reservations.new", "reservations.new_series"):
+            values["resource"] = self.slugs["resource"]
+        return values
+
+    def form_values(self, rule: Any) -> dict[str, str]:
+        """The fields a POST needs to name its object (the rest left empty)."""
+        if rule.endpoint == "waitlist.join":
+            return {"resource": self.slugs["resource"]}
+        return {}
+
+
+def build_world(make: Any, now: datetime) -> World:
+    world = World()
+    venue = make.venue(slug="lieu-a", name="Lieu A")
+    other = make.venue(slug="lieu-b", name="Lieu B")
+    training = make.qualification("Sécurité", venue)
+    room = make.resource(venue, slug="salle-a", requires_approval=True)
+    make.resource(other, slug="salle-b")
+    member = make.user(venue, email=EMAILS["member"], display_name="Membre A")
+    manager = make.manager(venue, email=EMAILS["manager"], display_name="Gestion A")
+    stranger = make.manager(other, email=EMAILS["stranger"], display_name="Gestion B")
+    admin = make.user(is_admin=True, email=EMAILS["admin"], display_name="Admin")
+    make.grant(member, training)
+    day = (now + timedelta(days=7)).date()
+    start = datetime.combine(day, time(10), tzinfo=now.tzinfo)
+    reservation = book(
+        resource_id=room.id,
+        member_id=member.id,
+        actor_id=member.id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        now=now,
+        purpose="Atelier",
+    )
+    series = book_series(
+        SeriesRequest(
+            resource_id=room.id,
+            member_id=member.id,
+            actor_id=member.id,
+            recurrence=Recurrence("weekly", day + timedelta(days=1), count=3),
+            local_start=time(14),
+            local_end=time(15),
+        ),
+        now,
+    ).series
+    closure = make.closure(venue, start + timedelta(days=20), start + timedelta(days=21))
+    invitation = Invitation(
+        venue_id=venue.id,
+        email="invitee@example.org",
+        display_name="Invitée",
+        role=Role.MEMBER,
+        nonce="0" * 32,
+        invited_by_id=manager.id,
+        created_at=now,
+        sent_at=now,
+        expires_at=now + timedelta(days=14),
+    )
+    request = SignupRequest(
+        venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=now
+    )
+    entry = WaitlistEntry(
+        user_id=member.id,
+        resource_id=room.id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        created_at=now,
+    )
+    message = OutboxMessage(
+        kind=MessageKind.ACCEPTED,
+        recipient_id=member.id,
+        to_address=member.email,
+        status=MessageStatus.FAILED,
+        created_at=now,
+        payload={},
+        rendered="Subject: Réservation acceptée\r\n\r\nBonjour\r\n",
+    )
+    db.session.add_all([invitation, request, entry, message])
+    db.session.commit()
+    world.tokens = {
+        "member": tokens.make_token(member, tokens.MEMBER),
+        "manager": tokens.make_token(manager, tokens.MANAGER),
+    }
+    db.session.commit()
+    world.ids = {
+        "venue": venue.id,
+        "reservation": reservation.id,
+        "series": series.id,
+        "closure": closure.id,
+        "invitation": invitation.id,
+        "request": request.id,
+        "entry": entry.id,
+        "message": message.id,
+        "resource": room.id,
+        "training": training.id,
+        "member": member.id,
+        "manager": manager.id,
+        "stranger": stranger.id,
+        "admin": admin.id,
+    }
+    world.slugs = {"venue": venue.slug, "resource": room.slug}
+    return world
