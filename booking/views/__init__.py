@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
 
 from .. import clock
 from ..forms.base import has_control_characters
@@ -10,6 +11,17 @@ from ..services import OverdueWatch
 
 # Pages whose query string is a form they validate (booking.forms.base.Form).
 QUERY_FORMS = frozenset({"search.index"})
+
+# Identifiers are 32-bit integers on both databases.
+LARGEST_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` bounded to what a row id can be: a larger number names
+    nothing (404) instead of overflowing the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=LARGEST_ID, signed=False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -31,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
         waitlist,
     )
 
+    app.url_map.converters["int"] = IdConverter
     access.init_app(app)
     for module in (public, search, auth, profile, reservations, manage, admin, feeds):
         app.register_blueprint(module.bp)

@@ -9,7 +9,7 @@ request to join. Venue B ("lieu-b") has its own manager. An administrator overse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from booking.extensions import db
@@ -38,6 +38,8 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)
     slugs: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    others: dict[str, int] = field(default_factory=dict)
+    day: date = date(2000, 1, 1)
 
     def url_values(self, rule: Any) -> dict[str, Any]:
         """Values for a rule's arguments: A's venue or resource, A's objects by id."""
@@ -63,6 +65,17 @@ class World:
             values["resource"] = self.slugs["resource"]
         return values
 
+    def other_values(self, rule: Any) -> dict[str, Any]:
+        """Venue B's objects where B has one of the kind: what a prying person would try."""
+        values = self.url_values(rule)
+        for name in rule.arguments:
+            if name == "slug":
+                resource_page = rule.rule.startswith(("/resources/", "/feeds/resources/"))
+                values[name] = self.slugs["other_resource" if resource_page else "other_venue"]
+            elif name.removesuffix("_id") in self.others:
+                values[name] = self.others[name.removesuffix("_id")]
+        return values
+
     def form_values(self, rule: Any) -> dict[str, str]:
         """The fields a POST needs to name its object (the rest left empty)."""
         if rule.endpoint == "waitlist.join":
@@ -76,11 +89,12 @@ def build_world(make: Any, now: datetime) -> World:
     other = make.venue(slug="lieu-b", name="Lieu B")
     training = make.qualification("Sécurité", venue)
     room = make.resource(venue, slug="salle-a", requires_approval=True)
-    make.resource(other, slug="salle-b")
+    other_room = make.resource(other, slug="salle-b")
     member = make.user(venue, email=EMAILS["member"], display_name="Membre A")
     manager = make.manager(venue, email=EMAILS["manager"], display_name="Gestion A")
     stranger = make.manager(other, email=EMAILS["stranger"], display_name="Gestion B")
     admin = make.user(is_admin=True, email=EMAILS["admin"], display_name="Admin")
+    other_member = make.user(other, email="membre-b@example.org", display_name="Membre B")
     make.grant(member, training)
     day = (now + timedelta(days=7)).date()
     start = datetime.combine(day, time(10), tzinfo=now.tzinfo)
@@ -104,6 +118,14 @@ def build_world(make: Any, now: datetime) -> World:
         ),
         now,
     ).series
+    other_reservation = book(
+        resource_id=other_room.id,
+        member_id=other_member.id,
+        actor_id=other_member.id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        now=now,
+    )
     closure = make.closure(venue, start + timedelta(days=20), start + timedelta(days=21))
     invitation = Invitation(
         venue_id=venue.id,
@@ -158,5 +180,18 @@ def build_world(make: Any, now: datetime) -> World:
         "stranger": stranger.id,
         "admin": admin.id,
     }
-    world.slugs = {"venue": venue.slug, "resource": room.slug}
+    world.slugs = {
+        "venue": venue.slug,
+        "resource": room.slug,
+        "other_venue": other.slug,
+        "other_resource": other_room.slug,
+    }
+    world.others = {
+        "venue": other.id,
+        "resource": other_room.id,
+        "reservation": other_reservation.id,
+        "member": other_member.id,
+        "user": other_member.id,
+    }
+    world.day = day
     return world
