@@ -63,7 +63,7 @@ def make_app(url: str, instance: Path):  # type: ignore[no-untyped-def]
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
+            "SECRET_KEY": "benchmark-secret-key",
             "INSTANCE_PATH": str(instance),
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
