@@ -9,8 +9,6 @@ another venue's objects to a manager, fails here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,8 +16,7 @@ from werkzeug.routing import Rule
 
 from booking.views.access import Access, rule_of
 
-from .conftest import Factory, paris
-from .support.world import EMAILS, ROLES, World, build_world
+from .support.world import EMAILS, ROLES, World, db_backend_fixture, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -56,17 +53,6 @@ def expected(endpoint: str, access: Access, role: str) -> str | int:
     if endpoint in ENTRY_OF_THE_MEMBER:
         return OK if role == "member" else 404
     return OK
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def world(app: Flask, make: Factory, clock) -> Iterator[World]:
-    clock.set(paris(2026, 3, 2, 9))
-    yield build_world(make, clock.now)
 
 
 def requests_of(app: Flask) -> list[tuple[Rule, str]]:

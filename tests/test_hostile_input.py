@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import pkgutil
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -36,8 +35,7 @@ from wtforms.fields.core import UnboundField
 import booking.forms
 from booking.extensions import db
 
-from .conftest import Factory, paris
-from .support.world import EMAILS, World, build_world
+from .support.world import EMAILS, World, db_backend_fixture, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -231,17 +229,6 @@ def routes(app: Flask) -> list[tuple[Rule, str]]:
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         found.extend((rule, method) for method in methods)
     return found
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def world(app: Flask, make: Factory, clock) -> Iterator[World]:
-    clock.set(paris(2026, 3, 2, 9))
-    yield build_world(make, clock.now)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -8,9 +8,13 @@ request to join. Venue B ("lieu-b") has its own manager. An administrator overse
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+
+import pytest
+from flask import Flask
 
 from booking.extensions import db
 from booking.models import (
@@ -23,6 +27,8 @@ from booking.models import (
 from booking.models.outbox import MessageKind, MessageStatus
 from booking.security import tokens
 from booking.services import Recurrence, SeriesRequest, book, book_series
+
+from ..conftest import Factory, paris
 
 ROLES = ("visitor", "member", "stranger", "manager", "admin")
 EMAILS = {
@@ -195,3 +201,18 @@ def build_world(make: Any, now: datetime) -> World:
     }
     world.day = day
     return world
+
+
+# The fixtures of the tests that walk every route, on both databases; a test module
+# imports them (as ``world_fixture, db_backend_fixture``) to use them.
+
+
+@pytest.fixture(name="db_backend", params=["sqlite", "postgresql"])
+def db_backend_fixture(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(name="world")
+def world_fixture(app: Flask, make: Factory, clock) -> Iterator[World]:
+    clock.set(paris(2026, 3, 2, 9))
+    yield build_world(make, clock.now)
