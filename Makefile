@@ -54,13 +54,14 @@ extract-messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.*' \
 		--project=tiers-lieux --copyright-holder="Tiers-lieux contributors" \
 		-o booking/translations/messages.pot .
-	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching --ignore-obsolete
 
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python benchmarks/booking.py
 	$(BIN)/python benchmarks/feeds.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/outbox.py
+	$(BIN)/python benchmarks/pages.py
 	$(BIN)/python benchmarks/reports.py
 
 clean:

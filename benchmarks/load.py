@@ -58,7 +58,7 @@ def say(text: str) -> None:
 
 def populate(clients: int) -> dict[str, list[str]]:
     seed_reference_data()
-    venues = list(db.session.scalars(sa.select(Venue)))
+    venues = list(db.session.scalars(sa.select(Venue).where(Venue.is_active)))
     members = []
     for i in range(clients):
         user = User(email=f"charge{i}@example.org", display_name=f"Membre {i}")
@@ -67,7 +67,8 @@ def populate(clients: int) -> dict[str, list[str]]:
         members.append(user)
     db.session.add_all(members)
     db.session.commit()
-    resources = list(db.session.scalars(sa.select(Resource)))
+    # What members see: a retired resource's page and feed rightly answer 404.
+    resources = list(db.session.scalars(sa.select(Resource).where(Resource.is_active)))
     # A year of history, in bulk (the engine's own cost is measured elsewhere).
     first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=330)
     rows = []

@@ -52,7 +52,7 @@ NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 def make_app(url: str, folder: Path):
     app = create_app(
         {
-            "SECRET_KEY": "benchmark",
+            "SECRET_KEY": "benchmark-secret-key",
             "SQLALCHEMY_DATABASE_URI": url,
             "INSTANCE_PATH": str(folder),
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",

@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time as clock
 import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr
+from collections.abc import Callable
+from contextlib import redirect_stderr
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from booking.models import (  # noqa: E402
 from booking.services.periods import Period  # noqa: E402
 from booking.services.reports import activity_report  # noqa: E402
 from booking.services.statements import monthly_statements  # noqa: E402
+from tests.support.sql import statements  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
 TARGET_SECONDS = 1.0
@@ -204,21 +205,6 @@ def _insert(rows: list[dict]) -> dict[str, int]:
     return dict(result.tuples().all())
 
 
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def measure(work: Callable[[], object], repeat: int) -> tuple[float, int, int]:
     """Best wall time (s), SQL statements and peak traced memory (bytes) of ``work``."""
     times = []
@@ -228,7 +214,7 @@ def measure(work: Callable[[], object], repeat: int) -> tuple[float, int, int]:
         work()
         times.append(clock.perf_counter() - began)
     db.session.remove()
-    with counting() as sent:
+    with statements() as sent:
         work()
     db.session.remove()
     tracemalloc.start()

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         backup,
         restore,
         expire_pending_command,
+        purge_old_data,
         send_mail,
         send_reminders,
     ):
@@ -104,6 +105,24 @@ def expire_pending_command() -> None:
 
     count = expire_pending(datetime.now(UTC))
     click.echo(ngettext("%(num)d request expired.", "%(num)d requests expired.", count))
+
+
+@click.command("purge-old-data")
+def purge_old_data() -> None:
+    """Delete what has served its purpose: sent e-mails, answered requests, idle logins."""
+    from .services.privacy import purge_expired
+
+    gone = purge_expired(datetime.now(UTC))
+    click.echo(
+        _(
+            "Deleted: %(emails)d e-mails, %(requests)d requests to join, "
+            "%(invitations)d invitations, %(sessions)d login sessions.",
+            emails=gone["emails"],
+            requests=gone["requests_to_join"],
+            invitations=gone["invitations"],
+            sessions=gone["login_sessions"],
+        )
+    )
 
 
 @click.command("send-mail")

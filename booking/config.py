@@ -28,6 +28,7 @@ ENVIRONMENT_KEYS = (
     "ALLOWED_HOSTS",
     "EXTERNAL_URL",
     "PROXY_HOPS",
+    "PRIVACY_CONTACT",
 )
 
 # Keys that tutorials and examples use: a site signed with one of these can be forged.
@@ -110,6 +111,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "EXTERNAL_URL": "",
         # How many reverse proxies in front set X-Forwarded-* (production).
         "PROXY_HOPS": 1,
+        # Shown on the privacy page: whom to write to about personal data.
+        "PRIVACY_CONTACT": "",
         # Without SMTP_HOST, messages are written to instance/mail/ instead.
         "SMTP_HOST": "",
         "SMTP_PORT": 587,

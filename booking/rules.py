@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 # Rules a manager may override for someone, by an explicit choice.
@@ -102,13 +103,18 @@ class Rules:
         return timedelta(minutes=self.buffer_minutes)
 
 
-@dataclass(frozen=True)
-class Hold:
-    """A reservation that holds seats from its start until its end plus buffer."""
+class Hold(NamedTuple):
+    """A reservation that holds seats from its start until its end plus buffer.
+
+    ``own_id`` is the reservation's id when it belongs to the person asking, so
+    that a refusal can point them to what they booked already. (A named tuple:
+    week pages and the search make hundreds of these.)
+    """
 
     starts_at: datetime
     blocked_until: datetime
     seats: int = 1
+    own_id: int | None = None
 
 
 # --- local time ---------------------------------------------------------------
@@ -303,6 +309,17 @@ def check_capacity(request: Request, rules: Rules, holds: Sequence[Hold]) -> lis
     blocked_until = request.ends_at + rules.buffer
     in_use = peak_seats(holds, request.starts_at, blocked_until)
     if in_use + request.seats > rules.capacity:
+        own = next(
+            (
+                hold.own_id
+                for hold in holds
+                if hold.own_id is not None
+                and overlaps(hold.starts_at, hold.blocked_until, request.starts_at, blocked_until)
+            ),
+            None,
+        )
+        if own is not None:
+            return [Violation("own_overlap", "starts_at", {"reservation_id": own})]
         return [
             Violation(
                 "capacity",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,6 +40,14 @@ PASSWORD = "correct horse battery"
 def paris(*args: int) -> datetime:
     """An aware Paris wall-clock time: paris(2026, 3, 2, 10, 0)."""
     return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+def whole_day(day: date) -> tuple[datetime, datetime]:
+    """From midnight to midnight in Paris: a closure by the day."""
+    return (
+        datetime.combine(day, time(0), tzinfo=PARIS),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=PARIS),
+    )
 
 
 def base_config(instance: Path, url: str) -> dict[str, Any]:

@@ -89,6 +89,21 @@ def test_overlap_is_refused_and_back_to_back_fits_with_the_buffer(make):
     attempt(kitchen, samir, paris(2026, 6, 2, 12, 30), paris(2026, 6, 2, 13, 30))
 
 
+def test_a_conflict_with_ones_own_booking_points_to_it(make):
+    venue = make.venue()
+    kitchen = make.resource(venue, buffer_minutes=30)
+    amina, karim = make.user(venue), make.user(venue)
+    mine = attempt(kitchen, amina, paris(2026, 6, 2, 10), paris(2026, 6, 2, 12))
+    with pytest.raises(BookingError) as caught:
+        attempt(kitchen, amina, paris(2026, 6, 2, 12), paris(2026, 6, 2, 13))  # in the cleaning
+    (violation,) = caught.value.violations
+    assert violation.code == "own_overlap"
+    assert violation.params == {"reservation_id": mine.id}
+    assert caught.value.is_conflict
+    # Someone else is told the slot is taken, nothing about whose it is.
+    assert refused(kitchen, karim, paris(2026, 6, 2, 11), paris(2026, 6, 2, 13)) == ["capacity"]
+
+
 def test_pending_requests_hold_their_slot(make):
     venue = make.venue()
     kitchen = make.resource(venue, requires_approval=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from booking.models import Reservation, Resource
 from booking.services import LocalMoment, Recurrence, SeriesRequest, book, book_series
 
 from .conftest import Factory, paris
+from .support.sql import statements
 
 pytestmark = pytest.mark.postgres
 
@@ -24,22 +23,6 @@ MONDAY = date(2026, 3, 9)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_backend(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile, BEGIN and COMMIT left out."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

@@ -67,7 +67,8 @@ def site(app, runner, smtp) -> Iterator[str]:
 
 
 def new_page(browser, viewport):
-    context = browser.new_context(viewport=viewport)
+    # A French browser, as the venues' members have: the site follows its language.
+    context = browser.new_context(viewport=viewport, locale="fr-FR")
     return context.new_page()
 
 

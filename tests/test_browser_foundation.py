@@ -6,21 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support.browser import DESKTOP, PHONE, axe_violations, launch
+from .support.browser import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    chromium,  # noqa: F401  (the browser fixture)
+)
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -34,7 +31,7 @@ def base_url(app, runner) -> Iterator[str]:
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
     yield context.new_page()
     context.close()
 
@@ -54,7 +51,7 @@ def test_other_pages_fit_a_phone_screen(phone, base_url, path):
 
 
 def test_home_on_a_desktop_shows_cards_side_by_side(browser, base_url):
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
     page = context.new_page()
     page.goto(base_url + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
@@ -128,7 +125,7 @@ def test_failed_login_keeps_the_visitor_on_the_form_with_one_message(phone, base
 
 
 def test_language_switch_works_without_javascript(browser, base_url):
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="fr-FR")
     page = context.new_page()
     page.goto(base_url + "/resources/decoupeuse-laser")
     page.get_by_role("link", name="English").click()

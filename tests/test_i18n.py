@@ -15,6 +15,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from booking.extensions import db
+
+from .conftest import PASSWORD
 from .support.i18n import TRANSLATIONS, compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
@@ -110,12 +113,37 @@ def venue(make):
 
 
 @pytest.mark.parametrize("path", ["/", "/venues/lieu", "/resources/machine", "/login"])
-def test_pages_are_french_by_default(client, venue, path):
-    response = client.get(path, headers={"Accept-Language": "en-GB,en;q=0.9"})
-    page = text_of(response)
+@pytest.mark.parametrize("browser", [None, "fr-FR,fr;q=0.9,en;q=0.8", "de-DE,de;q=0.9", "*"])
+def test_pages_are_french_by_default(client, venue, path, browser):
+    headers = {"Accept-Language": browser} if browser else {}
+    page = text_of(client.get(path, headers=headers))
     assert '<html lang="fr">' in page
     assert "Aller au contenu principal" in page
     assert "Accueil" in page
+
+
+@pytest.mark.parametrize("path", ["/", "/venues/lieu", "/resources/machine", "/login"])
+def test_an_english_browser_gets_english_on_a_first_visit(client, venue, path):
+    page = text_of(client.get(path, headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}))
+    assert '<html lang="en">' in page
+    assert "Skip to main content" in page
+    # The switch still wins over the browser.
+    client.get("/lang/fr")
+    page = text_of(client.get(path, headers={"Accept-Language": "en-GB,en;q=0.9"}))
+    assert '<html lang="fr">' in page
+
+
+def test_the_language_chosen_with_the_switch_is_saved_to_the_profile(client, auth, make):
+    from booking.models import User
+
+    member = make.user(make.venue(), locale="fr")
+    auth.login(member.email)
+    client.get("/lang/en?next=/")
+    assert db.session.get(User, member.id).locale == "en"
+    # On another device (a new session), the account's language is used.
+    other = client.application.test_client()
+    other.post("/login", data={"email": member.email, "password": PASSWORD})
+    assert '<html lang="en">' in other.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/venues/lieu", "/resources/machine", "/login"])
@@ -134,3 +162,16 @@ def test_pages_switch_to_english_and_back(client, venue, path):
 def test_current_language_is_marked_in_the_switch(client):
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'href="/lang/fr\?next=/"\s+lang="fr"\s+hreflang="fr"\s+aria-current', page)
+
+
+def test_templates_follow_a_forced_language_within_a_request(app):
+    """Templates keep the request's translations at hand; a forced language (e-mails in
+    the recipient's language) must still win, and the request's come back after."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert render_template_string("{{ _('Home') }}") == "Accueil"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Home') }}") == "Home"
+        assert render_template_string("{{ _('Home') }}") == "Accueil"

@@ -101,8 +101,9 @@ def test_venue_page_in_english(client, kitchen):
     page = text_of(client.get("/venues/kpa-moulins"))
     assert "Opening hours" in page
     assert "Monday" in page
-    assert "from 9:00 AM to 12:30 PM" in page
-    assert "then from 1:30 PM to 7:00 PM" in page
+    assert "from 9:00 to 12:30" in page  # 24-hour in English too
+    assert "then from 13:30 to 19:00" in page
+    assert "PM" not in page
 
 
 def test_venue_page_lists_closures_coming_up_only(client, kitchen, make):

@@ -8,12 +8,9 @@ that changes in the middle of the month.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Status, Venue
@@ -24,6 +21,7 @@ from booking.services.statements import monthly_statements
 from .conftest import Factory
 from .support import reports_data as data
 from .support.reports_data import paris
+from .support.sql import statements as sent_meanwhile
 
 pytestmark = pytest.mark.postgres
 
@@ -171,28 +169,13 @@ def test_september_statements_are_not_rewritten_by_the_october_price(month: data
     assert people == {"Alice Martin": 4000, "Carol Petit": 1000 + 500}
 
 
-@contextmanager
-def statements_sent() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def test_the_number_of_queries_does_not_grow_with_the_reservations(
     month: data.Month, make: Factory
 ) -> None:
     venues = _venue(month)
-    with statements_sent() as before_report:
+    with sent_meanwhile() as before_report:
         activity_report(db.session, venues, OCTOBER)
-    with statements_sent() as before_statements:
+    with sent_meanwhile() as before_statements:
         monthly_statements(db.session, venues, OCTOBER)
     # Sixty more bookings over the month, by more people, on more resources.
     from booking.services import book
@@ -212,9 +195,9 @@ def test_the_number_of_queries_does_not_grow_with_the_reservations(
         )
     db.session.remove()
     venues = _venue(month)
-    with statements_sent() as after_report:
+    with sent_meanwhile() as after_report:
         report = activity_report(db.session, venues, OCTOBER)
-    with statements_sent() as after_statements:
+    with sent_meanwhile() as after_statements:
         statements = monthly_statements(db.session, venues, OCTOBER)
     assert report.bookings.current == 8 + 60
     assert len(statements.lines) == 8 + 60

@@ -308,7 +308,7 @@ def test_booking_pages_speak_english_on_request(client, auth, setup):
     client.get("/lang/en")
     html = text_of(client.get("/reservations/new?resource=laser"))
     assert "Book: Découpeuse laser" in html and "Next week" in html
-    assert "Already booked" in html and "Réserver" not in html
+    assert "Choose a free time" in html and "Réserver" not in html
     assert "My bookings" in text_of(client.get("/reservations"))
     series = text_of(client.get("/reservations/series/new?resource=laser"))
     assert "Check the dates" in series and "Every week" in series

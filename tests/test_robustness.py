@@ -1,8 +1,7 @@
-"""No input a user can send produces a 500: every route, hostile values, three kinds of visitor."""
+"""No input produces a 500: hostile headers on the feeds, the administrators' screens on
+the demo data. Every route with generated values: tests/test_hostile_input.py."""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +9,6 @@ from flask import Flask
 
 from booking.extensions import db
 from booking.models import Reservation
-
-from .conftest import PARIS
 
 HOSTILE = [
     "",
@@ -33,9 +30,6 @@ HOSTILE = [
     "../../etc/passwd",
     "🙂",
 ]
-
-# Values that a form may accept and hand on to the booking rules.
-REACH_THE_RULES = {"", "-1", "99999999999999999999", "9999-12-31", "0001-01-01", "02:30", "nan"}
 
 FIELDS = [
     "email",
@@ -139,58 +133,6 @@ def world(runner):
     runner.invoke(args=["seed-demo"])
     reservation_id = db.session.scalar(sa.select(sa.func.max(Reservation.id)))
     return str(reservation_id)
-
-
-@pytest.mark.parametrize("who", [None, "karim@example.org", "manager.moulins@example.org"])
-def test_no_route_answers_500(app, client, auth, world, who):
-    if who:
-        assert auth.login(who, "tiers-lieux-demo").status_code == 302
-    slugs = ["kpa-moulins", "decoupeuse-laser", "nope", "fr", "xx", "a" * 300]
-    ids = [world, "1", "999999"]
-    queries = [
-        "",
-        "?resource=decoupeuse-laser",
-        "?resource=coworking-mons-fabrica",
-        "?week=2026-13-45",
-    ]
-    tomorrow = (datetime.now(PARIS) + timedelta(days=1)).date().isoformat()
-    for method, path in urls(app, slugs, ids):
-        if path == "/logout":
-            continue  # would end the visit under test
-        # The query string matters to the booking pages only.
-        for query in (
-            queries if path.startswith(("/reservations/new", "/reservations/series")) else [""]
-        ):
-            if method == "GET":
-                for value in HOSTILE[:6]:
-                    response = client.get(f"{path}{query}&day={value}&next={value}")
-                    assert response.status_code < 500, (method, path, query, value)
-                continue
-            plausible = {
-                "day": tomorrow,
-                "starts_on": tomorrow,
-                "start": "10:00",
-                "end": "11:00",
-                "seats": "1",
-                "count": "2",
-                "interval": "1",
-                "frequency": "weekly",
-                "action": "preview",
-            }
-            booking_page = path.startswith(("/reservations/new", "/reservations/series"))
-            for value in HOSTILE:
-                # Everything hostile; then, on the booking pages, one field at a
-                # time among plausible ones, so that a bad value reaches the rules.
-                attempts = [{name: value for name in FIELDS}]
-                if booking_page and query and value in REACH_THE_RULES:
-                    attempts += [{**plausible, name: value} for name in plausible]
-                for data in attempts:
-                    response = client.post(f"{path}{query}", data=data)
-                    assert response.status_code < 500, (path, query, data)
-            # Plausible values in the wrong places.
-            data = {"day": tomorrow, "start": "10:00", "end": "09:00", "seats": "0"}
-            response = client.post(f"{path}{query}", data=data)
-            assert response.status_code < 500, (method, path, query)
 
 
 def test_hostile_headers_on_feeds_do_not_break(client, world):

@@ -229,15 +229,29 @@ def test_occurrences_of_one_series_count_against_each_other(make):
     assert [o.is_free for o in preview_series(spec, NOW)] == [True, True, False]
 
 
-def test_series_is_capped_by_the_horizon(make):
+def test_dates_past_the_horizon_are_left_aside_with_the_reason(make):
     venue = make.venue()
     room = make.resource(venue, horizon_days=20)
     lea = make.user(venue)
-    spec = weekly(room, lea, date(2026, 3, 2), (0,), time(10), time(11), until=date(2026, 6, 1))
-    assert [o.day for o in preview_series(spec, NOW)] == [
-        date(2026, 3, 2),
-        date(2026, 3, 9),
-        date(2026, 3, 16),
+    spec = weekly(room, lea, date(2026, 3, 2), (0,), time(10), time(11), until=date(2026, 4, 6))
+    preview = preview_series(spec, NOW)
+    assert [(o.day, o.is_free) for o in preview] == [
+        (date(2026, 3, 2), True),
+        (date(2026, 3, 9), True),
+        (date(2026, 3, 16), True),
+        (date(2026, 3, 23), False),
+        (date(2026, 3, 30), False),
+        (date(2026, 4, 6), False),
+    ]
+    assert {v.code for o in preview[3:] for v in o.violations} == {"horizon"}
+    assert preview[3].violations[0].params["last_day"] == date(2026, 3, 21)
+
+    result = book_series(spec, NOW)
+    assert len(result.booked) == 3
+    assert [o.day for o in result.skipped] == [
+        date(2026, 3, 23),
+        date(2026, 3, 30),
+        date(2026, 4, 6),
     ]
 
 
@@ -273,3 +287,18 @@ def test_a_series_with_no_free_date_books_nothing(make):
         book_series(spec, NOW)
     assert [v.code for v in caught.value.violations] == ["series_empty"]
     assert db.session.scalar(sa.select(sa.func.count(Reservation.id))) == 0
+
+
+def test_a_series_whose_every_date_is_taken_is_a_conflict(make):
+    venue = make.venue()
+    room = make.resource(venue)
+    lea, karim = make.user(venue), make.user(venue)
+    for day in (3, 10):
+        book_as(
+            room, karim, starts_at=paris(2026, 3, day, 9), ends_at=paris(2026, 3, day, 11), now=NOW
+        )
+    spec = weekly(room, lea, date(2026, 3, 3), (1,), time(10), time(11), count=2)
+    with pytest.raises(BookingError) as caught:
+        book_series(spec, NOW)
+    assert [v.code for v in caught.value.violations] == ["series_taken"]
+    assert caught.value.is_conflict

@@ -13,7 +13,20 @@ from flask import Flask, current_app, request
 from ..models import Status
 from ..permissions import can_manage_any
 from ..services.accounts import joining_summary
-from . import descriptions, emails, formatting, i18n, labels, manage, numbers, schedule, tables
+from ..services.privacy import can_erase
+from . import (
+    descriptions,
+    emails,
+    formatting,
+    found,
+    i18n,
+    labels,
+    manage,
+    numbers,
+    schedule,
+    tables,
+    weeks,
+)
 
 
 def has_endpoint(name: str) -> bool:
@@ -38,6 +51,7 @@ def init_app(app: Flask) -> None:
         "venue_datetime": formatting.venue_datetime,
         "venue_time": formatting.venue_time,
         "venue_day": formatting.venue_day,
+        "venue_short_day": formatting.venue_short_day,
         "status_label": lambda s: labels.STATUS_LABELS[Status(s)],
         "status_tone": lambda s: labels.STATUS_TONES[Status(s)],
         "override_labels": labels.override_labels,
@@ -64,6 +78,7 @@ def init_app(app: Flask) -> None:
         "buffer_purpose": descriptions.buffer_purpose,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
+        "can_erase": can_erase,
         "joining_summary": joining_summary,
         "outbox_kind": emails.kind_label,
         "schedule_box": schedule.box,
@@ -74,6 +89,10 @@ def init_app(app: Flask) -> None:
         "field_label": manage.field_label,
         "change_value": manage.change_value,
         "detail_text": manage.detail_text,
+        "series_words": descriptions.series_words,
+        "week_html": weeks.week_html,
+        "found_by_day": found.by_day,
+        "found_notes": found.notes,
         "table_cell": tables.cell_text,
         "rate_label": numbers.rate_label,
         "price_text": numbers.price_text,

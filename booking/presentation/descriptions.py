@@ -8,7 +8,9 @@ from datetime import date, datetime
 
 from flask_babel import gettext, ngettext
 
-from ..models import Closure, OpeningPeriod, Resource, ResourceKind, Venue
+from ..models import Closure, Frequency, OpeningPeriod, Resource, ResourceKind, Series, Venue
+from ..rules import Period
+from ..services.facts import Bookable
 from .formatting import format_duration, format_period, weekday_name
 
 
@@ -39,7 +41,9 @@ class DayHours:
         return [first, *(gettext("then %(period)s", period=p) for p in others)]
 
 
-def opening_hours(periods: Iterable[OpeningPeriod], today: date | None = None) -> list[DayHours]:
+def opening_hours(
+    periods: Iterable[OpeningPeriod | Period], today: date | None = None
+) -> list[DayHours]:
     """Seven lines, Monday first; a lunch break shows as two periods of one day."""
     by_day: dict[int, list[OpeningPeriod]] = {d: [] for d in range(7)}
     for period in periods:
@@ -75,7 +79,7 @@ def upcoming_closures(
     )
 
 
-def buffer_purpose(resource: Resource) -> str:
+def buffer_purpose(resource: Resource | Bookable) -> str:
     """What the break after each booking is for: the venue's words, else the usual ones."""
     if resource.buffer_reason.strip():
         return resource.buffer_reason.strip()
@@ -239,3 +243,25 @@ def rules_in_words(resource: Resource) -> list[RuleLine]:
             )
         )
     return lines
+
+
+def series_words(series: Series) -> str:
+    """ "every Tuesday, 14:00–17:00", "every 2 weeks on Monday and Thursday, 9:00–12:00",
+    "every day, 9:00–10:00": a recurring booking in one line."""
+    hours = f"{series.local_start:%H:%M}–{series.local_end:%H:%M}"
+    if series.frequency == Frequency.DAILY:
+        if series.interval_count == 1:
+            return gettext("every day, %(hours)s", hours=hours)
+        return gettext("every %(num)d days, %(hours)s", num=series.interval_count, hours=hours)
+    weekdays = [int(d) for d in series.weekdays.split(",") if d.strip().isdigit()]
+    if not weekdays:
+        weekdays = [series.starts_on.weekday()]
+    names = gettext(" and ").join(weekday_name(d).lower() for d in sorted(weekdays))
+    if series.interval_count == 1:
+        return gettext("every %(days)s, %(hours)s", days=names, hours=hours)
+    return gettext(
+        "every %(num)d weeks on %(days)s, %(hours)s",
+        num=series.interval_count,
+        days=names,
+        hours=hours,
+    )

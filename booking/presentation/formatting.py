@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
-from babel.dates import format_time as babel_format_time
 from babel.dates import get_day_names
 from flask_babel import get_locale, gettext, ngettext
 
@@ -44,12 +43,13 @@ def format_duration(minutes: int) -> str:
 
 
 def format_clock(value: time | datetime) -> str:
-    """A time of day as people write it: "9 h", "12 h 30" in French; "9:30 AM" in English."""
+    """A time of day as people write it, on 24 hours: "9 h", "12 h 30" in French;
+    "9:00", "12:30" in English (the venues' country: no AM or PM)."""
     if _lang() == "fr":
         if value.minute:
             return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
         return f"{value.hour}{NBSP}h"
-    return babel_format_time(value, "short", locale=get_locale())
+    return f"{value.hour}:{value.minute:02d}"
 
 
 def format_day(value: date, with_weekday: bool = True) -> str:
@@ -104,6 +104,10 @@ def format_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 def _offset_note(local: datetime, zone: ZoneInfo) -> str:
     """The UTC offset, shown only where the wall-clock time happens twice."""
+    # Week pages show many times: most are far from a clock change, which the other
+    # reading of the same wall-clock time (fold) tells at once.
+    if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+        return ""
     if r.is_ambiguous(local.replace(tzinfo=None), zone):
         offset = int(local.utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
         return f" (UTC{offset:+d})"
@@ -118,7 +122,7 @@ def venue_datetime(instant: datetime, zone: ZoneInfo) -> str:
 
 def venue_time(instant: datetime, zone: ZoneInfo) -> str:
     local = instant.astimezone(zone)
-    return local.strftime("%H:%M") + _offset_note(local, zone)
+    return f"{local.hour:02d}:{local.minute:02d}{_offset_note(local, zone)}"
 
 
 def venue_day(day: date) -> str:
@@ -148,3 +152,8 @@ def device_name(user_agent: str) -> str:
     if browser and system:
         return gettext("%(browser)s on %(system)s", browser=browser, system=system)
     return browser or system or gettext("Unknown browser")
+
+
+def venue_short_day(instant: datetime, zone: ZoneInfo) -> str:
+    """ "mar. 3 mars" / "Tue 3 Mar": one date of a series, where many sit side by side."""
+    return babel_format_date(instant.astimezone(zone).date(), "EEE d MMM", locale=get_locale())

@@ -207,6 +207,7 @@ ACTION_LABELS = {
     "role.removed": _l("Role removed"),
     "account.deactivated": _l("Account switched off"),
     "account.reactivated": _l("Account switched on again"),
+    "account.erased": _l("Account deleted, its bookings kept anonymised"),
     "venue.created": _l("Venue created"),
     "venue.updated": _l("Venue details changed"),
     "price.added": _l("Price added"),

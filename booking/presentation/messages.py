@@ -84,6 +84,13 @@ def violation_message(v: Violation) -> str:
                 "This slot is already taken (cleaning or cooling time included). "
                 "Choose another time."
             )
+        case "own_overlap":
+            return gettext(
+                "You have already booked this slot (or its cleaning or cooling time). "
+                "Choose another time."
+            )
+        case "series_taken":
+            return gettext("All these dates are already taken. Choose other days or times.")
         case "just_taken":
             return gettext("This slot has just been taken by someone else. Choose another time.")
         case "quota":

@@ -16,13 +16,14 @@ from .lifecycle import (
     expire_pending,
     refuse,
 )
-from .series import SeriesRequest, SeriesResult, book_series, preview_series
+from .series import Occurrence, SeriesRequest, SeriesResult, book_series, preview_series
 
 __all__ = [
     "BookingError",
     "ConflictError",
     "LocalMoment",
     "NotAllowedError",
+    "Occurrence",
     "OverdueWatch",
     "Recurrence",
     "SeriesRequest",

@@ -61,6 +61,18 @@ def person_violations(context: Context, day: date, training: bool = True) -> lis
     return violations
 
 
+def slot_violations(
+    rules: r.Rules, request: r.Request, now: datetime, held: Sequence[r.Hold]
+) -> list[r.Violation]:
+    """The rules about the slot itself, whoever asks: its shape, hours, closures, notice,
+    horizon and the seats left (buffer included). The week views and the search ask these
+    too, so that a time shown as free can be booked."""
+    shape = r.check_shape(request, rules)
+    if any(v.code == "end_before_start" for v in shape):
+        return shape
+    return [*shape, *r.check_timing(request, rules, now), *r.check_capacity(request, rules, held)]
+
+
 def evaluate(
     context: Context,
     request: r.Request,
@@ -72,12 +84,10 @@ def evaluate(
     rules = context.rules
     day = r.to_local(request.starts_at, rules.zone).date()
     violations = person_violations(context, day, training=False)
-    shape = r.check_shape(request, rules)
-    violations.extend(shape)
-    if any(v.code == "end_before_start" for v in shape):
+    slot = slot_violations(rules, request, now, held)
+    violations.extend(slot)
+    if any(v.code == "end_before_start" for v in slot):
         return violations
-    violations.extend(r.check_timing(request, rules, now))
-    violations.extend(r.check_capacity(request, rules, held))
     violations.extend(r.check_quota(request, rules, minutes_this_week))
     violations.extend(
         r.check_qualification(rules, context.member.grant, day, context.qualification_name)
@@ -215,7 +225,7 @@ def book(
         request = r.Request(start, end, seats)
         blocked_until = end + context.rules.buffer
         held = [
-            r.Hold(h.starts_at, h.blocked_until, h.seats)
+            h.hold(context.member.id)
             for h in holds_during(session, context, start, max(blocked_until, start), now)
         ]
         used = 0

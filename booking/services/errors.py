@@ -6,7 +6,7 @@ from ..rules import Violation
 
 # Violations that mean "someone holds this slot" (HTTP 409), not "this request
 # breaks a rule" (422).
-CONFLICT_CODES = frozenset({"capacity", "just_taken"})
+CONFLICT_CODES = frozenset({"capacity", "own_overlap", "just_taken", "series_taken"})
 
 
 class BookingError(Exception):

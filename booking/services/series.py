@@ -78,8 +78,9 @@ def _occurrences(
 ) -> list[Occurrence]:
     rules = context.rules
     today = r.to_local(now, rules.zone).date()
-    horizon = OVERRIDDEN_HORIZON_DAYS if "horizon" in context.overrides else rules.horizon_days
-    dates = r.occurrence_dates(spec.recurrence, today + timedelta(days=horizon))
+    # Dates past the resource's horizon are kept and checked like the others: the
+    # member sees them left aside with the reason, rather than silently dropped.
+    dates = r.occurrence_dates(spec.recurrence, today + timedelta(days=OVERRIDDEN_HORIZON_DAYS))
     planned: list[tuple[date, datetime | r.Violation, datetime | r.Violation]] = [
         (
             day,
@@ -115,7 +116,7 @@ def _occurrences(
         # Only holds that start less than MAX_HOLD before this slot can reach it.
         low = bisect.bisect_left(starts, start - MAX_HOLD)
         high = bisect.bisect_left(starts, max(end, start) + rules.buffer)
-        nearby = [r.Hold(h.starts_at, h.blocked_until, h.seats) for h in held[low:high]]
+        nearby = [h.hold(context.member.id) for h in held[low:high]]
         nearby += [r.Hold(a.starts_at, a.ends_at + rules.buffer, a.seats) for a in accepted]
         monday = monday_of(start, rules.zone)
         minutes = used.get(monday, 0) + sum(
@@ -128,6 +129,15 @@ def _occurrences(
             accepted.append(request)
         result.append(Occurrence(day, start, end, violations))
     return result
+
+
+def _nothing_free(occurrences: list[Occurrence]) -> r.Violation:
+    """Why a series books nothing: every date held by someone is a conflict (409), like a
+    single taken slot; otherwise the dates break rules (422)."""
+    taken = {"capacity", "own_overlap"}
+    if occurrences and all(any(v.code in taken for v in o.violations) for o in occurrences):
+        return r.Violation("series_taken", "starts_on")
+    return r.Violation("series_empty", "starts_on")
 
 
 def preview_series(
@@ -153,7 +163,7 @@ def book_series(spec: SeriesRequest, now: datetime) -> SeriesResult:
         occurrences = _occurrences(session, context, spec, now)
         free = [o for o in occurrences if o.is_free]
         if not free:
-            raise BookingError([r.Violation("series_empty", "starts_on")])
+            raise BookingError([_nothing_free(occurrences)])
         rec = spec.recurrence
         series = {
             "resource_id": spec.resource_id,

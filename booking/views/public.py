@@ -3,7 +3,7 @@ switch."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -18,13 +18,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import selectinload
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import Resource, Venue
+from ..forms.search import SearchForm
+from ..models import Reservation, Resource, Venue
 from ..presentation import descriptions
-from ..services.availability import week_of, week_start
+from ..presentation.weeks import Words, week_view
+from ..services.availability import plans, week_start
+from ..services.mine import next_reservations
+from ..services.preferences import save_language
 from . import access
 from .access import is_safe_next
 
@@ -34,6 +39,8 @@ bp = Blueprint("public", __name__)
 @bp.route("/")
 @access.public
 def home() -> str:
+    """Visitors see the venues and how to reach them; members start with their next
+    bookings and the resources of their own venues."""
     venues = db.session.scalars(
         sa.select(Venue)
         .where(Venue.is_active)
@@ -43,7 +50,21 @@ def home() -> str:
         )
         .order_by(Venue.name)
     ).all()
-    return render_template("public/home.html", venues=venues)
+    upcoming: list[Reservation] = []
+    mine: list[Venue] = []
+    if current_user.is_authenticated:
+        upcoming = next_reservations(current_user.id, clock.now(), limit=3)
+        own = {m.venue_id for m in current_user.memberships}
+        mine = [v for v in venues if v.id in own]
+    others = [v for v in venues if v not in mine]
+    return render_template(
+        "public/home.html",
+        venues=venues,
+        mine=mine,
+        others=others,
+        upcoming=upcoming,
+        finder=SearchForm.for_viewer(venues, current_user),
+    )
 
 
 @bp.route("/venues/<slug>")
@@ -52,7 +73,7 @@ def venue(slug: str) -> str:
     venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
     if venue is None:
         abort(404)
-    today = datetime.now(venue.zone).date()
+    today = clock.now().astimezone(venue.zone).date()
     resources = venue.active_resources
     names = {r.id: r.name for r in resources}
     closures = descriptions.upcoming_closures(venue.closures, clock.now(), [None, *names])
@@ -73,19 +94,27 @@ def resource(slug: str) -> str:
         sa.select(Resource)
         .join(Resource.venue)
         .where(Resource.slug == slug, Resource.is_active, Venue.is_active)
+        .options(contains_eager(Resource.venue), joinedload(Resource.qualification))
     )
     if resource is None:
         abort(404)
     venue = resource.venue
-    today = datetime.now(venue.zone).date()
+    now = clock.now()
+    today = now.astimezone(venue.zone).date()
+    first = week_start(request.args.get("week"), today, days_back=0)
+    (plan,) = plans(db.session, first, now, slug=slug)
+    # The hours come with the week's facts: the resource's own, or else its venue's.
     return render_template(
         "public/resource.html",
         resource=resource,
         venue=venue,
         rules=descriptions.rules_in_words(resource),
-        hours=descriptions.opening_hours(resource.opening_periods, today),
-        has_own_hours=bool(resource.own_opening_periods),
+        hours=descriptions.opening_hours(plan.resource.rules.periods, today),
+        has_own_hours=plan.resource.own_hours,
         closures=descriptions.upcoming_closures(venue.closures, clock.now(), [None, resource.id]),
+        days=week_view(plan, today),
+        first=first,
+        today=today,
     )
 
 
@@ -96,22 +125,20 @@ def week(slug: str) -> str:
     venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
     if venue is None:
         abort(404)
-    resources = list(
-        db.session.scalars(
-            sa.select(Resource)
-            .where(Resource.venue_id == venue.id, Resource.is_active)
-            .order_by(Resource.name)
-            .options(selectinload(Resource.own_opening_periods))
-        )
-    )
-    today = datetime.now(venue.zone).date()
+    now = clock.now()
+    today = now.astimezone(venue.zone).date()
     first = week_start(request.args.get("week"), today)
+    words = Words()
     return render_template(
         "public/week.html",
         venue=venue,
-        weeks=week_of(db.session, venue, resources, first),
+        weeks=[
+            (plan.resource, week_view(plan, today, words))
+            for plan in plans(db.session, first, now, venue_id=venue.id)
+        ],
         first=first,
         last=first + timedelta(days=6),
+        today=today,
     )
 
 
@@ -122,6 +149,9 @@ def set_language(code: str) -> ResponseReturnValue:
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
+    if current_user.is_authenticated and current_user.locale != code:
+        # Saved to the profile: e-mails and the next visit speak this language too.
+        save_language(current_user.id, code)
     target = request.args.get("next")
     return redirect(target if is_safe_next(target) else url_for("public.home"))
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from .. import clock
@@ -16,11 +16,14 @@ from ..extensions import db
 from ..forms.reservations import BookingForm, CancelForm, SeriesForm
 from ..models import Membership, Reservation, Resource, Status, User
 from ..permissions import can_act_for_others, can_cancel, can_decide, can_view
+from ..presentation.formatting import venue_day
 from ..presentation.messages import not_allowed_message, transition_message, violation_message
+from ..presentation.weeks import week_view
 from ..services import (
     BookingError,
     LocalMoment,
     NotAllowedError,
+    Occurrence,
     Recurrence,
     SeriesRequest,
     TransitionError,
@@ -33,7 +36,9 @@ from ..services import (
     preview_series,
 )
 from ..services.audit import reservation_history
-from ..services.availability import week_of, week_start
+from ..services.availability import plans, week_start
+from ..services.contacts import managers_of
+from ..services.mine import my_reservations
 from . import access
 
 bp = Blueprint("reservations", __name__)
@@ -103,18 +108,70 @@ def _member_and_overrides(form: BookingForm | SeriesForm) -> tuple[int, frozense
     return current_user.id, frozenset()
 
 
+def _read_time(text: str | None) -> time | None:
+    try:
+        return time.fromisoformat(text or "") if len(text or "") == 5 else None
+    except ValueError:
+        return None
+
+
+def _prefill(form: BookingForm, values: dict, today: date) -> None:
+    """Fill the day, times and seats from a tapped free time or a search result.
+
+    Values come from links and buttons, or from someone typing in the address
+    bar: whatever cannot be read is left empty, never an error.
+    """
+    pick = values.get("pick")
+    if pick and len(pick) == 22 and pick[10] == "T" and pick[16] == "/":
+        values = {"day": pick[:10], "start": pick[11:16], "end": pick[17:]}
+    # raw_data emptied too: a field shows what was posted before what it holds.
+    if values.get("day"):
+        form.day.data = week_start(values.get("day"), today, days_back=0)
+        form.day.raw_data = None
+    for field_name in ("start", "end"):
+        moment = _read_time(values.get(field_name))
+        if moment is not None:
+            getattr(form, field_name).data = moment
+            getattr(form, field_name).raw_data = None
+    if "seats" in form and str(values.get("seats", "")).isdigit():
+        form.seats.data = int(values["seats"])
+        form.seats.raw_data = None
+
+
+def _own_booking(error: BookingError | NotAllowedError) -> int | None:
+    """The member's own reservation that holds the slot, when that is why it is refused."""
+    if isinstance(error, BookingError):
+        for violation in error.violations:
+            if violation.code == "own_overlap":
+                return int(violation.params["reservation_id"])  # type: ignore[call-overload]
+    return None
+
+
 @bp.route("/reservations/new", methods=["GET", "POST"])
 @access.member
 def new() -> str | Response | tuple[str, int]:
+    """The booking form, with the resource's week above its fields.
+
+    Other weeks and free times are buttons of the same form: following them
+    keeps what was typed (without JavaScript, by posting the form back with
+    ``week`` or ``pick`` instead of booking).
+    """
     resource = _bookable_resource()
     form = BookingForm()
     _configure(form, resource)
     general: list[str] = []
+    own: int | None = None
     status = 200
+    now = clock.now()
     today = _today(resource)
-    if request.method == "GET" and form.day.data is None:
-        form.day.data = week_start(request.args.get("day"), today, days_back=0)
-    if form.validate_on_submit():
+    navigating = request.method == "POST" and bool(
+        request.form.get("week") or request.form.get("pick")
+    )
+    if request.method == "GET":
+        _prefill(form, request.args.to_dict(), today)
+    elif navigating:
+        _prefill(form, request.form.to_dict(), today)
+    elif form.validate_on_submit():
         member_id, overrides = _member_and_overrides(form)
         try:
             reservation = book(
@@ -126,40 +183,73 @@ def new() -> str | Response | tuple[str, int]:
                 seats=form.seats.data if "seats" in form else 1,
                 purpose=form.purpose.data or "",
                 overrides=overrides,
-                now=clock.now(),
+                now=now,
             )
         except (BookingError, NotAllowedError) as error:
             general, status = _refusal(form, error, BOOKING_FIELDS)
+            own = _own_booking(error)
         else:
             if reservation.status == Status.PENDING:
                 flash(_("Request sent. A venue manager will confirm it."), "success")
             else:
                 flash(_("Booked! The slot is yours."), "success")
             return redirect(url_for("reservations.show", reservation_id=reservation.id))
-    if request.method == "POST" and status == 200:
+    if request.method == "POST" and not navigating and status == 200:
         status = 422
-    first = week_start(
-        request.args.get("week"),
-        today,
-        days_back=0,
-        default=week_start(form.day.data, today, days_back=0),
-    )
-    warnings: list[str] = []
-    if request.method == "GET":
-        warnings = [
+    asked_week = request.values.get("week")
+    chosen = week_start(form.day.data, today, days_back=0)
+    first = week_start(asked_week, today, days_back=0, default=chosen)
+    found = plans(db.session, first, now, slug=resource.slug)
+    if not found:  # the resource's venue is closed to bookings
+        abort(404)
+    days = week_view(found[0], today)
+    if form.day.data is None:
+        # Not a day on which nothing can be booked: the first with a free time.
+        form.day.data = next((d.day for d in days if d.has_pick), today)
+    blocked: list[str] = []
+    contacts: list[tuple[str, str]] = []
+    if request.method == "GET" or navigating:
+        blocked = [
             violation_message(v)
-            for v in obstacles(resource_id=resource.id, user_id=current_user.id, now=clock.now())
+            for v in obstacles(resource_id=resource.id, user_id=current_user.id, now=now)
         ]
+        if blocked:
+            contacts = managers_of([resource.venue_id]).get(resource.venue_id, [])
     page = render_template(
         "reservations/new.html",
         form=form,
         resource=resource,
         general=general,
-        week=week_of(db.session, resource.venue, [resource], first)[0],
-        warnings=warnings,
+        own=own,
+        days=days,
+        first=first,
+        today=today,
+        blocked=blocked,
+        contacts=contacts,
         conflict=status == 409,
     )
     return page, status
+
+
+LEFT_ASIDE_SHOWN = 5
+
+
+def _flash_left_aside(skipped: list[Occurrence]) -> None:
+    """Dates of a series that were not booked, each with its reason: none disappears."""
+    for occurrence in skipped[:LEFT_ASIDE_SHOWN]:
+        reasons = " ".join(violation_message(v) for v in occurrence.violations)
+        flash(
+            _("Left aside: %(day)s. %(reasons)s", day=venue_day(occurrence.day), reasons=reasons),
+            "warning",
+        )
+    if len(skipped) > LEFT_ASIDE_SHOWN:
+        more = len(skipped) - LEFT_ASIDE_SHOWN
+        flash(
+            ngettext(
+                "And %(num)d other date left aside.", "And %(num)d other dates left aside.", more
+            ),
+            "warning",
+        )
 
 
 @bp.route("/reservations/series/new", methods=["GET", "POST"])
@@ -199,12 +289,13 @@ def new_series() -> str | Response | tuple[str, int]:
                 result = book_series(spec, clock.now())
                 flash(
                     _(
-                        "%(booked)d dates booked, %(skipped)d skipped.",
+                        "%(booked)d dates booked, %(skipped)d left aside.",
                         booked=len(result.booked),
                         skipped=len(result.skipped),
                     ),
                     "success",
                 )
+                _flash_left_aside(result.skipped)
                 return redirect(url_for("reservations.mine"))
             preview = preview_series(spec, clock.now())
         except (BookingError, NotAllowedError) as error:
@@ -232,11 +323,10 @@ def _visible_reservation(reservation_id: int) -> Reservation:
     return reservation
 
 
-def _show(reservation: Reservation, cancel_form: CancelForm) -> str:
+def _show(reservation: Reservation) -> str:
     return render_template(
         "reservations/show.html",
         reservation=reservation,
-        cancel_form=cancel_form,
         can_cancel=can_cancel(current_user, reservation, clock.now()),
         can_decide=can_decide(current_user, reservation),
         zone=reservation.resource.venue.zone,
@@ -247,14 +337,41 @@ def _show(reservation: Reservation, cancel_form: CancelForm) -> str:
 @bp.route("/reservations/<int:reservation_id>")
 @access.member
 def show(reservation_id: int) -> str:
-    return _show(_visible_reservation(reservation_id), CancelForm())
+    return _show(_visible_reservation(reservation_id))
 
 
-@bp.route("/reservations/<int:reservation_id>/cancel", methods=["POST"], endpoint="cancel")
+def _cancel_step(reservation: Reservation, form: CancelForm, status: int = 200) -> tuple[str, int]:
+    """The page that says what will be cancelled and asks to confirm."""
+    now = clock.now()
+    later = []
+    if reservation.series is not None:
+        later = [
+            r
+            for r in reservation.series.reservations
+            if r.starts_at >= reservation.starts_at and r.is_holding and r.ends_at > now
+        ]
+    page = render_template(
+        "reservations/cancel.html",
+        reservation=reservation,
+        form=form,
+        later=later,
+        can_cancel=can_cancel(current_user, reservation, now),
+        zone=reservation.resource.venue.zone,
+    )
+    return page, status
+
+
+@bp.route("/reservations/<int:reservation_id>/cancel", methods=["GET", "POST"], endpoint="cancel")
 @access.member
 def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
+    """Cancelling takes two steps: this page says what will be cancelled, then the member
+    confirms (a button alone could be tapped by mistake on a phone)."""
     reservation = _visible_reservation(reservation_id)
     form = CancelForm()
+    if request.method == "GET":
+        if not can_cancel(current_user, reservation, clock.now()):
+            return redirect(url_for("reservations.show", reservation_id=reservation_id))
+        return _cancel_step(reservation, form)
     if form.validate_on_submit():
         try:
             if form.scope.data == "following" and reservation.series_id:
@@ -270,26 +387,12 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
             form.reason.errors = [*form.reason.errors, transition_message(error)]
         except NotAllowedError:
             abort(403)
-    return _show(_visible_reservation(reservation_id), form), 422
+    return _cancel_step(_visible_reservation(reservation_id), form, 422)
 
 
 @bp.route("/reservations")
 @access.member
 def mine() -> str:
-    now = clock.now()
-    query = (
-        sa.select(Reservation)
-        .where(Reservation.user_id == current_user.id)
-        .options(selectinload(Reservation.resource).selectinload(Resource.venue))
+    return render_template(
+        "reservations/mine.html", mine=my_reservations(current_user.id, clock.now())
     )
-    upcoming = list(
-        db.session.scalars(
-            query.where(Reservation.ends_at > now).order_by(Reservation.starts_at).limit(200)
-        )
-    )
-    past = list(
-        db.session.scalars(
-            query.where(Reservation.ends_at <= now).order_by(Reservation.starts_at.desc()).limit(50)
-        )
-    )
-    return render_template("reservations/mine.html", upcoming=upcoming, past=past)

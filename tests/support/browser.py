@@ -7,8 +7,11 @@ and returns what it finds, each as "rule: target" lines a failing test prints.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -62,3 +65,13 @@ def axe_violations(page: Any) -> list[str]:
         for violation in result["violations"]
         for node in violation["nodes"]
     ]
+
+
+@pytest.fixture(scope="module", name="browser")
+def chromium() -> Iterator[Any]:
+    """The ``browser`` fixture: one Chromium for a test module (import it into the module)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

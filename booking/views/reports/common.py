@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 
 from ... import clock
 from ...extensions import db
+from ...forms.base import has_control_characters
 from ...forms.reports import RANGE, ReportForm, StatementsForm
 from ...models import Venue
 from ...presentation.exports import CSV_TYPE, ODS_TYPE
@@ -76,6 +77,8 @@ def _venues(form: ReportForm | StatementsForm) -> list[Venue]:
     if not slug and len(mine) == 1:
         slug = mine[0].slug
     form.venue.data = slug
+    if has_control_characters(slug):
+        abort(404)  # no venue is named so (and PostgreSQL refuses NUL)
     try:
         return report_venues(db.session, current_user, slug or None)
     except NotAllowedError:
@@ -132,6 +135,8 @@ def statements_asked(choices: Any) -> Asked:
     form.configure_months(choices(today))
     asked = Asked(form, venues)
     code = request.args.get("month") or ""
+    if not form.validate():
+        return asked
     if code:
         period = parse_period(code)
         if period is None or period.kind != "month":

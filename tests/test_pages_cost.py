@@ -1,0 +1,84 @@
+"""The pages that find a free slot cost the same SQL statements with ten bookings or thousands.
+
+benchmarks/pages.py prints their speed; here, on both databases, the number of
+statements of the venue week, the resource page and the search (for a visitor
+and for a member) must not grow with the reservations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Reservation, ResourceKind
+
+from .conftest import paris
+from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.sql import booking_row, statements
+
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations", "clock")]
+
+PAGES = [
+    "/venues/fabrique/week",
+    "/resources/coworking",
+    "/search?when=week",
+    "/reservations/new?resource=coworking",
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def add_bookings(resources: list[tuple[int, int]], user_id: int, count: int) -> None:
+    """``count`` bookings of the (id, capacity) resources, around the clock's week, one per
+    hour and resource so that none overlaps."""
+    first = paris(2026, 3, 2, 9).astimezone(UTC) - timedelta(days=count // 20)
+    rows = []
+    for n in range(count):
+        resource_id, capacity = resources[n % len(resources)]
+        start = first + timedelta(hours=n // len(resources))
+        rows.append(
+            booking_row(
+                n, resource_id, user_id, start, timedelta(minutes=30), exclusive=capacity == 1
+            )
+        )
+    db.session.execute(sa.insert(Reservation), rows)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("who", ["visitor", "member"])
+def test_pages_cost_the_same_statements_with_ten_or_two_thousand_bookings(client, auth, make, who):
+    venue = make.venue(slug="fabrique", hours=[(d, time(8), time(20)) for d in range(7)])
+    cowork = make.resource(
+        venue, slug="coworking", kind=ResourceKind.SPACE, capacity=8, weekly_quota_minutes=600
+    )
+    laser = make.resource(venue, slug="laser", buffer_minutes=15)
+    member = make.user(venue, email="membre@example.org")
+    resources = [(cowork.id, 8), (laser.id, 1)]
+    member_id = member.id
+    if who == "member":
+        auth.login("membre@example.org")
+
+    def cost() -> dict[str, int]:
+        counts = {}
+        for path in PAGES if who == "member" else PAGES[:3]:
+            client.get(path)  # the first view of a page loads more than the next ones
+            with statements() as sent:
+                response = client.get(path)
+            assert response.status_code == 200, path
+            counts[path] = len(sent)
+        return counts
+
+    add_bookings(resources, member_id, 10)
+    few = cost()
+    db.session.execute(sa.delete(Reservation))
+    db.session.commit()
+    add_bookings(resources, member_id, 2000)
+    many = cost()
+    assert few == many
+    assert max(many.values()) <= 12, many
