@@ -163,10 +163,17 @@ def local_week_bounds(instant: datetime, zone: ZoneInfo) -> tuple[datetime, date
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def wall_clock_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a venue's wall-clock time, read leniently (a time in the spring
+    gap reads as after it): for opening hours and day bounds, not for what a person typed,
+    which ``to_utc`` checks."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
 def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return wall_clock_instant(day, time(0), zone), wall_clock_instant(
+        day + timedelta(days=1), time(0), zone
+    )
 
 
 # --- capacity -----------------------------------------------------------------

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .. import rules as r
 from .periods import Period
 
 Interval = tuple[datetime, datetime]
@@ -29,10 +30,6 @@ class Hours:
     periods: tuple[tuple[int, time, time], ...]
 
 
-def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-
-
 def open_intervals(hours: Hours, first: date, end: date) -> list[Interval]:
     """The instants open from ``first`` to the day before ``end``, in order."""
     zone = ZoneInfo(hours.zone)
@@ -43,11 +40,11 @@ def open_intervals(hours: Hours, first: date, end: date) -> list[Interval]:
     day = first
     while day < end:
         if not hours.periods:
-            intervals.append(
-                (_instant(day, time(0), zone), _instant(day + timedelta(days=1), time(0), zone))
-            )
+            intervals.append(r.local_day_bounds(day, zone))
         for opens, closes in sorted(by_weekday.get(day.weekday(), ())):
-            intervals.append((_instant(day, opens, zone), _instant(day, closes, zone)))
+            intervals.append(
+                (r.wall_clock_instant(day, opens, zone), r.wall_clock_instant(day, closes, zone))
+            )
         day += timedelta(days=1)
     return intervals
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from .. import rules as r
+
+MIDNIGHT = time(0)
 
 # The longest range a report covers: three years (and the three before, to compare).
 MAX_RANGE_DAYS = 3 * 366
@@ -113,7 +117,9 @@ class Period:
 
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """The first instant of the first day and the first instant after the last, in UTC."""
-        return local_midnight(self.first, zone), local_midnight(self.end, zone)
+        return r.wall_clock_instant(self.first, MIDNIGHT, zone), r.wall_clock_instant(
+            self.end, MIDNIGHT, zone
+        )
 
     def buckets(self) -> list[date]:
         """The first day of each bar of the timeline: days for a month or a short range,
@@ -168,11 +174,6 @@ def range_problem(first: date, last: date) -> str | None:
 # --- local time --------------------------------------------------------------------------
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The instant a local day begins (midnight exists in the zones a venue uses)."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
     return instant.astimezone(zone).utcoffset() or timedelta(0)
 
@@ -221,7 +222,8 @@ def slices(zone_name: str, period: Period, before: Period) -> list[Slice]:
     start, end = before.bounds(zone)[0], period.bounds(zone)[1]
     # Where each (period, bucket) begins; the period before is one bucket.
     marks = [(start, 1, -1)] + [
-        (local_midnight(day, zone), 0, index) for index, day in enumerate(period.buckets())
+        (r.wall_clock_instant(day, MIDNIGHT, zone), 0, index)
+        for index, day in enumerate(period.buckets())
     ]
     points = sorted({mark[0] for mark in marks} | set(transitions(zone, start, end)))
     result = []

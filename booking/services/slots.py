@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from .. import rules as r
 from .booking import evaluate, slot_violations
@@ -28,8 +28,8 @@ DAY_CODES = frozenset({"horizon"})
 
 
 def instant(day: date, at: time, rules: r.Rules) -> datetime:
-    """The UTC instant of a wall-clock time (a time in the spring gap reads as after it)."""
-    return datetime.combine(day, at, tzinfo=rules.zone).astimezone(UTC)
+    """The UTC instant of a wall-clock time at the resource's venue."""
+    return r.wall_clock_instant(day, at, rules.zone)
 
 
 def on_grid(moment: datetime, rules: r.Rules, *, up: bool) -> datetime:

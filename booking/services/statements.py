@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import rules as r
 from ..models import (
     Membership,
     PriceUnit,
@@ -32,7 +33,7 @@ from ..models import (
     User,
     Venue,
 )
-from .periods import Period, local_midnight
+from .periods import Period
 from .sqltime import INSTANT, constants, epoch
 
 # Stands for "no later price" at the end of the last price's window.
@@ -138,14 +139,14 @@ def price_windows(
     for index, (tariff, venue_id) in enumerate(tariffs):
         following = tariffs[index + 1][0] if index + 1 < len(tariffs) else None
         ends = (
-            local_midnight(following.valid_from, zones[venue_id])
+            r.wall_clock_instant(following.valid_from, time(0), zones[venue_id])
             if following is not None and following.resource_id == tariff.resource_id
             else FOREVER
         )
         windows.append(
             (
                 tariff.resource_id,
-                local_midnight(tariff.valid_from, zones[venue_id]),
+                r.wall_clock_instant(tariff.valid_from, time(0), zones[venue_id]),
                 ends,
                 tariff.unit.value,
                 tariff.member_cents,
