@@ -12,6 +12,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from flask_babel import get_locale, gettext
 
 from ..models import PriceUnit, Rate
+from .formatting import format_duration
 
 CURRENCY = "EUR"
 
@@ -66,16 +67,11 @@ def format_change(ratio: float | None) -> str:
 
 
 def format_minutes_median(minutes: float | None) -> str:
-    """How long a decision took: « 35 min », « 5 h 10 », « 2,5 jours »."""
+    """How long a decision took: « 35 min », « 5 h 10 », « 2,5 jours » (from two days on)."""
     if minutes is None:
         return "—"
-    if minutes < 60:
-        return gettext("%(num)s min", num=format_decimal(round(minutes), locale=_locale()))
     if minutes < 48 * 60:
-        hours, rest = divmod(round(minutes), 60)
-        if rest:
-            return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
-        return gettext("%(hours)d h", hours=hours)
+        return format_duration(round(minutes))
     days = format_decimal(
         Decimal(minutes / 1440).quantize(Decimal("0.1")), "#,##0.#", locale=_locale()
     )
