@@ -170,6 +170,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # before use so that the app recovers by itself.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("pool_pre_ping", True)
+        # Sessions in UTC, whatever the server's default: instants come back in UTC
+        # (nothing to convert on every value read) and no SQL depends on the server.
+        options.setdefault("connect_args", {}).setdefault("options", "-c TimeZone=UTC")
     production = app.config["BOOKING_ENV"] == "production"
     app.config["PRODUCTION"] = production
     if app.config["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
