@@ -71,7 +71,7 @@ def test_a_member_finds_a_seat_and_its_link_opens_the_form_filled_in(client, aut
     assert "mardi 3 mars 2026" in page
     assert "12:00–13:00" in page and "5 places libres sur 8" in page
     first = links_to_the_form(page)[0]
-    assert "day=2026-03-03" in first and "start=12%3A00" in first and "end=13%3A00" in first
+    assert "day=2026-03-03" in first and "start=12:00" in first and "end=13:00" in first
     assert "seats=2" in first
     form = text_of(client.get(first.replace("&amp;", "&")))
     assert 'value="2026-03-03"' in form and 'value="12:00"' in form and 'value="13:00"' in form

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
+from flask import url_for
 from flask_babel import gettext, ngettext
 
 from ..services.search import SearchResult
@@ -23,7 +24,7 @@ class Row:
 
     times: str
     resource_name: str
-    resource_slug: str
+    resource_url: str  # the resource's page
     venue_name: str
     seats: str  # "3 seats free out of 8", or "" for a resource of one
     approval: bool
@@ -70,6 +71,8 @@ def by_day(
     """The slots grouped by day, each row worded and linked."""
     days: list[FoundDay] = []
     words: dict[object, str] = {}
+    # Per resource, its page and the start of its booking links (its slug quoted once).
+    links: dict[int, tuple[str, str]] = {}
     for slot in result.slots:
         day = slot.starts_at.date()
         if not days or days[-1].day != day:
@@ -97,21 +100,22 @@ def by_day(
             if codes not in words:
                 words[codes] = _why(codes)
             why = words[codes]
-        query = urlencode(
-            {
-                "resource": resource.slug,
-                "day": day.isoformat(),
-                "start": f"{slot.starts_at:%H:%M}",
-                "end": f"{slot.ends_at:%H:%M}",
-                "seats": seats,
-            }
+        if resource.id not in links:
+            links[resource.id] = (
+                url_for("public.resource", slug=resource.slug),
+                f"{book_url}?resource={quote(resource.slug, safe='')}",
+            )
+        page, booking = links[resource.id]
+        # The rest of the query is digits, dashes and colons: nothing to quote.
+        book = (
+            f"{booking}&day={day.isoformat()}&start={slot.starts_at:%H:%M}"
+            f"&end={slot.ends_at:%H:%M}&seats={int(seats)}#your-slot"
         )
-        book = f"{book_url}?{query}#your-slot"
         days[-1].rows.append(
             Row(
                 times,
                 resource.name,
-                resource.slug,
+                page,
                 resource.venue_name,
                 seats_text,
                 resource.requires_approval,
