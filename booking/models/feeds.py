@@ -6,8 +6,10 @@ the same transaction, by database triggers (a row written by hand in psql
 counts too). A stamp is a row per subject and kind:
 
 - ``r`` a resource's public feed: its reservations, its name, its venue's
-  name, address and time zone;
-- ``v`` a venue's public feed: the same for every resource of the venue;
+  name, address and time zone; and its page, which also shows its rules, its
+  hours, its training and its venue's details, so changes to these bump it too;
+- ``v`` a venue's public feed: the same for every resource of the venue, and
+  the venue's week page likewise;
 - ``m`` a venue as its managers see it: the same, plus the names and e-mail
   addresses of the members who booked there;
 - ``u`` a member's own feed: their reservations, and the names of the
@@ -69,6 +71,11 @@ _NOW = {
     "sqlite": "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')",
     "postgresql": "now()",
 }
+# A time before any change: bumping with it leaves a stamp's changed_at as it was.
+_NEVER = {
+    "sqlite": "'1970-01-01 00:00:00.000000'",
+    "postgresql": "'epoch'::timestamptz",
+}
 
 
 def _reservation(row: str, at: str, only_if: str = "true") -> list[str]:
@@ -96,10 +103,22 @@ def _closure(row: str, at: str, only_if: str = "true") -> list[str]:
     ]
 
 
+def _opening(row: str, at: str) -> list[str]:
+    """Opening hours show on the week and resource pages: a resource's own hours on its
+    page and its venue's week; a venue's hours on the pages of every resource it has."""
+    return [
+        f"SELECT '{RESOURCE}', {row}.resource_id, 1, {at} WHERE {row}.resource_id IS NOT NULL",
+        f"SELECT '{VENUE}', venue_id, 1, {at} FROM resource WHERE id = {row}.resource_id",
+        f"SELECT '{VENUE}', {row}.venue_id, 1, {at} WHERE {row}.venue_id IS NOT NULL",
+        f"SELECT '{RESOURCE}', id, 1, {at} FROM resource WHERE venue_id = {row}.venue_id",
+    ]
+
+
 def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, list[str]]]:
     """(name, table, event, bumps) of every feed-stamp trigger."""
     moved = "OLD.resource_id <> NEW.resource_id OR OLD.user_id <> NEW.user_id"
     differs = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    never = _NEVER[dialect]
     closure_moved = f"OLD.venue_id <> NEW.venue_id OR OLD.resource_id {differs} NEW.resource_id"
     of_reservations = "FROM reservation JOIN resource ON resource.id = reservation.resource_id"
     return [
@@ -148,6 +167,62 @@ def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, li
                 f"SELECT '{RESOURCE}', id, 1, {now} FROM resource WHERE venue_id = NEW.id",
                 f"SELECT DISTINCT '{MEMBER}', reservation.user_id, 1, {now} {of_reservations} "
                 "WHERE resource.venue_id = NEW.id",
+            ],
+        ),
+        # The public pages (a venue's week, a resource's page) show every rule and
+        # detail of the resources and venues, kept while these two stamps stay the same
+        # (booking.presentation.fragments): any change bumps them, not only the feeds'.
+        # These bumps leave the time of the last change alone (the feeds' Last-Modified):
+        # what they are about does not show in a feed.
+        (
+            "feed_stamp_resource_insert",
+            "resource",
+            "INSERT",
+            [
+                f"SELECT '{RESOURCE}', NEW.id, 1, {never} WHERE true",
+                f"SELECT '{VENUE}', NEW.venue_id, 1, {never} WHERE true",
+            ],
+        ),
+        (
+            "feed_stamp_resource_details_update",
+            "resource",
+            "UPDATE",
+            [
+                f"SELECT '{RESOURCE}', NEW.id, 1, {never} WHERE true",
+                f"SELECT '{VENUE}', NEW.venue_id, 1, {never} WHERE true",
+            ],
+        ),
+        (
+            "feed_stamp_resource_delete",
+            "resource",
+            "DELETE",
+            [f"SELECT '{VENUE}', OLD.venue_id, 1, {never} WHERE true"],
+        ),
+        (
+            "feed_stamp_venue_details_update",
+            "venue",
+            "UPDATE",
+            [
+                f"SELECT '{VENUE}', NEW.id, 1, {never} WHERE true",
+                f"SELECT '{RESOURCE}', id, 1, {never} FROM resource WHERE venue_id = NEW.id",
+            ],
+        ),
+        ("feed_stamp_opening_insert", "opening_period", "INSERT", _opening("NEW", never)),
+        (
+            "feed_stamp_opening_update",
+            "opening_period",
+            "UPDATE",
+            _opening("NEW", never) + _opening("OLD", never),
+        ),
+        ("feed_stamp_opening_delete", "opening_period", "DELETE", _opening("OLD", never)),
+        (
+            "feed_stamp_qualification_update",
+            "qualification",
+            "UPDATE OF name",
+            [
+                f"SELECT '{RESOURCE}', id, 1, {never} FROM resource "
+                "WHERE qualification_id = NEW.id",
+                f"SELECT '{VENUE}', NEW.venue_id, 1, {never} WHERE true",
             ],
         ),
         (

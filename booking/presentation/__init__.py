@@ -19,6 +19,7 @@ from . import (
     emails,
     formatting,
     found,
+    fragments,
     i18n,
     icons,
     labels,
@@ -42,6 +43,7 @@ def current_path() -> str:
 
 def init_app(app: Flask) -> None:
     i18n.init_app(app)
+    fragments.init_app(app)
     filters: dict[str, Any] = {
         "duration": formatting.format_duration,
         "clock": formatting.format_clock,

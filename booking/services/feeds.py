@@ -147,8 +147,9 @@ def _second(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
-def _stamp(kind: str, subject: Any) -> Any:
-    """The stamp of ``subject`` (a column), joined in the feed's one query."""
+def stamp_join(kind: str, subject: Any) -> Any:
+    """The stamp of ``subject`` (a column) and the condition to outer-join it on, so that
+    a feed or a kept page reads its version in the query it makes anyway."""
     stamp = aliased(FeedStamp)
     return stamp, sa.and_(stamp.kind == kind, stamp.subject_id == subject)
 
@@ -158,7 +159,7 @@ def _stamp(kind: str, subject: Any) -> Any:
 
 def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | None:
     """A resource's public feed; None when it does not exist or is no longer bookable."""
-    stamp, on = _stamp(stamps.RESOURCE, Resource.id)
+    stamp, on = stamp_join(stamps.RESOURCE, Resource.id)
     row = db.session.execute(
         sa.select(
             Resource.id,
@@ -194,7 +195,7 @@ def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed |
 
 
 def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | None:
-    stamp, on = _stamp(stamps.VENUE, Venue.id)
+    stamp, on = stamp_join(stamps.VENUE, Venue.id)
     row = db.session.execute(
         sa.select(
             Venue.id, Venue.name, Venue.timezone, Venue.created_at, stamp.version, stamp.changed_at
@@ -224,7 +225,7 @@ def member_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed | 
     """The feed of the member whose secret token this is; None for any other token."""
     if not tokens.is_well_formed(token, tokens.MEMBER):
         return None
-    stamp, on = _stamp(stamps.MEMBER, User.id)
+    stamp, on = stamp_join(stamps.MEMBER, User.id)
     row = db.session.execute(
         sa.select(
             User.id,
@@ -258,7 +259,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     None for any other token, or for someone who manages nothing."""
     if not tokens.is_well_formed(token, tokens.MANAGER):
         return None
-    stamp, on = _stamp(stamps.MANAGED, Venue.id)
+    stamp, on = stamp_join(stamps.MANAGED, Venue.id)
     manages = sa.or_(
         User.is_admin,
         Venue.id.in_(

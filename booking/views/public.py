@@ -3,7 +3,8 @@ switch."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
@@ -19,15 +20,18 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock
 from ..extensions import db
 from ..forms.search import SearchForm
 from ..models import Reservation, Resource, Venue
-from ..presentation import descriptions
+from ..models import feeds as stamps
+from ..presentation import descriptions, fragments
 from ..presentation.weeks import Words, week_view
 from ..services.availability import plans, week_start
+from ..services.closures import venue_closures
+from ..services.feeds import stamp_join
 from ..services.mine import next_reservations
 from ..services.preferences import save_language
 from . import access
@@ -76,7 +80,9 @@ def venue(slug: str) -> str:
     today = clock.now().astimezone(venue.zone).date()
     resources = venue.active_resources
     names = {r.id: r.name for r in resources}
-    closures = descriptions.upcoming_closures(venue.closures, clock.now(), [None, *names])
+    closures = descriptions.upcoming_closures(
+        venue_closures(db.session, venue.id, clock.now()), clock.now(), [None, *names]
+    )
     return render_template(
         "public/venue.html",
         venue=venue,
@@ -87,34 +93,66 @@ def venue(slug: str) -> str:
     )
 
 
+# Built once: the pages below are the most visited. Each first reads what its title
+# needs and the stamp its kept content depends on (booking.presentation.fragments),
+# and loads the rest only when that content has to be rendered again.
+_RESOURCE_STAMP, _ON_RESOURCE = stamp_join(stamps.RESOURCE, Resource.id)
+_RESOURCE_HEAD = (
+    sa.select(Resource.id, Resource.name, Venue.name, Venue.timezone, _RESOURCE_STAMP.version)
+    .join(Venue, Venue.id == Resource.venue_id)
+    .outerjoin(_RESOURCE_STAMP, _ON_RESOURCE)
+    .where(Resource.slug == sa.bindparam("slug"), Resource.is_active, Venue.is_active)
+)
+_VENUE_STAMP, _ON_VENUE = stamp_join(stamps.VENUE, Venue.id)
+_VENUE_HEAD = (
+    sa.select(Venue.id, Venue.name, Venue.timezone, _VENUE_STAMP.version)
+    .outerjoin(_VENUE_STAMP, _ON_VENUE)
+    .where(Venue.slug == sa.bindparam("slug"), Venue.is_active)
+)
+
+
+def _local_today(timezone: str) -> tuple[datetime, date]:
+    now = clock.now()
+    return now, now.astimezone(ZoneInfo(timezone)).date()
+
+
 @bp.route("/resources/<slug>")
 @access.public
 def resource(slug: str) -> str:
-    resource = db.session.scalar(
-        sa.select(Resource)
-        .join(Resource.venue)
-        .where(Resource.slug == slug, Resource.is_active, Venue.is_active)
-        .options(contains_eager(Resource.venue), joinedload(Resource.qualification))
-    )
-    if resource is None:
+    head = db.session.execute(_RESOURCE_HEAD, {"slug": slug}).one_or_none()
+    if head is None:
         abort(404)
-    venue = resource.venue
-    now = clock.now()
-    today = now.astimezone(venue.zone).date()
+    resource_id, name, venue_name, timezone, version = head
+    now, today = _local_today(timezone)
     first = week_start(request.args.get("week"), today, days_back=0)
-    (plan,) = plans(db.session, first, now, slug=slug)
-    # The hours come with the week's facts: the resource's own, or else its venue's.
+
+    def render() -> str:
+        resource = db.session.scalars(
+            sa.select(Resource)
+            .where(Resource.id == resource_id)
+            .options(joinedload(Resource.venue), joinedload(Resource.qualification))
+        ).one()
+        venue = resource.venue
+        (plan,) = plans(db.session, first, now, slug=slug)
+        # The hours come with the week's facts: the resource's own, or else its venue's.
+        return render_template(
+            "public/_resource_body.html",
+            resource=resource,
+            venue=venue,
+            rules=descriptions.rules_in_words(resource),
+            hours=descriptions.opening_hours(plan.resource.rules.periods, today),
+            has_own_hours=plan.resource.own_hours,
+            closures=descriptions.upcoming_closures(
+                venue_closures(db.session, venue.id, now), now, [None, resource.id]
+            ),
+            days=week_view(plan, today),
+            first=first,
+            today=today,
+        )
+
+    body = fragments.kept(("resource", resource_id, version, first), now, today, render)
     return render_template(
-        "public/resource.html",
-        resource=resource,
-        venue=venue,
-        rules=descriptions.rules_in_words(resource),
-        hours=descriptions.opening_hours(plan.resource.rules.periods, today),
-        has_own_hours=plan.resource.own_hours,
-        closures=descriptions.upcoming_closures(venue.closures, clock.now(), [None, resource.id]),
-        days=week_view(plan, today),
-        first=first,
-        today=today,
+        "public/resource.html", resource_name=name, venue_name=venue_name, body=body
     )
 
 
@@ -122,24 +160,29 @@ def resource(slug: str) -> str:
 @access.public
 def week(slug: str) -> str:
     """Free/busy of every resource of a venue for a week: open to everyone, no names."""
-    venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
-    if venue is None:
+    head = db.session.execute(_VENUE_HEAD, {"slug": slug}).one_or_none()
+    if head is None:
         abort(404)
-    now = clock.now()
-    today = now.astimezone(venue.zone).date()
+    venue_id, venue_name, timezone, version = head
+    now, today = _local_today(timezone)
     first = week_start(request.args.get("week"), today)
-    words = Words()
-    return render_template(
-        "public/week.html",
-        venue=venue,
-        weeks=[
-            (plan.resource, week_view(plan, today, words))
-            for plan in plans(db.session, first, now, venue_id=venue.id)
-        ],
-        first=first,
-        last=first + timedelta(days=6),
-        today=today,
-    )
+
+    def render() -> str:
+        words = Words()
+        return render_template(
+            "public/_week_body.html",
+            venue=db.session.get(Venue, venue_id),
+            weeks=[
+                (plan.resource, week_view(plan, today, words))
+                for plan in plans(db.session, first, now, venue_id=venue_id)
+            ],
+            first=first,
+            last=first + timedelta(days=6),
+            today=today,
+        )
+
+    body = fragments.kept(("week", venue_id, version, first), now, today, render)
+    return render_template("public/week.html", venue_name=venue_name, body=body)
 
 
 @bp.route("/lang/<code>")

@@ -1,0 +1,175 @@
+"""The week and resource pages are kept between views, and never show anything out of date.
+
+booking.presentation.fragments keeps their content while the venue's or the
+resource's stamp and the minute stay the same. Each test here looks at a page,
+changes one thing the page shows (as a manager or the booking engine would, or
+by hand in the database: the triggers see every write), then looks again in the
+same minute: the change shows at once. On both databases, whose triggers differ.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind, Venue
+
+from .conftest import book_as, paris
+from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.pages import text_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+
+WEEK = "/venues/fabrique/week"
+PAGE = "/resources/coworking"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def place(make, clock):
+    venue = make.venue(
+        slug="fabrique", name="La Fabrique", hours=[(d, time(9), time(18)) for d in range(7)]
+    )
+    cowork = make.resource(
+        venue, slug="coworking", name="Co-working", kind=ResourceKind.SPACE, capacity=8
+    )
+    member = make.user(venue, email="membre@example.org")
+    return {"venue": venue, "cowork": cowork, "member": member, "clock": clock}
+
+
+def seen(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return text_of(response)
+
+
+def both(client) -> tuple[str, str]:
+    return seen(client, WEEK), seen(client, PAGE)
+
+
+def test_seen_twice_the_pages_are_the_same_and_kept(client, place):
+    assert both(client) == both(client)
+    kept = client.application.extensions["booking_fragments"]
+    assert len(kept.items) == 2
+
+
+def test_a_booking_shows_at_once(client, place):
+    before_week, before_page = both(client)
+    assert "8 places libres sur 8" in before_page
+    clock = place["clock"]
+    book_as(
+        place["cowork"],
+        place["member"],
+        starts_at=paris(2026, 3, 2, 10),
+        ends_at=paris(2026, 3, 2, 12),
+        now=clock.now,
+        seats=3,
+    )
+    week, page = both(client)
+    assert "5 places libres sur 8" in page
+    assert "5 places libres sur 8" in week
+    assert "5 places libres sur 8" not in before_week
+
+
+def test_a_closure_shows_at_once(client, make, place):
+    both(client)
+    make.closure(place["venue"], paris(2026, 3, 4, 0), paris(2026, 3, 5, 0), "Inventaire")
+    week, page = both(client)
+    assert "Inventaire" in week
+    assert "Inventaire" in page
+
+
+def test_a_rule_changed_shows_at_once(client, place):
+    both(client)
+    db.session.execute(sa.update(Resource).where(Resource.slug == "coworking").values(capacity=10))
+    db.session.commit()
+    week, page = both(client)
+    assert "10 places libres sur 10" in week
+    assert "Jusqu’à 10 personnes peuvent l’utiliser en même temps." in page
+
+
+def test_the_venue_hours_changed_show_at_once(client, place):
+    assert "de 9 h à 18 h" in seen(client, PAGE)
+    seen(client, WEEK)
+    db.session.execute(
+        sa.update(OpeningPeriod)
+        .where(OpeningPeriod.venue_id == place["venue"].id)
+        .values(opens_at=time(7))
+    )
+    db.session.commit()
+    week, page = both(client)
+    assert "de 7 h à 18 h" in page
+    assert "07:00–18:00" in week
+
+
+def test_hours_of_its_own_show_at_once(client, place):
+    both(client)
+    db.session.add(
+        OpeningPeriod(
+            resource_id=place["cowork"].id, weekday=0, opens_at=time(14), closes_at=time(16)
+        )
+    )
+    db.session.commit()
+    week, page = both(client)
+    assert "Cette ressource a ses propres horaires." in page
+    assert "14:00–16:00" in week
+
+
+def test_a_training_renamed_shows_at_once(client, make, place):
+    training = make.qualification("Accueil co-working", venue=place["venue"])
+    place["cowork"].qualification = training
+    db.session.commit()
+    assert "« Accueil co-working »" in seen(client, PAGE)
+    db.session.execute(
+        sa.update(Qualification).where(Qualification.id == training.id).values(name="Visite")
+    )
+    db.session.commit()
+    assert "« Visite »" in seen(client, PAGE)
+
+
+def test_the_venue_renamed_shows_at_once(client, place):
+    both(client)
+    db.session.execute(sa.update(Venue).where(Venue.slug == "fabrique").values(name="La Forge"))
+    db.session.commit()
+    week, page = both(client)
+    assert "La Forge" in week and "La Fabrique" not in week
+    assert "La Forge" in page and "La Fabrique" not in page
+
+
+def test_a_resource_added_or_retired_shows_at_once(client, make, place):
+    seen(client, WEEK)
+    make.resource(place["venue"], slug="laser", name="Découpeuse laser")
+    assert "Découpeuse laser" in seen(client, WEEK)
+    db.session.execute(sa.update(Resource).where(Resource.slug == "laser").values(is_active=False))
+    db.session.commit()
+    assert "Découpeuse laser" not in seen(client, WEEK)
+
+
+def test_time_passing_moves_the_free_times(client, place):
+    clock = place["clock"]
+    # 9:00: the day's free time is offered from its start; at 10:30, from 10:30.
+    assert "day=2026-03-02&amp;start=09:00&amp;" in client.get(PAGE).get_data(as_text=True)
+    clock.set(clock.now + timedelta(minutes=90))
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "day=2026-03-02&amp;start=10:30&amp;" in page
+    assert "day=2026-03-02&amp;start=09:00&amp;" not in page
+
+
+def test_visitors_members_and_languages_each_see_their_own(client, auth, place):
+    visitor = seen(client, PAGE)
+    assert "On vous demandera d’abord de vous connecter." in visitor
+    auth.login("membre@example.org")
+    member = seen(client, PAGE)
+    assert "On vous demandera d’abord de vous connecter." not in member
+    client.get("/lang/en")
+    english = seen(client, PAGE)
+    assert "The rules, in plain words" in english
+    auth.logout()
+    assert "You will be asked to log in first." in seen(client, PAGE)
