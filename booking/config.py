@@ -166,10 +166,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # After PostgreSQL restarts, pooled connections are dead: test each one
-        # before use so that the app recovers by itself.
+        # After PostgreSQL restarts, pooled connections are dead: each one is
+        # checked before use (booking.database) so that the app recovers by itself.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("pool_pre_ping", True)
         # Sessions in UTC, whatever the server's default: instants come back in UTC
         # (nothing to convert on every value read) and no SQL depends on the server.
         options.setdefault("connect_args", {}).setdefault("options", "-c TimeZone=UTC")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -23,11 +25,17 @@ WRITE_ATTEMPTS = 3
 T = TypeVar("T")
 
 
+# A pooled PostgreSQL connection unused for longer than this is pinged before use.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
 def configure_engine(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    elif engine.dialect.name == "postgresql":
+        _check_connections_before_use(engine)
 
     # Registered after Flask-SQLAlchemy's, so it runs first: a connection that
     # died during the request (PostgreSQL restarted) cannot even roll back, and
@@ -61,6 +69,45 @@ def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _hung_up(dbapi_connection: Any) -> bool:
+    """Whether the server closed this idle connection: an idle connection gets nothing
+    from PostgreSQL unless it is being shut down (restart, terminated backend), so
+    anything to read on its socket means it is gone. No round trip."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _check_connections_before_use(engine: Engine) -> None:
+    """What ``pool_pre_ping`` does, without its round trip on every request: a connection
+    the server hung up on is replaced before use, and one idle for a while is pinged
+    (a server that vanished without closing its sockets), so that after PostgreSQL
+    restarts the app recovers by itself."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:
+            return  # just opened
+        if _hung_up(dbapi_connection):
+            raise sa.exc.DisconnectionError("PostgreSQL closed the connection")
+        if time.monotonic() - idle_since > PING_AFTER_IDLE_SECONDS:
+            try:
+                alive = engine.dialect.do_ping(dbapi_connection)
+            except Exception as error:  # any failure means: use another connection
+                raise sa.exc.DisconnectionError("the ping failed") from error
+            if not alive:
+                raise sa.exc.DisconnectionError("the ping failed")
 
 
 @contextmanager

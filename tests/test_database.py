@@ -1,7 +1,9 @@
 """What the booking guarantee relies on in SQLite's set-up, and the overlap query's plan."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from booking.database import write_transaction
@@ -56,3 +58,55 @@ def test_the_overlap_query_is_a_range_scan_of_its_index(make):
     )
     assert "USING INDEX ix_reservation_resource_starts" in plan
     assert "starts_at>" in plan.replace(" ", "") and "starts_at<" in plan.replace(" ", "")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_a_connection_the_server_closed_is_replaced_before_use(app, client, make):
+    """The pool keeps connections between requests; PostgreSQL may close one (a restart,
+    an administrator ending its backend). The next request gets a fresh one, and no
+    round trip is spent checking the others."""
+    make.venue(slug="fabrique")
+    assert client.get("/venues/fabrique/week").status_code == 200
+    pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    db.session.remove()  # back to the pool, idle
+    outside = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    with outside.connect() as other:
+        ended = other.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    outside.dispose()
+    assert ended >= 1
+    time.sleep(0.2)  # the server's goodbye reaches the sockets
+
+    pings = []
+    original = db.engine.dialect.do_ping
+    db.engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+    try:
+        for _ in range(3):
+            assert client.get("/venues/fabrique/week").status_code == 200
+    finally:
+        del db.engine.dialect.do_ping
+    assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+    assert not pings  # recently used connections are not pinged
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_a_connection_idle_for_a_while_is_pinged_before_use(app, client, make, monkeypatch):
+    import booking.database
+
+    make.venue(slug="fabrique")
+    db.session.remove()
+    monkeypatch.setattr(booking.database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    pings = []
+    original = db.engine.dialect.do_ping
+    db.engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+    try:
+        assert client.get("/venues/fabrique/week").status_code == 200
+    finally:
+        del db.engine.dialect.do_ping
+    assert pings
