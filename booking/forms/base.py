@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -25,7 +29,24 @@ def has_control_characters(value: Any) -> bool:
     return False
 
 
+# WTForms' own messages ("Not a valid date value."), by language: Flask-WTF reads
+# their catalogue from disk on every request that builds a form.
+_WTFORMS_MESSAGES: dict[str, support.Translations] = {}
+
+
 class Form(FlaskForm):
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)  # type: ignore[misc]
+            language = str(get_locale())
+            messages = _WTFORMS_MESSAGES.get(language)
+            if messages is None:
+                messages = _WTFORMS_MESSAGES[language] = support.Translations.load(
+                    messages_path(), [language], domain="wtforms"
+                )
+            return messages
+
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:

@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..models import User, Venue
+from ..models import User
 from ..presentation.formatting import format_duration
 from .base import Form
 from .reservations import reasonable_date
@@ -110,8 +110,9 @@ class SearchForm(Form):
         self.minutes.choices = [SelectChoice(m, format_duration(m)) for m in DURATIONS]
 
     @classmethod
-    def for_viewer(cls, venues: Sequence[Venue], user: User, **kwargs: Any) -> SearchForm:
-        """The form with the venues to choose from: a member's own venues by default."""
+    def for_viewer(cls, venues: Sequence[Any], user: User, **kwargs: Any) -> SearchForm:
+        """The form with the venues (anything with a slug and a name) to choose from: a
+        member's own venues by default."""
         form = cls(**kwargs)
         own = bool(user.is_authenticated and user.memberships and not user.is_admin)
         everywhere = _l("All my places") if own else _l("All places")

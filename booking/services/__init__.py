@@ -1,10 +1,14 @@
 """Use cases. Each one owns its transaction: views call one and commit nothing.
 
+A view that only reads says so with ``reads_only`` (from ``booking.database``)
+before its first statement.
+
 What a request is made of (``LocalMoment``, ``Recurrence``) and what a refusal
 says (``Violation``) come from the pure rules, re-exported here so that views
 speak to this layer only.
 """
 
+from ..database import reads_only
 from ..rules import LocalMoment, Recurrence, Violation
 from .booking import book, obstacles
 from .errors import BookingError, ConflictError, NotAllowedError, TransitionError
@@ -38,5 +42,6 @@ __all__ = [
     "expire_pending",
     "obstacles",
     "preview_series",
+    "reads_only",
     "refuse",
 ]

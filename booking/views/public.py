@@ -29,6 +29,7 @@ from ..models import Reservation, Resource, Venue
 from ..models import feeds as stamps
 from ..presentation import descriptions, fragments
 from ..presentation.weeks import Words, week_view
+from ..services import reads_only
 from ..services.availability import plans, week_start
 from ..services.closures import venue_closures
 from ..services.feeds import stamp_join
@@ -119,6 +120,7 @@ def _local_today(timezone: str) -> tuple[datetime, date]:
 @bp.route("/resources/<slug>")
 @access.public
 def resource(slug: str) -> str:
+    reads_only()
     head = db.session.execute(_RESOURCE_HEAD, {"slug": slug}).one_or_none()
     if head is None:
         abort(404)
@@ -160,6 +162,7 @@ def resource(slug: str) -> str:
 @access.public
 def week(slug: str) -> str:
     """Free/busy of every resource of a venue for a week: open to everyone, no names."""
+    reads_only()
     head = db.session.execute(_VENUE_HEAD, {"slug": slug}).one_or_none()
     if head is None:
         abort(404)

@@ -14,12 +14,14 @@ from .. import clock
 from ..extensions import db
 from ..forms.search import SearchForm
 from ..models import Venue
+from ..services import reads_only
 from ..services.search import SearchQuery, SearchResult, find_free_slots
 from . import access
 
 bp = Blueprint("search", __name__)
 
 DEFAULTS = {"when": "today", "part": "any", "minutes": "60", "seats": "1"}
+_VENUE_CHOICES = sa.select(Venue.slug, Venue.name).where(Venue.is_active).order_by(Venue.name)
 
 
 def _today() -> object:
@@ -30,7 +32,9 @@ def _today() -> object:
 @bp.route("/search")
 @access.public
 def index() -> tuple[str, int]:
-    venues = list(db.session.scalars(sa.select(Venue).where(Venue.is_active).order_by(Venue.name)))
+    reads_only()
+    # The places to choose from: their slugs and names are all the form needs.
+    venues = db.session.execute(_VENUE_CHOICES).all()
     asked = bool(request.args)
     # A link may name only what matters ("/search?q=laser"): the rest takes its defaults.
     values = MultiDict(DEFAULTS)
