@@ -110,3 +110,42 @@ def test_a_connection_idle_for_a_while_is_pinged_before_use(app, client, make, m
     finally:
         del db.engine.dialect.do_ping
     assert pings
+
+
+def _autocommit() -> bool:
+    """Whether the session's PostgreSQL connection sends statements without a transaction."""
+    return db.session.connection().connection.dbapi_connection.autocommit
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_a_request_that_reads_only_runs_outside_a_transaction_and_writes_stay_whole(app, make):
+    from booking.database import run_write
+    from booking.models import Venue
+    from booking.services import reads_only
+
+    venue_id = make.venue(slug="fabrique", name="La Fabrique").id
+    db.session.remove()
+    reads_only()
+    assert _autocommit()
+    assert db.session.scalar(sa.select(Venue.name)) == "La Fabrique"
+
+    def rename_then_fail(session):
+        session.execute(sa.update(Venue).values(name="La Forge"))
+        session.flush()
+        raise RuntimeError("halfway")
+
+    with pytest.raises(RuntimeError):
+        run_write(rename_then_fail)
+    db.session.remove()
+    # The write had its own transaction: rolled back whole. And the connection went
+    # back to the pool in its usual mode.
+    assert not _autocommit()
+    assert db.session.get(Venue, venue_id).name == "La Fabrique"
+
+
+def test_reading_only_changes_nothing_on_sqlite(app):
+    from booking.services import reads_only
+
+    reads_only()
+    assert not db.session.connection().get_execution_options().get("isolation_level")
