@@ -133,9 +133,12 @@ def resource(slug: str) -> str:
             sa.select(Resource)
             .where(Resource.id == resource_id)
             .options(joinedload(Resource.venue), joinedload(Resource.qualification))
-        ).one()
+        ).one_or_none()
+        found = plans(db.session, first, now, slug=slug)
+        if resource is None or not found:
+            abort(404)  # retired or removed since the first query
         venue = resource.venue
-        (plan,) = plans(db.session, first, now, slug=slug)
+        (plan,) = found
         # The hours come with the week's facts: the resource's own, or else its venue's.
         return render_template(
             "public/_resource_body.html",
