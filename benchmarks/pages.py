@@ -27,7 +27,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time as clock
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from booking.presentation import fragments  # noqa: E402
 from tests.support.gunicorn import gunicorn  # noqa: E402
 from tests.support.postgres import TempPostgres  # noqa: E402
 from tests.support.sql import booking_row  # noqa: E402
+from tests.support.sql import statements as sql_statements  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
 RESERVATIONS = 10_000
@@ -136,8 +136,7 @@ def build(url: str, instance: Path) -> int:
 
 def statements(url: str, instance: Path) -> dict[str, tuple[int, int]]:
     """SQL statements of one view of each page, in the app itself: when its content is
-    rendered, and when it is kept (booking.presentation.fragments). Only the request's
-    own: the background mail sender may be busy in another thread."""
+    rendered, and when it is kept (booking.presentation.fragments)."""
     app = make_app(url, instance)
     counts = {}
     with app.app_context():
@@ -145,24 +144,13 @@ def statements(url: str, instance: Path) -> dict[str, tuple[int, int]]:
         kept = app.extensions[fragments.EXTENSION]
         for name, (path, _) in PAGES.items():
             client.get(path)  # warm up: the first request loads more than the others
-            seen: list[int] = []
-            me = threading.get_ident()
-
-            def count(*_args, seen=seen, me=me) -> None:  # type: ignore[no-untyped-def]
-                if threading.get_ident() == me:
-                    seen.append(1)
-
-            found = []
-            sa.event.listen(db.engine, "before_cursor_execute", count)
-            for _ in range(2):
-                if not found:
-                    kept.clear()
-                seen.clear()
+            kept.clear()
+            with sql_statements() as rendering:
                 response = client.get(path)
-                assert response.status_code == 200, (path, response.status_code)
-                found.append(len(seen))
-            sa.event.remove(db.engine, "before_cursor_execute", count)
-            counts[name] = (found[0], found[1])
+            assert response.status_code == 200, (path, response.status_code)
+            with sql_statements() as again:
+                client.get(path)
+            counts[name] = (len(rendering), len(again))
         db.engine.dispose()
     return counts
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind, Venue
+from booking.presentation import fragments
 
 from .conftest import book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -56,7 +57,7 @@ def both(client) -> tuple[str, str]:
 
 def test_seen_twice_the_pages_are_the_same_and_kept(client, place):
     assert both(client) == both(client)
-    kept = client.application.extensions["booking_fragments"]
+    kept = client.application.extensions[fragments.EXTENSION]
     assert len(kept.items) == 2
 
 

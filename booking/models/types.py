@@ -12,6 +12,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def _as_utc(value: datetime) -> datetime:
+    """A value read back: naive (SQLite's text) is UTC; aware is put in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC instant on every backend.
 
@@ -35,11 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else _as_utc(value)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """``process_result_value`` after the backend's own conversion, in one function:
@@ -51,11 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: Any) -> datetime | None:
             if value is None:
                 return None
-            if inner is not None:
-                value = inner(value)
-            if value.tzinfo is None:
-                return value.replace(tzinfo=UTC)
-            return value if value.tzinfo is UTC else value.astimezone(UTC)
+            return _as_utc(value if inner is None else inner(value))
 
         if dialect.name != "sqlite":
             return process

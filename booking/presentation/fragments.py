@@ -21,12 +21,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
+
+from ..services.availability import next_minute
 
 EXTENSION = "booking_fragments"
 SIZE = 48
@@ -58,12 +60,6 @@ class Fragments:
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
-
-
-def next_minute(now: datetime) -> datetime:
-    """The minute the free times are counted from (``availability.week_plan``)."""
-    minute = now.replace(second=0, microsecond=0)
-    return minute if minute == now else minute + timedelta(minutes=1)
 
 
 def kept(

@@ -490,6 +490,13 @@ class WeekPlan:
     days: list[DayPlan]
 
 
+def next_minute(now: datetime) -> datetime:
+    """The minute free times are counted from: the next whole one, so that a free time is
+    never offered a few seconds after the notice or the clock has ruled it out."""
+    minute = now.replace(second=0, microsecond=0)
+    return minute if minute == now else minute + timedelta(minutes=1)
+
+
 def week_plan(
     session: Session, resources: Sequence[Bookable], first_day: date, now: datetime, days: int = 7
 ) -> list[WeekPlan]:
@@ -500,11 +507,7 @@ def week_plan(
     start, _ = r.local_day_bounds(first_day, zone)
     _, end = r.local_day_bounds(first_day + timedelta(days=days - 1), zone)
     busy = busy_by_resource(session, [b.id for b in resources], start, end)
-    # To the next whole minute: a free time is never offered a few seconds after the
-    # notice or the clock has ruled it out.
-    minute = now.replace(second=0, microsecond=0)
-    if minute != now:
-        minute += timedelta(minutes=1)
+    minute = next_minute(now)
     return [
         WeekPlan(
             bookable,

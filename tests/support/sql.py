@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -15,10 +16,14 @@ from booking.models import Status
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile, BEGIN and COMMIT left out."""
+    """The SQL statements this thread sends meanwhile, BEGIN and COMMIT left out (the
+    app's background mail sender, in a thread of its own, is not counted)."""
     seen: list[str] = []
+    me = threading.get_ident()
 
     def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if threading.get_ident() != me:
+            return
         if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
             seen.append(statement)
 
