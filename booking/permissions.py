@@ -40,10 +40,29 @@ def can_administer(user: User) -> bool:
     return bool(user.is_admin)
 
 
-def can_change_role(actor: User, venue: Venue | int, person_id: int) -> bool:
-    """Give, change or take away someone's role at a venue: its managers, except for their own
-    role (a slip would lock them out); administrators for anyone."""
-    return can_manage(actor, venue) and (actor.is_admin or actor.id != person_id)
+def can_change_place(actor: User, venue: Venue | int, person: User) -> bool:
+    """Change someone's place at a venue (the rate they pay there): its managers, for anyone
+    but an administrator (whom only administrators change); administrators for anyone."""
+    return can_manage(actor, venue) and (actor.is_admin or not person.is_admin)
+
+
+def can_change_role(actor: User, venue: Venue | int, person: User) -> bool:
+    """Change or take away someone's role at a venue: as ``can_change_place``, except for
+    one's own role (a slip would lock a manager out)."""
+    return can_change_place(actor, venue, person) and (actor.is_admin or actor.id != person.id)
+
+
+def can_handle_account(actor: User, person: User) -> bool:
+    """Read a whole account's data or erase it: the person themself; an administrator; or a
+    manager of every venue where the person has a role. Never a manager for an
+    administrator, nor for an account with no role anywhere or with a role at a venue
+    they do not manage (that account is not theirs to hand over)."""
+    if actor.id == person.id or actor.is_admin:
+        return True
+    if person.is_admin:
+        return False
+    venues = {membership.venue_id for membership in person.memberships}
+    return bool(venues) and all(role_at(actor, venue_id) == Role.MANAGER for venue_id in venues)
 
 
 def can_switch_account(actor: User, person_id: int) -> bool:

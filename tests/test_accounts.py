@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import (
     Invitation,
-    Membership,
     MessageKind,
     OutboxMessage,
     Role,
@@ -22,7 +21,7 @@ from booking.models import (
 from .conftest import PASSWORD, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
-from .support.pages import text_of
+from .support.pages import flashes_of, text_of
 
 pytestmark = pytest.mark.usefixtures("compiled_translations")
 
@@ -64,7 +63,7 @@ def test_an_invited_person_chooses_a_password_and_lands_on_the_venue(client, aut
     response = invite(client, auth, place, email=" Nadia@Example.org ")
     assert response.status_code == 302
     page = text_of(client.get("/manage/venues/lieu/invitations"))
-    assert "Invitation envoyée à nadia@example.org." in page
+    assert "Invitation envoyée à nadia@example.org : la personne rejoindra KPA Moulins" in page
     assert "Nadia Benali" in page and "En attente" in page
     auth.logout()
 
@@ -80,7 +79,7 @@ def test_an_invited_person_chooses_a_password_and_lands_on_the_venue(client, aut
         accept, data={"display_name": "Nadia", "new_password": "court", "confirm_password": "court"}
     )
     assert short.status_code == 422
-    assert "au moins 8 caractères" in text_of(short)
+    assert "au moins 12 caractères" in text_of(short)
 
     done = client.post(
         accept,
@@ -103,22 +102,61 @@ def test_an_invited_person_chooses_a_password_and_lands_on_the_venue(client, aut
     assert "Ce lien a déjà servi" in text_of(again)
 
 
-def test_inviting_an_existing_account_adds_the_role(client, auth, place):
+def roles_of(user: User) -> set[tuple[int, Role]]:
+    db.session.expire_all()
+    return {(m.venue_id, m.role) for m in db.session.get(User, user.id).memberships}
+
+
+def test_an_existing_account_is_invited_never_added_silently(client, auth, place):
+    """Inviting the address of an existing account gives it no role: its owner is asked,
+    and accepts logged in with their own password. The manager's screens say the same
+    words as for an address without an account."""
     samir = place["other_manager"]
-    invite(client, auth, place, email=samir.email, role="member")
-    page = text_of(client.get("/manage/venues/lieu/invitations"))
-    assert f"{samir.email} avait déjà un compte : le rôle est ajouté" in page
-    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 0
-    roles = {(m.venue_id, m.role) for m in db.session.get(User, samir.id).memberships}
-    assert (place["venue"].id, Role.MEMBER) in roles
+    before = roles_of(samir)
+    said = []
+    for email in (samir.email, "nadia@example.org"):
+        response = invite(client, auth, place, email=email, role="member")
+        assert response.status_code == 302
+        (flash,) = [
+            said
+            for said in flashes_of(client.get(response.headers["Location"]))
+            if said.startswith("Invitation")
+        ]
+        said.append(flash.replace(email, "X"))
+    assert said[0] == said[1]
+    assert said[0].startswith("Invitation envoyée à X : la personne rejoindra KPA Moulins")
+    assert roles_of(samir) == before  # nothing granted yet
+    assert kinds() == [MessageKind.INVITATION, MessageKind.INVITATION]
+    auth.logout()
+
     (mail,) = to(sent_mail(NOW), samir.email)
-    assert subject(mail) == "Vous êtes maintenant membre de KPA Moulins"
-    # Again: nothing to do, nothing sent.
-    invite(client, auth, place, email=samir.email)
-    assert "a déjà ce rôle ici : rien à faire" in text_of(
+    assert subject(mail) == "Invitation à rejoindre KPA Moulins"
+    assert "Vous avez déjà un compte avec cette adresse" in text(mail)
+    accept = link(mail, "/invitations/")
+    # Holding the link is not enough: nothing in the page sets a password for the account.
+    visitor = client.get(accept)
+    assert visitor.status_code == 200
+    assert "Se connecter pour accepter" in text_of(visitor)
+    assert client.post(accept, data={"new_password": "x" * 20}).status_code == 403
+    # Logged in as someone else: told whose invitation it is.
+    auth.login(place["member"].email)
+    assert "Cette invitation est pour " + samir.email in text_of(client.get(accept))
+    assert client.post(accept).status_code == 403
+    assert roles_of(samir) == before
+    auth.logout()
+    # Its owner accepts.
+    auth.login(samir.email)
+    joined = client.post(accept)
+    assert joined.status_code == 302 and joined.headers["Location"] == "/venues/lieu"
+    assert roles_of(samir) == before | {(place["venue"].id, Role.MEMBER)}
+    assert samir.check_password(PASSWORD)  # their password is theirs still
+    assert client.get(accept).status_code == 410
+    # Someone already part of the venue: the manager is told to change their role instead.
+    auth.logout()
+    invite(client, auth, place, email=samir.email, role="manager")
+    assert "fait déjà partie de KPA Moulins" in text_of(
         client.get("/manage/venues/lieu/invitations")
     )
-    assert kinds() == [MessageKind.ROLE_GRANTED]
 
 
 def test_sending_again_replaces_the_link_and_withdrawing_closes_it(client, auth, place, clock):
@@ -198,7 +236,7 @@ def test_a_visitor_asks_to_join_a_manager_accepts_and_they_choose_a_password(
     assert "Fatima" in page and "fatima@example.org" in page
     request = db.session.scalar(sa.select(SignupRequest))
     client.post(f"/manage/venues/lieu/requests/{request.id}/accept")
-    assert "Fatima est maintenant membre de KPA Moulins" in text_of(
+    assert "Demande de Fatima acceptée : la personne reçoit un e-mail" in text_of(
         client.get("/manage/venues/lieu/requests")
     )
     auth.logout()
@@ -229,24 +267,22 @@ def test_asking_tells_nobody_whether_the_address_has_an_account(client, place, m
     assert emails == ["inconnue@example.org", "deja@example.org"]
 
 
-def test_accepting_a_request_from_an_existing_account_adds_the_venue(client, auth, place, make):
+def test_accepting_a_request_from_an_existing_account_invites_it(client, auth, place, make):
+    """Anyone can type an address into the venue's form: the account's owner is asked
+    (an invitation), not given a role because a stranger asked in their name."""
     lea = make.user(place["other"], email="lea@example.org")
     ask(client, email="lea@example.org")
     auth.login(place["manager"].email)
     request = db.session.scalar(sa.select(SignupRequest))
-    client.post(f"/manage/venues/lieu/requests/{request.id}/accept")
-    assert (
-        db.session.scalar(
-            sa.select(Membership.role).where(
-                Membership.user_id == lea.id, Membership.venue_id == place["venue"].id
-            )
-        )
-        == Role.MEMBER
-    )
-    assert (
-        subject(to(sent_mail(NOW), "lea@example.org")[0])
-        == "Vous êtes maintenant membre de KPA Moulins"
-    )
+    accepted = client.post(f"/manage/venues/lieu/requests/{request.id}/accept")
+    assert "Demande de Fatima acceptée" in text_of(client.get(accepted.headers["Location"]))
+    assert roles_of(lea) == {(place["other"].id, Role.MEMBER)}
+    (mail,) = to(sent_mail(NOW), "lea@example.org")
+    assert subject(mail) == "Invitation à rejoindre KPA Moulins"
+    auth.logout()
+    auth.login("lea@example.org")
+    assert client.post(link(mail, "/invitations/")).status_code == 302
+    assert (place["venue"].id, Role.MEMBER) in roles_of(lea)
 
 
 def test_declining_a_request_tells_the_person(client, auth, place):
@@ -314,8 +350,14 @@ def test_a_forgotten_password_is_chosen_again_from_a_link_that_works_once(
     )
     assert mismatch.status_code == 422
     assert "Les deux nouveaux mots de passe ne sont pas identiques." in text_of(mismatch)
+    own = client.post(reset, data={"new_password": "amina@example.org", "confirm_password": "x"})
+    assert own.status_code == 422
+    assert "reprend votre nom ou votre adresse e-mail" in text_of(own)
     done = client.post(reset, data={"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
     assert done.status_code == 302
+    assert kinds() == [MessageKind.PASSWORD_RESET, MessageKind.PASSWORD_CHANGED]
+    (told,) = to(sent_mail(NOW)[1:], "amina@example.org")
+    assert subject(told) == "Votre mot de passe a été changé — Tiers-lieux"
     assert "Votre nouveau mot de passe est enregistré." in text_of(
         client.get(done.headers["Location"])
     )

@@ -388,7 +388,7 @@ def test_a_training_is_defined_granted_with_an_expiry_and_shown_to_the_member(
 # --- members ----------------------------------------------------------------------------
 
 
-def test_members_are_listed_added_and_given_a_role(
+def test_members_are_listed_invited_and_given_a_role(
     client, manager, place: dict, make: Factory
 ) -> None:
     booking(place, "amina", "cowork", paris(2026, 3, 3, 10))
@@ -396,24 +396,24 @@ def test_members_are_listed_added_and_given_a_role(
     assert "Amina Haddad" in listing and "Samir Bouzid" in listing and "Nadia Benali" in listing
     assert "Amina" in text_of(client.get("/manage/venues/moulins/members?q=amina"))
     assert "Samir" not in text_of(client.get("/manage/venues/moulins/members?q=amina"))
-    unknown = client.post(
-        "/manage/venues/moulins/members", data={"email": "personne@example.org", "role": "member"}
-    )
-    assert (
-        unknown.status_code == 422
-        and "Personne n’a de compte avec personne@example.org" in text_of(unknown)
-    )
+    bad = client.post("/manage/venues/moulins/members", data={"email": "pas une adresse"})
+    assert bad.status_code == 422 and "ne semble pas correcte" in text_of(bad)
+    # An address with an account and one without get the same invitation, and no role yet.
     lea = make.user(display_name="Léa Martin", email="lea@example.org")
-    added = client.post(
-        "/manage/venues/moulins/members", data={"email": "lea@example.org", "role": "manager"}
-    )
-    assert added.status_code == 302
-    role = db.session.scalar(sa.select(Membership.role).where(Membership.user_id == lea.id))
-    assert role == Role.MANAGER
-    client.post(f"/manage/venues/moulins/members/{lea.id}", data={"role": "member"})
+    for email in ("lea@example.org", "personne@example.org"):
+        sent = client.post(
+            "/manage/venues/moulins/members",
+            data={"display_name": "Léa", "email": email, "role": "manager"},
+        )
+        assert sent.status_code == 302
+        assert sent.headers["Location"] == "/manage/venues/moulins/members"
+        assert f"Invitation envoyée à {email}" in text_of(client.get(sent.headers["Location"]))
+    assert db.session.scalar(sa.select(Membership.role).where(Membership.user_id == lea.id)) is None
+    samir = place["samir"]
+    client.post(f"/manage/venues/moulins/members/{samir.id}", data={"role": "manager"})
     assert (
-        db.session.scalar(sa.select(Membership.role).where(Membership.user_id == lea.id))
-        == Role.MEMBER
+        db.session.scalar(sa.select(Membership.role).where(Membership.user_id == samir.id))
+        == Role.MANAGER
     )
 
 

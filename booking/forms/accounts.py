@@ -83,6 +83,10 @@ class AcceptInvitationForm(FirstPasswordForm):
     display_name = _name_field(_l("Your name"), _l("Shown to the venue's team with your bookings."))
 
 
+class AcceptWithAccountForm(Form):
+    """Joining a venue with the account one has: a button (and its CSRF token)."""
+
+
 class NotificationsForm(Form):
     remind_day_before = BooleanField(
         _l("A reminder the day before each booking"),

@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    EmailField,
     Field,
     HiddenField,
     IntegerField,
@@ -463,18 +462,6 @@ ROLE_CHOICES = [
         Role.MANAGER.value, _l("Manager: also runs the venue (requests, closures, rules)")
     ),
 ]
-
-
-class AddMemberForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail address of their account"),
-        validators=[DataRequired(_l("Please enter an e-mail address.")), Length(max=254)],
-        filters=[clean_text],
-        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
-    )
-    role = RadioField(
-        _l("Role"), choices=ROLE_CHOICES, default=Role.MEMBER.value, validators=[InputRequired()]
-    )
 
 
 class RoleForm(FlaskForm):

@@ -165,6 +165,7 @@ class _Composer:
             MessageKind.INVITATION: self.invitation,
             MessageKind.WELCOME: self.welcome,
             MessageKind.PASSWORD_RESET: self.password_reset,
+            MessageKind.PASSWORD_CHANGED: self.password_changed,
             MessageKind.ROLE_GRANTED: self.role,
             MessageKind.ROLE_REMOVED: self.role,
             MessageKind.TRAINING_GRANTED: self.training,
@@ -267,6 +268,10 @@ class _Composer:
                 "inviter_name": invitation.invited_by.display_name if invitation.invited_by else "",
                 "role": invitation.role.value,
                 "link": self.links.url("invitations.accept", token=token),
+                "has_account": db.session.scalar(
+                    sa.select(sa.func.count(User.id)).where(User.email == invitation.email)
+                )
+                > 0,
                 "expires_on": (invitation.expires_at - timedelta(seconds=1))
                 .astimezone(zone)
                 .date(),
@@ -297,6 +302,17 @@ class _Composer:
             values={
                 "link": self.links.url("auth.reset_password", token=token),
                 "hours": int(self.config["PASSWORD_RESET_HOURS"]),
+            },
+        )
+
+    def password_changed(self) -> Envelope:
+        user = self.recipient
+        if user is None:
+            raise Obsolete("the account is gone")
+        return self.to_account(
+            values={
+                "email": user.email,
+                "forgot_url": self.links.url("auth.forgot_password", email=user.email),
             },
         )
 

@@ -11,9 +11,8 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from ..models import Status
-from ..permissions import can_manage_any
+from ..permissions import can_handle_account, can_manage_any
 from ..services.accounts import joining_summary
-from ..services.privacy import can_erase
 from . import (
     descriptions,
     emails,
@@ -81,7 +80,7 @@ def init_app(app: Flask) -> None:
         "buffer_purpose": descriptions.buffer_purpose,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
-        "can_erase": can_erase,
+        "can_handle_account": can_handle_account,
         "joining_summary": joining_summary,
         "outbox_kind": emails.kind_label,
         "schedule_box": schedule.box,

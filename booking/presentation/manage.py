@@ -124,23 +124,13 @@ def settings_message(v: Violation) -> str:
             return gettext("This day has not come yet: give the day the training took place.")
         case "expiry_before_training":
             return gettext("The training cannot expire before it was taken.")
-        case "unknown_account":
-            return gettext(
-                "Nobody has an account with %(email)s. Check the address, or ask the person "
-                "to create their account first.",
-                email=p["email"],
-            )
-        case "already_member":
-            return gettext(
-                "%(name)s is already %(role)s here: change their role from their page.",
-                name=p["name"],
-                role=role_label(str(p["role"])).lower(),
-            )
         case "own_role":
             return gettext(
                 "You cannot change or remove your own role: "
                 "ask another manager or an administrator."
             )
+        case "administrator_role":
+            return gettext("Only an administrator can change or remove an administrator's role.")
         case "own_account":
             return gettext("You cannot switch off your own account.")
         case "unknown_timezone":

@@ -92,7 +92,7 @@ def unusable_password(user: User) -> None:
 
 @dataclass(frozen=True)
 class InviteResult:
-    outcome: str  # "invited", "role_added" (an account existed) or "already" (nothing to do)
+    outcome: str  # "invited", or "already" (the address has a role at the venue already)
     invitation: Invitation | None = None
 
 
@@ -107,17 +107,16 @@ def invite(
     now: datetime,
     valid_for: timedelta,
 ) -> InviteResult:
-    """Invite someone to the venue; an existing account gets the role at once instead."""
+    """Invite someone to the venue by e-mail, whether the address has an account or not:
+    nobody is given a role without accepting it, and the manager learns nothing about
+    accounts beyond their venue (only that someone is already part of it)."""
     email = normal_email(email)
 
     def work(session: Session) -> InviteResult:
         actor = _manager_at(session, actor_id, venue_id)
         user = _account(session, email)
-        if user is not None:
-            if not grant_role(session, user, venue_id, role, now):
-                return InviteResult("already")
-            _audit(session, "role_granted", actor.id, now, f"{email} {role.value} venue={venue_id}")
-            return InviteResult("role_added")
+        if user is not None and _membership(session, user.id, venue_id) is not None:
+            return InviteResult("already")
         open_one = session.scalar(
             sa.select(Invitation).where(
                 Invitation.venue_id == venue_id,
@@ -133,26 +132,40 @@ def invite(
             open_one.role = role
             _send(session, open_one, now, valid_for)
             return InviteResult("invited", open_one)
-        invitation = Invitation(
-            venue_id=venue_id,
-            email=email,
-            display_name=name.strip(),
-            role=role,
-            locale=_language(locale),
-            nonce=secrets.token_hex(16),
-            invited_by_id=actor.id,
-            created_at=now,
-            sent_at=now,
-            times_sent=0,
-            expires_at=now + valid_for,
-        )
-        session.add(invitation)
-        session.flush()
+        invitation = _new_invitation(session, venue_id, actor.id, email, name, role, locale, now)
         _send(session, invitation, now, valid_for)
         _audit(session, "invited", actor.id, now, f"{email} {role.value} venue={venue_id}")
         return InviteResult("invited", invitation)
 
     return run_write(work)
+
+
+def _new_invitation(
+    session: Session,
+    venue_id: int,
+    actor_id: int | None,
+    email: str,
+    name: str,
+    role: Role,
+    locale: str,
+    now: datetime,
+) -> Invitation:
+    invitation = Invitation(
+        venue_id=venue_id,
+        email=email,
+        display_name=name.strip(),
+        role=role,
+        locale=_language(locale),
+        nonce=secrets.token_hex(16),
+        invited_by_id=actor_id,
+        created_at=now,
+        sent_at=now,
+        times_sent=0,
+        expires_at=now,
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation
 
 
 def _send(session: Session, invitation: Invitation, now: datetime, valid_for: timedelta) -> None:
@@ -218,7 +231,13 @@ def open_invitation(session: Session, invitation_id: int, nonce: str, now: datet
 class Accepted:
     user: User
     venue: Venue
-    created: bool  # False: the address had an account already, which got the role
+    created: bool  # False: an account that existed joined, logged in as itself
+
+
+def invited_account(session: Session, invitation: Invitation) -> User | None:
+    """The account the invitation's address already has, if any: its owner accepts by
+    logging in, instead of choosing a password."""
+    return _account(session, invitation.email)
 
 
 def accept_invitation(
@@ -229,13 +248,15 @@ def accept_invitation(
     password: str,
     locale: str,
     now: datetime,
+    as_user_id: int | None = None,
 ) -> Accepted:
-    """Create the account with its chosen password and role (or add the role to the
-    account that appeared meanwhile). Raises LinkError if the link no longer works."""
+    """Accept an invitation: create the account with its chosen password and role; or,
+    when the address has an account already, give it the role, provided its owner is the
+    one accepting (``as_user_id``, logged in). Raises LinkError if the link no longer
+    works, NotAllowedError if an existing account is not the one accepting."""
 
     def work(session: Session) -> Accepted:
         invitation = open_invitation(session, invitation_id, nonce, now)
-        invitation.accepted_at = now
         user = _account(session, invitation.email)
         created = user is None
         if user is None:
@@ -249,8 +270,11 @@ def accept_invitation(
             user.memberships = [Membership(venue_id=invitation.venue_id, role=invitation.role)]
             session.add(user)
             session.flush()
+        elif user.id != as_user_id or not user.active:
+            raise NotAllowedError("invitation_account")
         else:
             grant_role(session, user, invitation.venue_id, invitation.role, now)
+        invitation.accepted_at = now
         invitation.user_id = user.id
         _audit(session, "invitation_accepted", user.id, now, invitation.email)
         return Accepted(user, invitation.venue, created)
@@ -324,9 +348,11 @@ def _decide_request(
     return actor, request
 
 
-def accept_request(request_id: int, venue_id: int, actor_id: int, now: datetime) -> SignupRequest:
-    """Make the account (its owner chooses a password from the link sent), or give the
-    existing account its role at the venue."""
+def accept_request(
+    request_id: int, venue_id: int, actor_id: int, now: datetime, valid_for: timedelta
+) -> SignupRequest:
+    """Make the account (its owner chooses a password from the link sent); an address that
+    has an account already gets an invitation to accept, valid for ``valid_for``."""
 
     def work(session: Session) -> SignupRequest:
         actor, request = _decide_request(
@@ -345,9 +371,21 @@ def accept_request(request_id: int, venue_id: int, actor_id: int, now: datetime)
             session.add(user)
             session.flush()
             notify.welcome(session, user.id, venue_id, now)
-        else:
-            grant_role(session, user, venue_id, Role.MEMBER, now)
-        request.user_id = user.id
+            request.user_id = user.id
+        elif _membership(session, user.id, venue_id) is None:
+            # Anyone can type an address into the venue's form: the owner of an existing
+            # account is asked (an invitation they accept logged in), never added silently.
+            invitation = _new_invitation(
+                session,
+                venue_id,
+                actor.id,
+                request.email,
+                request.display_name,
+                Role.MEMBER,
+                request.locale,
+                now,
+            )
+            _send(session, invitation, now, valid_for)
         _audit(session, "signup_accepted", actor.id, now, request.email)
         return request
 
@@ -385,9 +423,12 @@ def request_password_reset(email: str, now: datetime) -> None:
     run_write(work)
 
 
-def set_password_from_link(claim: PasswordClaim, password: str, now: datetime) -> User:
+def set_password_from_link(
+    claim: PasswordClaim, password: str, now: datetime, *, is_reset: bool
+) -> User:
     """Set the password a link allows, once: the check and the change happen under the
-    write lock, so two uses of one link cannot both succeed."""
+    write lock, so two uses of one link cannot both succeed. A reset (not the first
+    password of a new account) is told to the person by e-mail."""
 
     def work(session: Session) -> User:
         user = session.scalar(sa.select(User).where(User.id == claim.user_id).with_for_update())
@@ -396,9 +437,26 @@ def set_password_from_link(claim: PasswordClaim, password: str, now: datetime) -
         assert user is not None
         user.set_password(password)
         _audit(session, "password_set", user.id, now, "link")
+        if is_reset:
+            notify.password_changed(session, user.id, now)
         return user
 
     return run_write(work)
+
+
+def change_password(user_id: int, password: str, now: datetime) -> None:
+    """The person changes their own password (they gave the current one); they are told by
+    e-mail, so that a change they did not make does not go unnoticed."""
+
+    def work(session: Session) -> None:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotAllowedError("not_found")
+        user.set_password(password)
+        _audit(session, "password_set", user.id, now, "profile")
+        notify.password_changed(session, user.id, now)
+
+    run_write(work)
 
 
 def save_email_choices(

@@ -1,13 +1,10 @@
 """The people of a venue: their roles, and accounts switched off.
 
-An existing account is added as member or manager; a role is changed or
+People join by invitation (``accounts.invite``), never added silently; a role is changed or
 removed (the person's reservations still to come at the venue are listed and
 may be cancelled with a reason, in the same transaction); administrators
 deactivate and reactivate accounts. Every change is in the log with the
 person concerned, so that they can be told (``AdminEvent.member_id``).
-
-Accounts are created elsewhere (invitations, sign-up requests): adding
-someone here needs an account that exists.
 """
 
 from __future__ import annotations
@@ -31,12 +28,13 @@ from ..models import (
     User,
     Venue,
 )
-from ..permissions import can_change_role, can_switch_account
+from ..permissions import can_change_place, can_change_role, can_switch_account
 from . import notify
 from .audit import record_admin
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
 from .lifecycle import cancel_held, lock_resources
 from .managing import managed_venue
+from .sessions import close_all_sessions
 
 MAX_REASON = 500
 
@@ -71,8 +69,9 @@ def _changeable(session: Session, venue: Venue, user_id: int, actor: User) -> Me
     membership = _membership(session, venue.id, user_id)
     if membership is None:
         raise NotAllowedError("not_found")
-    if not can_change_role(actor, venue, user_id):
-        raise SettingsError([r.Violation("own_role", "role")])
+    if not can_change_role(actor, venue, membership.user):
+        code = "own_role" if actor.id == user_id else "administrator_role"
+        raise SettingsError([r.Violation(code, "role")])
     return membership
 
 
@@ -80,36 +79,6 @@ def _membership(session: Session, venue_id: int, user_id: int) -> Membership | N
     return session.scalar(
         sa.select(Membership).where(Membership.venue_id == venue_id, Membership.user_id == user_id)
     )
-
-
-def add_member(venue_id: int, email: str, role: Role, actor_id: int, now: datetime) -> Membership:
-    """Give an existing account a role at the venue."""
-    email = email.strip().lower()
-
-    def work(session: Session) -> Membership:
-        venue, actor = managed_venue(session, venue_id, actor_id)
-        user = session.scalar(sa.select(User).where(User.email == email))
-        if user is None:
-            raise SettingsError([r.Violation("unknown_account", "email", {"email": email})])
-        existing = _membership(session, venue.id, user.id)
-        if existing is not None:
-            raise SettingsError(
-                [
-                    r.Violation(
-                        "already_member",
-                        "email",
-                        {"name": user.display_name, "role": existing.role.value},
-                    )
-                ]
-            )
-        membership = Membership(user_id=user.id, venue_id=venue.id, role=role)
-        session.add(membership)
-        _log(session, "role.granted", venue.id, actor, user, now, [["role", None, role.value]])
-        notify.role_granted(session, user.id, venue.id, role, now)
-        session.flush()
-        return membership
-
-    return run_write(work)
 
 
 def set_role(venue_id: int, user_id: int, role: Role, actor_id: int, now: datetime) -> Membership:
@@ -131,14 +100,16 @@ def set_role(venue_id: int, user_id: int, role: Role, actor_id: int, now: dateti
 
 def set_rate(venue_id: int, user_id: int, rate: Rate, actor_id: int, now: datetime) -> Membership:
     """Whether the person pays the member rate or the outside rate at the venue (an
-    association renting the kitchen, say): any manager decides, for anyone, themselves
-    included, since it changes no one's access."""
+    association renting the kitchen, say): any manager decides, for anyone but an
+    administrator, themselves included, since it changes no one's access."""
 
     def work(session: Session) -> Membership:
         venue, actor = managed_venue(session, venue_id, actor_id)
         membership = _membership(session, venue.id, user_id)
         if membership is None:
             raise NotAllowedError("not_found")
+        if not can_change_place(actor, venue, membership.user):
+            raise SettingsError([r.Violation("administrator_role", "rate")])
         if membership.rate != rate:
             changes = [["rate", membership.rate.value, rate.value]]
             _log(session, "rate.changed", venue.id, actor, membership.user, now, changes)
@@ -252,6 +223,9 @@ def set_account_active(
             )
             cancelled = _cancel_seen(session, found, seen_ids, cancel, reason, actor.id, now)
         user.active = active
+        if not active:
+            # Its cookies must not work again if the account is switched back on.
+            close_all_sessions(session, user.id)
         venues = [m.venue_id for m in user.memberships] or [None]
         for venue_id in venues:
             action = "account.reactivated" if active else "account.deactivated"

@@ -36,7 +36,7 @@ from ..models import (
     WaitlistEntry,
 )
 from ..models.outbox import MessageStatus
-from ..permissions import can_manage
+from ..permissions import can_handle_account
 from .audit import record_admin
 from .errors import NotAllowedError
 from .lifecycle import cancel_held, lock_resources
@@ -111,15 +111,6 @@ def export_person(user_id: int) -> dict[str, Any]:
     }
 
 
-def can_erase(actor: User, user: User) -> bool:
-    """The person themself; an administrator; or a manager of every venue the person
-    belongs to (else an administrator must do it, for the other venues' sake)."""
-    if actor.id == user.id or actor.is_admin:
-        return True
-    venues = [m.venue_id for m in user.memberships]
-    return bool(venues) and all(can_manage(actor, venue_id) for venue_id in venues)
-
-
 def erase_person(user_id: int, actor_id: int, now: datetime) -> None:
     """Delete what identifies the account; keep its reservations, anonymised.
 
@@ -133,7 +124,7 @@ def erase_person(user_id: int, actor_id: int, now: datetime) -> None:
         actor = session.get(User, actor_id)
         if user is None or actor is None:
             raise NotAllowedError("not_found")
-        if not can_erase(actor, user):
+        if not can_handle_account(actor, user):
             raise NotAllowedError("erase")
         email = user.email
         coming = list(

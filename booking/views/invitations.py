@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from .. import clock
 from ..extensions import db
-from ..forms.accounts import AcceptInvitationForm, InviteForm
+from ..forms.accounts import AcceptInvitationForm, AcceptWithAccountForm, InviteForm
 from ..models import Invitation, Role, Venue
 from ..permissions import can_manage
 from ..presentation.messages import transition_message
@@ -83,13 +83,9 @@ def _page(venue: Venue, form: InviteForm, status: int = 200) -> ResponseReturnVa
     ), status
 
 
-@bp.route("/manage/venues/<slug>/invitations", methods=["GET", "POST"])
-@access.manager
-def manage(slug: str) -> ResponseReturnValue:
-    venue = managed_venue(slug)
-    form = InviteForm()
-    if not form.validate_on_submit():
-        return _page(venue, form, 422 if form.is_submitted() else 200)
+def send_invitation(venue: Venue, form: InviteForm) -> None:
+    """Invite the person the form names and say so; the words are the same whether the
+    address has an account or not, so that nobody learns who has one."""
     result = accounts.invite(
         venue_id=venue.id,
         actor_id=current_user.id,
@@ -102,17 +98,33 @@ def manage(slug: str) -> ResponseReturnValue:
     )
     email = accounts.normal_email(form.email.data or "")
     if result.outcome == "invited":
-        flash(_("Invitation sent to %(email)s.", email=email), "success")
-    elif result.outcome == "role_added":
         flash(
             _(
-                "%(email)s already had an account: the role is added and they are told.",
+                "Invitation sent to %(email)s: they join %(venue)s once they accept it.",
                 email=email,
+                venue=venue.name,
             ),
             "success",
         )
     else:
-        flash(_("%(email)s already has this role here: nothing to do.", email=email), "info")
+        flash(
+            _(
+                "%(email)s is already part of %(venue)s: change their role from their page.",
+                email=email,
+                venue=venue.name,
+            ),
+            "info",
+        )
+
+
+@bp.route("/manage/venues/<slug>/invitations", methods=["GET", "POST"])
+@access.manager
+def manage(slug: str) -> ResponseReturnValue:
+    venue = managed_venue(slug)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _page(venue, form, 422 if form.is_submitted() else 200)
+    send_invitation(venue, form)
     return redirect(url_for("invitations.manage", slug=venue.slug))
 
 
@@ -160,7 +172,10 @@ def accept(token: str) -> ResponseReturnValue:
         invitation = accounts.open_invitation(db.session, claim.invitation_id, claim.nonce, now)
     except LinkError as error:
         return link_problem(error, "invitation")
+    if accounts.invited_account(db.session, invitation) is not None:
+        return _join_with_account(invitation, claim.nonce, token)
     form = AcceptInvitationForm()
+    form.about_person(invitation.display_name, invitation.email)
     if request.method == "GET":
         form.display_name.data = invitation.display_name
     if form.validate_on_submit():
@@ -175,18 +190,42 @@ def accept(token: str) -> ResponseReturnValue:
             )
         except LinkError as error:
             return link_problem(error, "invitation")
-        venue_page = url_for("public.venue", slug=accepted.venue.slug)
-        if not accepted.created:
-            flash(
-                _(
-                    "You already had an account: %(venue)s is added to it. Log in as usual.",
-                    venue=accepted.venue.name,
-                ),
-                "success",
-            )
-            return redirect(url_for("auth.login", next=venue_page))
+        except NotAllowedError:  # an account with this address appeared meanwhile
+            return redirect(url_for("invitations.accept", token=token))
         access.log_in(accepted.user)
         flash(_("Welcome to %(venue)s! You can book now.", venue=accepted.venue.name), "success")
-        return redirect(venue_page)
+        return redirect(url_for("public.venue", slug=accepted.venue.slug))
     status = 422 if request.method == "POST" else 200
     return render_template("invitations/accept.html", form=form, invitation=invitation), status
+
+
+def _join_with_account(invitation: Invitation, nonce: str, token: str) -> ResponseReturnValue:
+    """The address has an account: its owner accepts logged in, with their usual password."""
+    here = url_for("invitations.accept", token=token)
+    is_theirs = current_user.is_authenticated and current_user.email == invitation.email
+    form = AcceptWithAccountForm()
+    if request.method == "POST" and is_theirs and form.validate_on_submit():
+        try:
+            accepted = accounts.accept_invitation(
+                invitation_id=invitation.id,
+                nonce=nonce,
+                name="",
+                password="",
+                locale=str(get_locale() or "fr"),
+                now=clock.now(),
+                as_user_id=current_user.id,
+            )
+        except LinkError as error:
+            return link_problem(error, "invitation")
+        except NotAllowedError:
+            abort(404)
+        flash(_("You joined %(venue)s. You can book now.", venue=accepted.venue.name), "success")
+        return redirect(url_for("public.venue", slug=accepted.venue.slug))
+    status = 403 if request.method == "POST" else 200
+    return render_template(
+        "invitations/join.html",
+        invitation=invitation,
+        form=form,
+        is_theirs=is_theirs,
+        login_url=url_for("auth.login", next=here),
+    ), status

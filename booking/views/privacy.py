@@ -13,6 +13,7 @@ from .. import clock
 from ..extensions import db
 from ..forms.privacy import DeleteOwnAccountForm, EraseAccountForm
 from ..models import User
+from ..permissions import can_handle_account
 from ..services import privacy, sessions
 from . import access
 
@@ -72,7 +73,7 @@ def delete_mine() -> ResponseReturnValue:
 def _person(user_id: int) -> User:
     """Someone whose data the manager may hand over or erase on their request; else 404."""
     user = db.session.get(User, user_id)
-    if user is None or user.id == current_user.id or not privacy.can_erase(current_user, user):
+    if user is None or user.id == current_user.id or not can_handle_account(current_user, user):
         abort(404)
     return user
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -91,9 +93,15 @@ def accept_view(slug: str, request_id: int) -> ResponseReturnValue:
     venue = managed_venue(slug)
 
     def accept() -> str:
-        request = accounts.accept_request(request_id, venue.id, current_user.id, clock.now())
+        request = accounts.accept_request(
+            request_id,
+            venue.id,
+            current_user.id,
+            clock.now(),
+            timedelta(days=int(current_app.config["INVITATION_DAYS"])),
+        )
         return _(
-            "%(name)s is now a member of %(venue)s. They get an e-mail to choose a password.",
+            "Request from %(name)s accepted: they get an e-mail to join %(venue)s.",
             name=request.display_name,
             venue=venue.name,
         )

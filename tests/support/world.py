@@ -20,6 +20,7 @@ from flask import Flask
 from booking.extensions import db
 from booking.models import (
     Invitation,
+    Membership,
     OutboxMessage,
     PriceUnit,
     Role,
@@ -108,6 +109,15 @@ def build_world(make: Any, now: datetime) -> World:
     stranger = make.manager(other, email=EMAILS["stranger"], display_name="Gestion B")
     admin = make.user(is_admin=True, email=EMAILS["admin"], display_name="Admin")
     other_member = make.user(other, email="membre-b@example.org", display_name="Membre B")
+    # Accounts a manager of A must not reach beyond their place at A: one with no venue,
+    # another administrator, one with roles at A and B, an administrator with a role at A.
+    lonely = make.user(email="seule@example.org", display_name="Sans lieu")
+    other_admin = make.user(is_admin=True, email="admin2@example.org", display_name="Admin 2")
+    twofold = make.user(venue, email="deux-lieux@example.org", display_name="Deux lieux")
+    db.session.add(Membership(user_id=twofold.id, venue_id=other.id, role=Role.MEMBER))
+    admin_at_a = make.user(
+        venue, is_admin=True, email="admin-a@example.org", display_name="Admin membre A"
+    )
     make.grant(member, training)
     day = (now + timedelta(days=7)).date()
     start = datetime.combine(day, time(10), tzinfo=now.tzinfo)
@@ -198,6 +208,10 @@ def build_world(make: Any, now: datetime) -> World:
         "manager": manager.id,
         "stranger": stranger.id,
         "admin": admin.id,
+        "lonely": lonely.id,
+        "other_admin": other_admin.id,
+        "twofold": twofold.id,
+        "admin_at_a": admin_at_a.id,
     }
     world.slugs = {
         "venue": venue.slug,

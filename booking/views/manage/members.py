@@ -10,13 +10,13 @@ from werkzeug.wrappers import Response
 
 from ... import clock
 from ...extensions import db
-from ...forms.manage import AddMemberForm, RemoveMemberForm, RoleForm
+from ...forms.accounts import InviteForm
+from ...forms.manage import RemoveMemberForm, RoleForm
 from ...forms.prices import RateForm
 from ...models import Membership, Rate, Role, User, Venue
-from ...permissions import can_change_role
+from ...permissions import can_change_place, can_change_role
 from ...presentation.numbers import rate_label
 from ...services.members import (
-    add_member,
     member_rows,
     remove_member,
     set_rate,
@@ -25,6 +25,7 @@ from ...services.members import (
 )
 from ...services.trainings import member_grants, venue_trainings
 from .. import access
+from ..invitations import send_invitation
 from .common import attempt, bp, cancelled_note, local_today, managed_venue
 
 
@@ -36,33 +37,16 @@ def _role_filter() -> Role | None:
 @bp.route("/venues/<slug>/members", methods=["GET", "POST"])
 @access.manager
 def members(slug: str) -> Response | tuple[str, int]:
+    """The people of the venue, and inviting someone (POST): the person joins once they
+    accept, whether or not they have an account already."""
     venue = managed_venue(slug)
-    form = AddMemberForm()
+    form = InviteForm()
     status = 200
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            added = attempt(
-                form,
-                lambda: add_member(
-                    venue.id,
-                    form.email.data or "",
-                    Role(form.role.data),
-                    current_user.id,
-                    clock.now(),
-                ),
-            )
-            if added.result is not None:
-                user = db.session.get(User, added.result.user_id)
-                flash(
-                    _(
-                        "%(name)s is now part of %(venue)s.",
-                        name=user.display_name,
-                        venue=venue.name,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("manage.member", slug=venue.slug, user_id=user.id))
+            send_invitation(venue, form)
+            return redirect(url_for("manage.members", slug=venue.slug))
     search = (request.args.get("q") or "").replace("\x00", "")[:100]
     return (
         render_template(
@@ -110,7 +94,8 @@ def _member_page(
             person=user,
             membership=membership,
             form=form,
-            may_change=can_change_role(current_user, venue, user.id),
+            may_change=can_change_role(current_user, venue, user),
+            may_change_rate=can_change_place(current_user, venue, user),
             grants=member_grants(db.session, venue.id, user.id),
             trainings=venue_trainings(db.session, venue.id, today),
             upcoming=upcoming_at(db.session, venue.id, user.id, clock.now()),
@@ -184,7 +169,7 @@ def remove_person(slug: str, user_id: int) -> Response | tuple[str, int]:
             form=form,
             held=held,
             general=general,
-            may_change=can_change_role(current_user, venue, user.id),
+            may_change=can_change_role(current_user, venue, user),
         ),
         status,
     )
@@ -200,7 +185,9 @@ def member_rate(slug: str, user_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _member_page(venue, user, membership, status=422, rate_form=form)
     rate = Rate(form.rate.data)
-    attempt(form, lambda: set_rate(venue.id, user.id, rate, current_user.id, clock.now()))
+    changed = attempt(form, lambda: set_rate(venue.id, user.id, rate, current_user.id, clock.now()))
+    if not changed.done:
+        return _member_page(venue, user, membership, status=changed.status, rate_form=form)
     flash(
         _("%(name)s now pays the %(rate)s.", name=user.display_name, rate=rate_label(rate).lower()),
         "success",
