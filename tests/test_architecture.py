@@ -20,7 +20,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "security": {"models", "extensions"},
     "services": {"rules", "models", "permissions", "database", "extensions", "security"},
     "presentation": {"models", "rules", "permissions", "services", "extensions"},
-    "forms": {"models", "permissions", "presentation"},
+    "forms": {"models", "permissions", "presentation", "security"},
     "demo": {"services", "models", "rules", "extensions"},
     "notifications": {
         "models",

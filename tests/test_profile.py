@@ -6,11 +6,13 @@ import re
 
 import pytest
 
+from booking import clock
 from booking.extensions import db
 from booking.models import User
 
 from .conftest import PASSWORD
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import text_of
 
 pytestmark = pytest.mark.usefixtures("compiled_translations")
@@ -52,7 +54,7 @@ def test_change_name(client, member):
 def test_empty_name_is_refused_next_to_the_field(client, member):
     response = client.post("/profile", data={"display_name": "", "locale": "fr"})
     page = text_of(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert re.search(r'id="display_name-error">\s*<span>Indiquez un nom.</span>', page)
     assert 'aria-describedby="display_name-help display_name-error"' in page
     assert db.session.get(User, member.id).display_name == "Amina"
@@ -102,7 +104,7 @@ def test_wrong_current_password_is_refused_next_to_the_field(client, member):
         },
     )
     page = text_of(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert re.search(
         r'id="current_password-error">\s*<span>Ce n’est pas votre mot de passe actuel.</span>',
         page,
@@ -114,7 +116,13 @@ def test_wrong_current_password_is_refused_next_to_the_field(client, member):
 @pytest.mark.parametrize(
     ("new", "again", "message"),
     [
-        ("short", "short", "Le mot de passe doit contenir au moins 8 caractères."),
+        ("short", "short", "Choisissez au moins 12 caractères."),
+        ("eleven char", "eleven char", "Choisissez au moins 12 caractères."),
+        ("password1234", "password1234", "fait partie de ceux que l’on essaie en premier"),
+        ("123456789012", "123456789012", "fait partie de ceux que l’on essaie en premier"),
+        ("azertyuiop12", "azertyuiop12", "fait partie de ceux que l’on essaie en premier"),
+        ("amina@example.org", "amina@example.org", "reprend votre nom ou votre adresse"),
+        ("AminaAmina2026", "AminaAmina2026", "reprend votre nom ou votre adresse"),
         ("a new long password", "another one", "Les deux nouveaux mots de passe ne sont pas"),
     ],
 )
@@ -123,8 +131,38 @@ def test_new_password_rules(client, member, new, again, message):
         "/profile/password",
         data={"current_password": PASSWORD, "new_password": new, "confirm_password": again},
     )
-    assert message in text_of(response)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert re.search(r'id="new_password-error">\s*<span>[^<]*' + re.escape(message), page) or (
+        "Les deux" in message and message in page
+    )
     assert db.session.get(User, member.id).check_password(PASSWORD)
+    assert sent_mail(clock.now()) == []
+
+
+def test_the_password_page_says_a_phrase_is_fine(client, member):
+    page = text_of(client.get("/profile"))
+    assert "Au moins 12 caractères. Le mieux : une petite phrase de quelques mots" in page
+    assert 'minlength="12"' in page
+
+
+def test_a_changed_password_is_told_by_e_mail(client, member):
+    """A change the person did not make (someone who had their password) does not go
+    unnoticed: an e-mail tells them, with the way to choose a new one."""
+    done = client.post(
+        "/profile/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new long password",
+            "confirm_password": "a new long password",
+        },
+    )
+    assert done.status_code == 302
+    (mail,) = to(sent_mail(clock.now()), "amina@example.org")
+    assert subject(mail) == "Votre mot de passe a été changé — Tiers-lieux"
+    body = text(mail)
+    assert "Le mot de passe de votre compte amina@example.org vient d’être changé." in body
+    assert link(mail, "/password/forgot").startswith("/password/forgot?email=amina")
 
 
 def test_profile_offers_the_calendar_links_when_they_exist(app, client, member):

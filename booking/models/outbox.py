@@ -44,6 +44,7 @@ class MessageKind(enum.StrEnum):
     WELCOME = "welcome"
     SIGNUP_DECLINED = "signup_declined"
     PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
     ROLE_GRANTED = "role_granted"
     ROLE_REMOVED = "role_removed"
     TRAINING_GRANTED = "training_granted"
@@ -74,7 +75,9 @@ class OutboxMessage(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "outbox_message_kind"))
+    kind: Mapped[MessageKind] = mapped_column(
+        str_enum(MessageKind, "outbox_message_kind", check=False)
+    )
     # An account (its address and language are read when the message is
     # rendered), or an address for someone who has no account yet.
     recipient_id: Mapped[int | None] = mapped_column(

@@ -149,6 +149,8 @@ def _subject(letter: Letter) -> str:
             return gettext("Your request to join %(venue)s", venue=venue)
         case MessageKind.PASSWORD_RESET:
             return gettext("Choose a new password — %(site)s", site=letter.site_name)
+        case MessageKind.PASSWORD_CHANGED:
+            return gettext("Your password was changed — %(site)s", site=letter.site_name)
         case MessageKind.ROLE_GRANTED:
             if v["role"] == "manager":
                 return gettext("You are now a manager of %(venue)s", venue=venue)
@@ -260,6 +262,7 @@ def kind_label(kind: MessageKind) -> str:
         MessageKind.WELCOME: gettext("Welcome, choose a password"),
         MessageKind.SIGNUP_DECLINED: gettext("Request to join declined"),
         MessageKind.PASSWORD_RESET: gettext("Password reset"),
+        MessageKind.PASSWORD_CHANGED: gettext("Password changed"),
         MessageKind.ROLE_GRANTED: gettext("Role granted"),
         MessageKind.ROLE_REMOVED: gettext("Role removed"),
         MessageKind.TRAINING_GRANTED: gettext("Training granted"),

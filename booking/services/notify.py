@@ -418,6 +418,11 @@ def password_reset(session: Session, user_id: int, now: datetime) -> None:
     _add(session, [_row(MessageKind.PASSWORD_RESET, now, {}, recipient_id=user_id)])
 
 
+def password_changed(session: Session, user_id: int, now: datetime) -> None:
+    """The account's password was changed or reset: a change its owner did not make shows."""
+    _add(session, [_row(MessageKind.PASSWORD_CHANGED, now, {}, recipient_id=user_id)])
+
+
 def role_granted(session: Session, user_id: int, venue_id: int, role: Role, now: datetime) -> None:
     """Someone became a member or a manager of a venue."""
     payload = {"venue_id": venue_id, "role": Role(role).value}

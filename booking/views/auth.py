@@ -119,9 +119,15 @@ def _choose_password(token: str, purpose: LinkPurpose, max_age: timedelta) -> Re
         return link_problem(error, kind)
     assert user is not None
     form = FirstPasswordForm() if purpose == LinkPurpose.WELCOME else NewPasswordForm()
+    form.about_person(user.display_name, user.email)
     if form.validate_on_submit():
         try:
-            user = accounts.set_password_from_link(claim, form.new_password.data or "", now)
+            user = accounts.set_password_from_link(
+                claim,
+                form.new_password.data or "",
+                now,
+                is_reset=purpose == LinkPurpose.RESET,
+            )
         except LinkError as error:
             return link_problem(error, kind)
         # A new password: whoever had the account open elsewhere is out.

@@ -8,12 +8,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext, refresh
 from flask_login import current_user
 
+from .. import clock
 from ..extensions import db
 from ..forms.accounts import NotificationsForm
 from ..forms.profile import PasswordForm, ProfileForm
 from ..permissions import can_manage_any
 from ..services import sessions
-from ..services.accounts import save_email_choices
+from ..services.accounts import change_password, save_email_choices
 from . import access
 from .feeds import protect_secret_page, secret_links
 
@@ -55,8 +56,9 @@ def _page(
         current_digest=sessions.digest(current_user.session_token or ""),
         notifications_form=notifications_form or _notifications_form(),
     )
+    refused = any(form is not None for form in (profile_form, password_form, notifications_form))
     # The page shows the secret feed links.
-    return protect_secret_page(make_response(page))
+    return protect_secret_page(make_response(page, 422 if refused else 200))
 
 
 @bp.route("")
@@ -86,13 +88,13 @@ def update() -> ResponseReturnValue:
 @access.member
 def password() -> ResponseReturnValue:
     form = PasswordForm()
+    form.about_person(current_user.display_name, current_user.email)
     if not form.validate_on_submit():
         return _page(password_form=form)
     if not current_user.check_password(form.current_password.data or ""):
         form.current_password.errors = [_("This is not your current password.")]
         return _page(password_form=form)
-    current_user.set_password(form.new_password.data or "")
-    db.session.commit()
+    change_password(current_user.id, form.new_password.data or "", clock.now())
     # Whoever had this account open elsewhere (a lost phone, a stolen cookie) is out.
     sessions.close_other_sessions(current_user.id, current_user.session_token)
     flash(_("Your password is changed. Your other devices are logged out."), "success")
