@@ -1,9 +1,16 @@
-"""Login sessions: opened at login, closed at logout, the others closed when the password changes.
+"""Login sessions: opened at login, closed at logout, the others closed when the password
+changes, all of them when the account is switched off; ended by time.
 
 Each browser that logs in gets a random token, kept in its (signed) session
 and remember cookies; the database keeps only the token's digest. A copy of
 a cookie is therefore worth nothing once its session is closed, and one
 place, the database, says who is logged in (several app servers agree).
+
+How long a session lasts depends on "stay logged in": without it (a shared
+computer at the social centre), a session ends after ``IDLE`` unused and at the
+latest ``ABSOLUTE`` after the login; with it, it ends after the remember
+cookie's duration whether used or not (an absolute limit too), so that a lost
+phone does not stay logged in for ever.
 """
 
 from __future__ import annotations
@@ -19,10 +26,27 @@ from ..database import run_write
 from ..extensions import db
 from ..models import LoginSession, User
 
-# A session not seen for this long is closed (the remember cookie lasts as long).
+# "Stay logged in": at most this long after the login (the remember cookie lasts as long).
 DEFAULT_LIFETIME = timedelta(days=30)
+# Without it: this long unused, and this long after the login at the latest.
+IDLE = timedelta(hours=4)
+ABSOLUTE = timedelta(hours=24)
 # last_seen_at is written at most this often: a read should not cost a write.
-TOUCH_EVERY = timedelta(hours=1)
+TOUCH_EVERY = timedelta(minutes=10)
+
+
+def is_alive(
+    created_at: datetime,
+    last_seen_at: datetime,
+    remembered: bool,
+    now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+) -> bool:
+    """Whether a session opened at ``created_at`` and last used at ``last_seen_at`` still
+    holds at ``now``."""
+    if remembered:
+        return now < created_at + lifetime
+    return now < last_seen_at + IDLE and now < created_at + ABSOLUTE
 
 
 def digest(token: str) -> str:
@@ -30,7 +54,12 @@ def digest(token: str) -> str:
 
 
 def open_session(
-    user_id: int, user_agent: str, now: datetime, lifetime: timedelta = DEFAULT_LIFETIME
+    user_id: int,
+    user_agent: str,
+    now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    *,
+    remembered: bool = False,
 ) -> str:
     """A new session for ``user_id``; returns its token (only its digest is stored)."""
     token = secrets.token_urlsafe(32)
@@ -38,7 +67,7 @@ def open_session(
     def work(session: Session) -> None:
         session.execute(
             sa.delete(LoginSession).where(
-                LoginSession.user_id == user_id, LoginSession.last_seen_at < now - lifetime
+                LoginSession.user_id == user_id, LoginSession.created_at < now - lifetime
             )
         )
         session.add(
@@ -48,6 +77,7 @@ def open_session(
                 created_at=now,
                 last_seen_at=now,
                 user_agent=user_agent[:200],
+                remembered=remembered,
             )
         )
 
@@ -62,14 +92,20 @@ def user_for_session(
     if not token or len(token) > 100:
         return None
     row = db.session.execute(
-        sa.select(User, LoginSession.id, LoginSession.last_seen_at)
+        sa.select(
+            User,
+            LoginSession.id,
+            LoginSession.created_at,
+            LoginSession.last_seen_at,
+            LoginSession.remembered,
+        )
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.token_digest == digest(token))
     ).one_or_none()
     if row is None:
         return None
-    user, session_id, last_seen = row
-    if not user.active or last_seen < now - lifetime:
+    user, session_id, created, last_seen, remembered = row
+    if not user.active or not is_alive(created, last_seen, remembered, now, lifetime):
         return None
     if now - last_seen > TOUCH_EVERY:
         db.session.execute(
@@ -87,6 +123,14 @@ def close_session(token: str | None) -> None:
         lambda session: session.execute(
             sa.delete(LoginSession).where(LoginSession.token_digest == digest(token))
         )
+    )
+
+
+def close_all_sessions(session: Session, user_id: int) -> int:
+    """Log ``user_id`` out everywhere, in the caller's transaction (an account switched off)."""
+    return (
+        session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user_id)).rowcount
+        or 0
     )
 
 

@@ -114,6 +114,7 @@ def log_in(user: User, remember: bool = False) -> None:
         request.user_agent.string,
         clock.now(),
         current_app.config["REMEMBER_COOKIE_DURATION"],
+        remembered=remember,
     )
     login_user(user, remember=remember)
 
