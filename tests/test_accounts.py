@@ -11,6 +11,7 @@ from booking.extensions import db
 from booking.models import (
     Invitation,
     MessageKind,
+    MessageStatus,
     OutboxMessage,
     Role,
     SignupRequest,
@@ -513,4 +514,48 @@ def test_nul_characters_never_reach_postgresql(client, auth, place):
             data={"resource": "\x00", "day": "2026-06-03", "start": "10:00", "end": "11:00"},
         ).status_code
         == 404
+    )
+
+
+# --- names on one line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Fatima\r\nBcc: tous@example.org", "Fatima\nB.", "Fatima\tB."])
+def test_a_name_with_a_line_break_is_refused_next_to_the_field(client, auth, place, name):
+    """A name that holds a line break broke every e-mail to the person for good, and the
+    managers' e-mails about them: it is refused where it is typed."""
+    asked = client.post(
+        "/venues/lieu/join",
+        data={"display_name": name, "email": "fatima@example.org", "message": "Bonjour\nà tous"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert asked.status_code == 422
+    assert "Ceci doit tenir sur une ligne" in text_of(asked)
+    assert db.session.scalar(sa.select(sa.func.count(SignupRequest.id))) == 0
+    auth.login(place["manager"].email)
+    invited = client.post(
+        "/manage/venues/lieu/invitations",
+        data={"display_name": name, "email": "nadia@example.org", "role": "member"},
+    )
+    assert invited.status_code == 422
+    assert "Ceci doit tenir sur une ligne" in text_of(invited)
+    renamed = client.post("/profile", data={"display_name": name, "locale": "fr"})
+    assert renamed.status_code == 422
+    assert db.session.get(User, place["manager"].id).display_name == "Marie"
+    assert kinds() == []
+
+
+def test_a_name_stored_with_a_line_break_still_gets_its_e_mails(client, place):
+    """Names typed before the forms refused line breaks: the e-mail goes, on one line."""
+    amina = db.session.get(User, place["member"].id)
+    amina.display_name = "Amina\r\nHaddad"
+    db.session.commit()
+    forgot(client, "amina@example.org")
+    (mail,) = to(sent_mail(NOW), "amina@example.org")
+    assert str(mail["To"]) == "Amina Haddad <amina@example.org>"
+    assert (
+        db.session.scalar(
+            sa.select(OutboxMessage.status).where(OutboxMessage.kind == MessageKind.PASSWORD_RESET)
+        )
+        == MessageStatus.SENT
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Length, Optional
 
+from .base import Form
 from .manage import IdsField, _area, _text, clean_text
 
 
-class VenueForm(FlaskForm):
+class VenueForm(Form):
     name = _text(_l("Name"), 160, required=True, description=_l("As people know the place."))
     address = _text(_l("Address"), 300, description=_l("Street, postcode and town."))
     phone = _text(_l("Contact phone"), 40)
@@ -34,7 +34,7 @@ class VenueForm(FlaskForm):
         self.timezone.choices = [SelectChoice(zone, zone) for zone in zones]
 
 
-class AccountStateForm(FlaskForm):
+class AccountStateForm(Form):
     cancel_bookings = BooleanField(_l("Also cancel their bookings to come"))
     reason = _text(
         _l("Reason"), 500, description=_l("Needed to cancel bookings: the member reads it.")

@@ -1,8 +1,10 @@
 """What every form shares: text free of control characters.
 
 Nobody types a NUL or an escape character; PostgreSQL refuses NUL in text
-(and would answer a 500). Every form derives from ``Form`` so that such input
-is refused next to its field, in words, before anything reaches a service.
+(and would answer a 500); a line break in a name or an address breaks the
+e-mail headers it goes into. Every form derives from ``Form`` so that such
+input is refused next to its field, in words, before anything reaches a
+service.
 """
 
 from __future__ import annotations
@@ -15,18 +17,27 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import Field, widgets
 from wtforms.i18n import messages_path
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What ends a line: fine in a text area, never in a one-line field (a name that holds a
+# line break breaks every e-mail header it goes into).
+LINE_BREAKS = re.compile(r"[\t\n\r\u2028\u2029]")
 
 
-def has_control_characters(value: Any) -> bool:
+def has_control_characters(value: Any, pattern: re.Pattern[str] = CONTROL_CHARACTERS) -> bool:
     if isinstance(value, str):
-        return bool(CONTROL_CHARACTERS.search(value))
+        return bool(pattern.search(value))
     if isinstance(value, list | tuple):
-        return any(has_control_characters(item) for item in value)
+        return any(has_control_characters(item, pattern) for item in value)
     return False
+
+
+def is_one_line(field: Field) -> bool:
+    """A field typed on one line: every input but a text area."""
+    return isinstance(field.widget, widgets.Input)
 
 
 # WTForms' own messages ("Not a valid date value."), by language: Flask-WTF reads
@@ -55,6 +66,12 @@ class Form(FlaskForm):
                 field.errors = [
                     *field.errors,
                     _l("This contains invisible characters that are not allowed: type it again."),
+                ]
+                valid = False
+            elif is_one_line(field) and has_control_characters(raw, LINE_BREAKS):
+                field.errors = [
+                    *field.errors,
+                    _l("This must fit on one line: remove the line breaks and tabs."),
                 ]
                 valid = False
         return valid

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import date, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -39,6 +38,7 @@ from wtforms.widgets import TextInput
 from ..models import ResourceKind, Role
 from ..presentation.formatting import format_duration
 from ..presentation.labels import WEEKDAY_LABELS
+from .base import Form
 from .reservations import MultiCheckboxField, reasonable_date
 
 # Steps a resource's bookings move by (minutes): each divides a day.
@@ -169,14 +169,14 @@ class TickedIdsField(MultiCheckboxField):
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = [int(v) for v in valuelist if v.isdigit() and len(v) < 10]
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         pass
 
 
 # --- the queue ------------------------------------------------------------------------
 
 
-class BulkApproveForm(FlaskForm):
+class BulkApproveForm(Form):
     ids = TickedIdsField(_l("Requests to accept"))
     series = TickedIdsField(_l("Series to accept as a whole"))
 
@@ -188,7 +188,7 @@ class BulkApproveForm(FlaskForm):
 # --- closures ------------------------------------------------------------------------
 
 
-class ClosureForm(FlaskForm):
+class ClosureForm(Form):
     resource = SelectField(_l("What closes"), coerce=int, default=0, validators=[InputRequired()])
     first_day = DateField(
         _l("First day"), validators=[InputRequired(_l("Choose the first day.")), reasonable_date]
@@ -252,7 +252,7 @@ def _day_fields() -> dict[str, Field]:
     return fields
 
 
-class _HoursBase(FlaskForm):
+class _HoursBase(Form):
     def day_pairs(self, weekday: int) -> list[tuple[Field, Field]]:
         return [
             (self[f"d{weekday}_{n}_opens"], self[f"d{weekday}_{n}_closes"])
@@ -311,7 +311,7 @@ DAY_NAMES = WEEKDAY_LABELS
 # --- resources ------------------------------------------------------------------------
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(Form):
     name = _text(
         _l("Name"), 160, required=True, description=_l("As members call it: “Découpeuse laser”.")
     )
@@ -417,7 +417,7 @@ class ResourceForm(FlaskForm):
         self.slot_minutes.choices = [SelectChoice(m, format_duration(m)) for m in SLOT_CHOICES]
 
 
-class RetireForm(FlaskForm):
+class RetireForm(Form):
     reason = _text(
         _l("Reason"),
         500,
@@ -429,14 +429,14 @@ class RetireForm(FlaskForm):
 # --- trainings ------------------------------------------------------------------------
 
 
-class TrainingForm(FlaskForm):
+class TrainingForm(Form):
     name = _text(
         _l("Name"), 160, required=True, description=_l("For example “Sécurité découpe laser”.")
     )
     description = _area(_l("Description"), 2000, description=_l("What it covers, how to take it."))
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     member = SelectField(
         _l("Member"), coerce=int, validators=[InputRequired(_l("Choose a member."))]
     )
@@ -464,11 +464,11 @@ ROLE_CHOICES = [
 ]
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = RadioField(_l("Role"), choices=ROLE_CHOICES, validators=[InputRequired()])
 
 
-class RemoveMemberForm(FlaskForm):
+class RemoveMemberForm(Form):
     cancel_bookings = BooleanField(_l("Also cancel their bookings to come at this venue"))
     reason = _text(
         _l("Reason"), 500, description=_l("Needed to cancel bookings: the member reads it.")
@@ -479,7 +479,7 @@ class RemoveMemberForm(FlaskForm):
 # --- the log ----------------------------------------------------------------------------
 
 
-class LogFilterForm(FlaskForm):
+class LogFilterForm(Form):
     """Filters of the venue's log, in the address (GET): no CSRF token needed to read."""
 
     class Meta:
@@ -508,7 +508,7 @@ class LogFilterForm(FlaskForm):
         ]
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(Form):
     """The schedule's day and view, in the address (GET)."""
 
     class Meta:

@@ -358,6 +358,11 @@ class _Composer:
         )
 
 
+def one_line(text: str) -> str:
+    """``text`` with its line breaks, tabs and runs of spaces made single spaces."""
+    return " ".join(text.split())
+
+
 def compose(message: OutboxMessage, now: datetime, links: Links) -> Envelope:
     """Who receives ``message`` and what it says; raises Obsolete if it should not go."""
     return _Composer(message, now, links).compose()
@@ -374,9 +379,10 @@ def mime(
     """The e-mail as it travels: headers, a plain-text body, and the .ics attachments."""
     email = emails.render(envelope.letter)
     mail = EmailMessage()
-    mail["Subject"] = email.subject
+    # A name written before line breaks were refused must not break the headers.
+    mail["Subject"] = one_line(email.subject)
     mail["From"] = current_app.config["MAIL_FROM"]
-    mail["To"] = Address(display_name=envelope.to_name, addr_spec=envelope.to_address)
+    mail["To"] = Address(display_name=one_line(envelope.to_name), addr_spec=envelope.to_address)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id or make_msgid(
         idstring=f"outbox.{message.id}", domain=sender_address().rpartition("@")[2] or None

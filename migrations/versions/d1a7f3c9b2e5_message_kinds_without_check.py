@@ -6,6 +6,8 @@
   table is rebuilt: nothing refers to it and no trigger watches it.
 - login_session.remembered: whether the person ticked "stay logged in", which decides
   how long the session may last (booking.services.sessions).
+- Names typed with line breaks or tabs before the forms refused them (they broke every
+  e-mail to the person): made one line.
 
 Revision ID: d1a7f3c9b2e5
 Revises: 9eeb11ee391e
@@ -32,8 +34,17 @@ MESSAGE_KINDS = (
 )
 
 
+# Where people's names are kept.
+NAMES = (("user", "display_name"), ("invitation", "display_name"), ("signup_request", "display_name"))
+
+
 def upgrade():
-    if op.get_bind().dialect.name == "sqlite":
+    for table, column in NAMES:
+        cleaned = f'"{column}"'
+        for character in ("char(13)", "char(10)", "char(9)") if _sqlite() else ("chr(13)", "chr(10)", "chr(9)"):
+            cleaned = f"replace({cleaned}, {character}, ' ')"
+        op.execute(f'UPDATE "{table}" SET "{column}" = trim({cleaned}) WHERE "{column}" <> trim({cleaned})')
+    if _sqlite():
         with op.batch_alter_table('outbox_message', recreate='always') as batch_op:
             batch_op.drop_constraint(op.f(KIND_CHECK), type_='check')
         op.execute(
@@ -45,6 +56,10 @@ def upgrade():
             'login_session',
             sa.Column('remembered', sa.Boolean(), server_default=sa.false(), nullable=False),
         )
+
+
+def _sqlite():
+    return op.get_bind().dialect.name == "sqlite"
 
 
 def downgrade():
