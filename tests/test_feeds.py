@@ -257,6 +257,34 @@ def test_public_feeds_hide_people_and_purposes_unless_shown(
     assert by_status["CONFIRMED"].startswith("Découpeuse laser — ")
 
 
+def test_a_retired_resource_leaves_its_venues_feed_which_says_it_changed(
+    client: FlaskClient, place: dict, clock: FeedClock
+) -> None:
+    from booking.services.resources import retire_resource
+
+    _book(place["laser"], place["member"], datetime(2026, 3, 2, 10), 1, clock.now)
+    _book(place["kitchen"], place["member"], datetime(2026, 3, 4, 10), 1, clock.now)
+    clock.set(clock.now + timedelta(hours=3))  # the laser's booking is over: history
+    before = client.get("/feeds/venues/moulins.ics")
+    summaries = [e.summary for e in read_everywhere(before.data).events]
+    assert any(s.startswith("Découpeuse laser") for s in summaries)
+    clock.set(clock.now + timedelta(hours=2))
+    retire_resource(place["laser"].id, place["manager"].id, "Vendue", clock.now, frozenset())
+    after = client.get(
+        "/feeds/venues/moulins.ics",
+        headers={
+            "If-None-Match": before.headers["ETag"],
+            "If-Modified-Since": before.headers["Last-Modified"],
+        },
+    )
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert parse_date(after.headers["Last-Modified"]) > parse_date(before.headers["Last-Modified"])
+    summaries = [e.summary for e in read_everywhere(after.data).events]
+    assert summaries and not any(s.startswith("Découpeuse laser") for s in summaries)
+    assert client.get("/feeds/resources/laser.ics").status_code == 404
+
+
 def test_demo_members_never_appear_in_public_feeds(app: Flask, client: FlaskClient) -> None:
     seed_reference_data()
     assert seed_demo_bookings() > 30
@@ -265,6 +293,12 @@ def test_demo_members_never_appear_in_public_feeds(app: Flask, client: FlaskClie
     assert retired, "the demo has a retired resource"
     for slug in retired:
         assert client.get(f"/feeds/resources/{slug}.ics").status_code == 404
+    # Nor does its past show in its venue's feed: one rule for every public feed.
+    retired_names = db.session.scalars(sa.select(Resource.name).where(~Resource.is_active)).all()
+    for venue_slug in db.session.scalars(sa.select(Venue.slug)):
+        venue_events = read_everywhere(client.get(f"/feeds/venues/{venue_slug}.ics").data).events
+        for event in venue_events:
+            assert not event.summary.startswith(tuple(retired_names)), event.summary
     slugs = [
         ("resources", s)
         for s in db.session.scalars(sa.select(Resource.slug).where(Resource.is_active))

@@ -210,14 +210,26 @@ def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | No
         scope=f"venue:{venue_id}",
         audience=Audience.PUBLIC,
         window=Window.around(now, config),
+        # A retired resource leaves the public feeds, its past with it: the venue's, as
+        # its own (which answers 404); retiring it bumps the venue's stamp.
         conditions=[
-            Reservation.resource_id.in_(sa.select(Resource.id).where(Resource.venue_id == venue_id))
+            Reservation.resource_id.in_(
+                sa.select(Resource.id).where(Resource.venue_id == venue_id, Resource.is_active)
+            )
         ],
         stamps=(version,),
         changed_at=changed_at,
         created_at=created_at,
         subject={"venue": name, "timezone": timezone},
-        closure_conditions=[Closure.venue_id == venue_id],
+        closure_conditions=[
+            Closure.venue_id == venue_id,
+            sa.or_(
+                Closure.resource_id.is_(None),
+                Closure.resource_id.in_(
+                    sa.select(Resource.id).where(Resource.venue_id == venue_id, Resource.is_active)
+                ),
+            ),
+        ],
     )
 
 
