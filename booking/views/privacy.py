@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -27,7 +28,11 @@ def page() -> str:
         "privacy/page.html",
         sent_mail_days=privacy.SENT_MAIL_DAYS,
         closed_request_days=privacy.CLOSED_REQUEST_DAYS,
-        idle_session_days=privacy.IDLE_SESSION_DAYS,
+        session_hours={
+            "idle": sessions.IDLE // timedelta(hours=1),
+            "most": sessions.ABSOLUTE // timedelta(hours=1),
+        },
+        remembered_days=current_app.config["REMEMBER_COOKIE_DURATION"] // timedelta(days=1),
         contact=current_app.config.get("PRIVACY_CONTACT", ""),
     )
 
