@@ -7,7 +7,7 @@ transactions; this package sends them after the commit, outside any request:
 ``worker`` runs it all from a background thread or a command.
 """
 
-from .sender import Report, purge, send_again, send_due, transport
+from .sender import Report, send_again, send_due, transport
 from .worker import BackgroundSender, Cycle, init_app
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "Cycle",
     "Report",
     "init_app",
-    "purge",
     "send_again",
     "send_due",
     "transport",

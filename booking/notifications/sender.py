@@ -49,8 +49,6 @@ LEASE = timedelta(minutes=15)
 # has failed.
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 3 * 60, 6 * 60, 12 * 60, 24 * 60))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-KEEP_SENT = timedelta(days=30)
-KEEP_FAILED = timedelta(days=90)
 MAX_ERROR = 1000
 
 
@@ -289,28 +287,5 @@ def send_again(message_id: int, now: datetime) -> bool:
             .values(status=MessageStatus.PENDING, due_at=now, attempts=0, rendered=None)
         )
         return result.rowcount == 1
-
-    return run_write(work)
-
-
-def purge(now: datetime) -> int:
-    """Forget messages sent or dropped long ago, and old failures."""
-
-    def work(session: Session) -> int:
-        result = session.execute(
-            sa.delete(OutboxMessage).where(
-                sa.or_(
-                    sa.and_(
-                        OutboxMessage.status.in_((MessageStatus.SENT, MessageStatus.DROPPED)),
-                        OutboxMessage.created_at < now - KEEP_SENT,
-                    ),
-                    sa.and_(
-                        OutboxMessage.status == MessageStatus.FAILED,
-                        OutboxMessage.created_at < now - KEEP_FAILED,
-                    ),
-                )
-            )
-        )
-        return result.rowcount
 
     return run_write(work)
