@@ -134,11 +134,26 @@ def purge_old_data() -> None:
     show_default=True,
     help="Seconds between two looks, with --loop.",
 )
-def send_mail(loop: bool, interval: float) -> None:
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help="Also send the messages waiting for their next try (after a mail server outage).",
+)
+def send_mail(loop: bool, interval: float, at_once: bool) -> None:
     """Send the e-mails that are due (for cron, or as a worker with --loop)."""
-    from .notifications import Cycle, send_due, transport
+    from .notifications import Cycle, send_due, send_waiting_now, transport
 
     click.echo(_("Sending through %(where)s.", where=transport().description))
+    if at_once:
+        woken = send_waiting_now(clock.now())
+        click.echo(
+            ngettext(
+                "%(num)d message waiting for its next try goes now.",
+                "%(num)d messages waiting for their next try go now.",
+                woken,
+            )
+        )
     if not loop:
         report = send_due(clock.now())
         click.echo(
@@ -215,6 +230,9 @@ def restore(source: Path, yes: bool) -> None:
             _("Every current booking and account will be replaced by the backup. Continue?"),
             abort=True,
         )
+    from .notifications import hold_interrupted
+
+    began = clock.now()
     url = db.engine.url
     db.session.remove()
     db.engine.dispose()
@@ -243,3 +261,18 @@ def restore(source: Path, yes: bool) -> None:
             check=True,
         )
     click.echo(_("Database restored from %(path)s.", path=source))
+    # E-mails the backup shows being sent may have arrived already: an administrator
+    # sends or drops each one, rather than every recipient getting it again.
+    held = hold_interrupted(began)
+    if held:
+        click.echo(
+            ngettext(
+                "%(num)d e-mail was being sent when the backup was taken: it may have "
+                "arrived already. It waits on /admin/messages for an administrator to send "
+                "or drop it.",
+                "%(num)d e-mails were being sent when the backup was taken: they may have "
+                "arrived already. They wait on /admin/messages for an administrator to send "
+                "or drop them.",
+                held,
+            )
+        )

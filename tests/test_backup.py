@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +12,15 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskCliRunner
 
+from booking.database import run_write
 from booking.extensions import db
-from booking.models import Reservation, Venue
+from booking.models import MessageStatus, OutboxMessage, Reservation, Role, Venue
+from booking.notifications import hold_interrupted, send_due
+from booking.services import notify
+
+from .conftest import paris
+from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.smtp import smtp_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.postgres
 
@@ -60,3 +70,69 @@ def test_a_backup_restores_every_row(runner: FlaskCliRunner, tmp_path: Path) -> 
     db.session.commit()
     stamps = db.session.execute(sa.text("SELECT sum(version) FROM feed_stamp")).scalar()
     assert stamps > sum(row[2] for row in before["feed_stamp"])
+
+
+@pytest.mark.usefixtures("compiled_translations")
+def test_e_mails_being_sent_at_backup_time_are_held_after_a_restore(
+    app, make, runner: FlaskCliRunner, smtp, clock, tmp_path: Path
+) -> None:
+    """The nightly backup runs while a sender is sending two messages; they go out after
+    it. Restoring that backup must not send them again ("Demande acceptée" twice): they
+    wait for an administrator, who can tell whether they arrived."""
+    now = paris(2026, 6, 1, 3, 15)
+    venue = make.venue(name="KPA Moulins")
+    people = [make.user(email=f"membre{n}@example.org") for n in range(2)]
+    run_write(
+        lambda session: [
+            notify.role_granted(session, person.id, venue.id, Role.MEMBER, now) for person in people
+        ]
+    )
+    smtp.mode = "stall"  # the server has the first message, the sender awaits its answer
+    db.session.remove()
+
+    def sender() -> None:
+        with app.app_context():
+            send_due(now)
+            db.session.remove()
+
+    sending = threading.Thread(target=sender)
+    sending.start()
+    smtp.wait_for(1)
+    result = runner.invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert result.exit_code == 0, result.output
+    smtp.mode = "accept"
+    smtp.release.set()
+    sending.join(timeout=10)
+    assert len(smtp.messages) == 2  # both went out after the backup
+    (copy,) = (tmp_path / "backups").iterdir()
+
+    clock.set(now + timedelta(hours=5))
+    result = runner.invoke(args=["restore", str(copy), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "2 e-mails étaient en cours d’envoi quand la sauvegarde a été faite" in result.output
+
+    assert send_due(now + timedelta(days=1)).handled == 0
+    assert len(smtp.messages) == 2  # nobody got them again
+    statuses = Counter(db.session.scalars(sa.select(OutboxMessage.status)))
+    assert statuses == Counter({MessageStatus.HELD: 2})
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_a_backup_older_than_held_messages_gets_them_as_failed(app, runner: FlaskCliRunner) -> None:
+    """A backup taken before an upgrade, restored after it failed: its schema has no
+    "held" yet. What it shows being sent is marked failed, which no sender sends by
+    itself either, and administrators see and decide as well."""
+    result = runner.invoke(args=["db", "downgrade", "9eeb11ee391e"])
+    assert result.exit_code == 0, result.output
+    db.session.execute(
+        sa.text(
+            "INSERT INTO outbox_message (kind, to_address, payload, status, attempts, "
+            "due_at, lease_until, created_at, last_error, subject, sent_to) VALUES "
+            "('invitation', 'lea@example.org', '{}', 'sending', 1, '2026-06-01 01:00:00', "
+            "'2026-06-01 01:02:00', '2026-06-01 01:00:00', '', '', '')"
+        )
+    )
+    db.session.commit()
+    assert hold_interrupted(paris(2026, 6, 1, 9)) == 1
+    status = db.session.execute(sa.text("SELECT status FROM outbox_message")).scalar_one()
+    assert status == "failed"

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 
 from booking.database import run_write
 from booking.extensions import db
-from booking.models import MessageStatus, OutboxMessage, Role
+from booking.models import MessageStatus, OutboxMessage, Role, Venue
 from booking.notifications import send_due
 from booking.notifications.sender import LEASE, MAX_ATTEMPTS, RETRY_DELAYS, claim
-from booking.services import notify
+from booking.services import expire_pending, notify
 from booking.services.accounts import request_password_reset
 
-from .conftest import Factory, paris
+from .conftest import Factory, book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link
 from .support.smtp import BASE_URL, MailServer, smtp_fixture  # noqa: F401  (fixture)
@@ -257,3 +257,111 @@ def test_a_password_link_delayed_by_an_outage_still_works_when_it_arrives(
     clock.set(moment + timedelta(minutes=5))
     page = client.get(link(message, "/password/reset/"))
     assert page.status_code == 200
+
+
+def test_a_sender_stalled_after_the_server_took_a_message_is_relieved_with_the_same_bytes(
+    app, make, smtp
+):
+    """The server holds the message but its sender never hears back (as when the sender is
+    killed before recording it): once the lease passes, another sender sends the very same
+    bytes, with the same Message-ID, and the stalled one records nothing over it."""
+    record_messages(make, 1)
+    smtp.mode = "stall"
+    db.session.remove()
+    stalled: list = []
+
+    def first_sender() -> None:
+        with app.app_context():
+            stalled.append(send_due(NOW))
+            db.session.remove()
+
+    thread = threading.Thread(target=first_sender)
+    thread.start()
+    smtp.wait_for(1)  # taken by the server; no answer yet
+    smtp.mode = "accept"
+    report = send_due(NOW + LEASE + timedelta(minutes=1))
+    smtp.release.set()
+    thread.join(timeout=10)
+    assert report.sent == 1
+    first, second = smtp.raw
+    assert first == second  # the same bytes: same Message-ID, same Date, same words
+    assert len(message_ids(smtp)) == 1
+    assert stalled[0].sent == 0  # its answer came after another sender took the message over
+    assert statuses() == Counter({MessageStatus.SENT: 1})
+
+
+def test_a_request_whose_sender_died_reaches_the_manager_before_it_starts(app, make, smtp):
+    """Asked at 8:20 for 8:30. The sender that claimed the manager's e-mail is killed; the
+    others look every minute, and the watch expires requests whose start passes. The lease
+    is short: the manager hears of the request while it can still be decided (with the old
+    quarter of an hour, the request expired first and its e-mail was dropped)."""
+    venue = make.venue(name="KPA Moulins")
+    kitchen = make.resource(venue, name="Cuisine", requires_approval=True)
+    make.manager(venue, email="marie@example.org")
+    member = make.user(venue, email="amina@example.org")
+    asked = paris(2026, 6, 1, 8, 20)
+    book_as(
+        kitchen,
+        member,
+        starts_at=paris(2026, 6, 1, 8, 30),
+        ends_at=paris(2026, 6, 1, 9, 30),
+        now=asked,
+    )
+    assert len(claim(asked)) == 1  # taken by a sender whose process is then killed
+    moment = asked
+    while moment < asked + timedelta(minutes=20):
+        moment += timedelta(minutes=1)
+        expire_pending(moment)
+        send_due(moment)
+    (message,) = smtp.to("marie@example.org")
+    assert "Cuisine" in str(message["Subject"])
+    kinds = dict(db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.status)).all())
+    assert kinds["request_to_decide"] == MessageStatus.SENT
+
+
+def test_when_the_server_is_back_the_messages_waiting_on_it_go_at_once(app, make, smtp):
+    """An outage: the messages wait their delay. The first message the server takes again
+    brings them along in the same run, instead of each one waiting out its own delay."""
+    record_messages(make, 3)
+    smtp.stop()
+    assert send_due(NOW).retrying == 3  # unreachable: each would wait a minute, then more
+    smtp.start()
+    back = NOW + timedelta(seconds=20)
+    venue = db.session.scalar(sa.select(Venue))
+    newcomer = make.user(email="nouveau@example.org")
+    run_write(lambda s: notify.role_granted(s, newcomer.id, venue.id, Role.MEMBER, back))
+    report = send_due(back)
+    assert report.sent == 4
+    assert len(smtp.messages) == 4
+    assert set(message_ids(smtp).values()) == {1}
+    assert statuses() == Counter({MessageStatus.SENT: 4})
+
+
+def test_a_busy_server_keeps_the_delays_of_what_it_refused(app, make, smtp):
+    """A server that answers "busy, try later" is up: a message it takes does not send the
+    others before their delay, lest they spend every try against a server that limits."""
+    record_messages(make, 2)
+    smtp.mode = "refuse"
+    assert send_due(NOW).retrying == 2
+    smtp.mode = "accept"
+    back = NOW + timedelta(seconds=20)
+    venue = db.session.scalar(sa.select(Venue))
+    newcomer = make.user(email="nouveau@example.org")
+    run_write(lambda s: notify.role_granted(s, newcomer.id, venue.id, Role.MEMBER, back))
+    assert send_due(back).sent == 1
+    assert send_due(NOW + RETRY_DELAYS[0]).sent == 2
+
+
+def test_send_mail_now_sends_what_waits_for_its_next_try(app, make, smtp, runner, clock):
+    record_messages(make, 2)
+    smtp.stop()
+    assert send_due(NOW).retrying == 2
+    smtp.start()
+    clock.set(NOW + timedelta(seconds=20))
+    waiting = runner.invoke(args=["send-mail"])
+    assert "0 envoyés" in waiting.output and smtp.messages == []  # each waits its delay
+    result = runner.invoke(args=["send-mail", "--now"])
+    assert result.exit_code == 0, result.output
+    assert "2 messages qui attendaient leur prochain essai partent maintenant." in result.output
+    assert "2 envoyés" in result.output
+    assert len(smtp.messages) == 2

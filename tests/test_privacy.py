@@ -21,8 +21,9 @@ from booking.models import (
     User,
 )
 from booking.models.outbox import MessageKind, MessageStatus
+from booking.notifications import Cycle
 from booking.security import tokens
-from booking.services.privacy import purge_expired
+from booking.services.privacy import SENT_MAIL_DAYS, purge_expired
 
 from .conftest import PASSWORD, Factory, book_as, feed_token, paris
 from .support.pages import text_of
@@ -203,12 +204,41 @@ def test_what_has_served_its_purpose_is_purged(place: dict) -> None:
             OutboxMessage(
                 kind=MessageKind.ACCEPTED,
                 recipient_id=place["amina"].id,
-                status=MessageStatus.FAILED,  # kept for administrators to see and resend
+                status=MessageStatus.FAILED,  # a failure is kept no longer than a success
+                created_at=now - timedelta(days=200),
+            ),
+            OutboxMessage(
+                kind=MessageKind.ACCEPTED,
+                recipient_id=place["amina"].id,
+                status=MessageStatus.PENDING,  # still on its way: never purged
                 created_at=now - timedelta(days=200),
             ),
         ]
     )
     db.session.commit()
     gone = purge_expired(now)
-    assert gone["emails"] == 1
+    assert gone["emails"] == 2
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 2
+
+
+def test_every_purge_keeps_sent_e_mails_for_the_days_the_privacy_page_states(
+    place: dict, client: FlaskClient
+) -> None:
+    """The hourly purge of each app process's sender and the purge command keep sent
+    e-mails as long as the privacy page says (it said 90 days, the sender purged at 30)."""
+    now = paris(2026, 9, 1, 9)
+    ages = (SENT_MAIL_DAYS - 1, SENT_MAIL_DAYS + 1)
+    for age in ages:
+        db.session.add(
+            OutboxMessage(
+                kind=MessageKind.ACCEPTED,
+                recipient_id=place["amina"].id,
+                status=MessageStatus.SENT,
+                created_at=now - timedelta(days=age),
+            )
+        )
+    db.session.commit()
+    Cycle().run(now)  # what every worker's sender does, its hourly purge included
+    kept = db.session.scalars(sa.select(OutboxMessage.created_at)).all()
+    assert kept == [now - timedelta(days=ages[0])]
+    assert f"{SENT_MAIL_DAYS} jours" in text_of(client.get("/privacy"))

@@ -57,6 +57,9 @@ class MessageStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # given up: shown to administrators, who may try again
     DROPPED = "dropped"  # no longer true when its turn came (a freed slot taken again)
+    # Being sent when the backup that was restored was taken: it may have reached its
+    # recipient already, so an administrator sends it or drops it, nobody else.
+    HELD = "held"
 
 
 # Statuses a sender may still act on.
@@ -99,8 +102,13 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    # Once rendered, the message is kept as sent (RFC 5322 bytes): every retry
-    # sends the same message, with the same Message-ID.
+    # The mail server (as the transport describes it) that could not be reached at
+    # the last try: the first message it accepts again sends this one at once,
+    # instead of leaving it to wait out its delay.
+    waiting_on: Mapped[str | None] = mapped_column(sa.String(200))
+    # Rendered when a sender first claims the message, before any server sees it,
+    # and kept (RFC 5322 bytes): every later try sends the same bytes, with the same
+    # Message-ID, even after a sender died between the server's answer and the record.
     subject: Mapped[str] = mapped_column(sa.String(300), default="")
     sent_to: Mapped[str] = mapped_column(sa.String(254), default="")
     rendered: Mapped[str | None] = mapped_column(sa.Text)

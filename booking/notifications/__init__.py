@@ -7,16 +7,26 @@ transactions; this package sends them after the commit, outside any request:
 ``worker`` runs it all from a background thread or a command.
 """
 
-from .sender import Report, purge, send_again, send_due, transport
+from .sender import (
+    Report,
+    drop,
+    hold_interrupted,
+    send_again,
+    send_due,
+    send_waiting_now,
+    transport,
+)
 from .worker import BackgroundSender, Cycle, init_app
 
 __all__ = [
     "BackgroundSender",
     "Cycle",
     "Report",
+    "drop",
+    "hold_interrupted",
     "init_app",
-    "purge",
     "send_again",
     "send_due",
+    "send_waiting_now",
     "transport",
 ]

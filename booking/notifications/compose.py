@@ -3,9 +3,11 @@
 Each kind of message gathers what its words need (the reservations as they
 were when it happened, names, links with their signed tokens) into a
 ``Letter`` that ``booking.presentation.emails`` turns into words. A message
-that is no longer true when its turn comes (a request already decided, a
-freed slot taken again, an invitation revoked) is ``Obsolete``: the sender
-drops it rather than send something misleading.
+that is no longer true when its turn comes (a request already decided or
+expired, a freed slot taken again, an invitation revoked) is ``Obsolete``: the
+sender drops it rather than send something misleading. Only what is truly gone
+makes a message obsolete, never its age: a request still pending is announced
+however late its message goes (a sender that died, a long outage).
 """
 
 from __future__ import annotations
@@ -368,9 +370,16 @@ def compose(message: OutboxMessage, now: datetime, links: Links) -> Envelope:
     return _Composer(message, now, links).compose()
 
 
-# Kinds whose link lasts a short time: rendered afresh at each try (same
-# Message-ID), so that a message delayed by an outage still carries a live link.
-FRESH_KINDS = frozenset({MessageKind.PASSWORD_RESET})
+def link_life(message: OutboxMessage) -> timedelta | None:
+    """How long the link a message carries works, for links that last a short time.
+
+    Such a message keeps its bytes like any other, but a try that comes when its link
+    has less than half its life left (after a long outage) writes it again with a new
+    link and the same Message-ID, rather than deliver a link about to die.
+    """
+    if message.kind == MessageKind.PASSWORD_RESET:
+        return timedelta(hours=int(current_app.config["PASSWORD_RESET_HOURS"]))
+    return None
 
 
 def mime(

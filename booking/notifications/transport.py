@@ -1,9 +1,12 @@
 """Where messages go: an SMTP server, or files in instance/mail/ when none is configured.
 
-A transport opens a connection for a batch of messages and sends each one;
-a failure says whether trying again later may help (``DeliveryError.permanent``):
-a mail server that is down, slow or busy (4xx) is temporary, a recipient or a
-message it refuses for good (5xx) is permanent.
+A transport opens a connection for a batch of messages and sends each one as
+the sender kept it (the RFC 5322 text stored with the outbox row), byte for
+byte, so that every try of a message sends the same bytes. A failure says
+whether trying again later may help (``DeliveryError.permanent``): a mail
+server that is down, slow or busy (4xx) is temporary, a recipient or a message
+it refuses for good (5xx) is permanent; and whether the server itself could
+not be reached (``DeliveryError.connection``).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import message_from_string
+from email.policy import default as default_policy
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
-# Sends one message; the name is how a file transport calls it.
-Send = Callable[[EmailMessage, str], None]
+# Sends one message, given as kept (RFC 5322 text); the name is how a file transport
+# calls it.
+Send = Callable[[str, str], None]
 
 
 class DeliveryError(Exception):
@@ -78,9 +84,12 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryError(_describe(error), connection=True) from error
 
-        def send(message: EmailMessage, name: str) -> None:
+        def send(text: str, name: str) -> None:
+            sender, recipients = _envelope(text)
             try:
-                refused = server.send_message(message)
+                # The kept text as it is, its line ends made CRLF: the bytes every
+                # try of this message sends (send_message would write it anew).
+                refused = server.sendmail(sender, recipients, _wire(text))
             except smtplib.SMTPRecipientsRefused as error:
                 codes = [code for code, _ in error.recipients.values()]
                 raise DeliveryError(
@@ -103,6 +112,18 @@ class SMTPTransport:
                 server.quit()
             except (OSError, smtplib.SMTPException):
                 server.close()
+
+
+def _envelope(text: str) -> tuple[str, list[str]]:
+    """The envelope of a kept message: its From address, and its To addresses."""
+    headers = message_from_string(text, policy=default_policy)
+    sender = parseaddr(str(headers["From"] or ""))[1]
+    recipients = [address.addr_spec for address in headers["To"].addresses] if headers["To"] else []
+    return sender, recipients
+
+
+def _wire(text: str) -> bytes:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
 
 
 def _describe(error: BaseException) -> str:
@@ -130,11 +151,11 @@ class FileTransport:
         except OSError as error:
             raise DeliveryError(_describe(error), connection=True) from error
 
-        def send(message: EmailMessage, name: str) -> None:
+        def send(text: str, name: str) -> None:
             target = self.folder / f"{name}.eml"
             partial = target.with_suffix(".part")
             try:
-                partial.write_bytes(bytes(message))
+                partial.write_bytes(text.encode("utf-8"))
                 os.replace(partial, target)
             except OSError as error:
                 raise DeliveryError(_describe(error)) from error

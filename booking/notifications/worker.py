@@ -1,7 +1,8 @@
 """Sending without a request: in a thread of each app process, or as a command.
 
 ``Cycle.run`` does what is due at a moment: records the reminders of the day
-(a few times an hour), sends the messages due, and forgets old ones (hourly).
+(a few times an hour), sends the messages due, and forgets old ones (hourly,
+after ``services.privacy.SENT_MAIL_DAYS``, the one period the privacy page states).
 The background thread runs it every ``MAIL_POLL_SECONDS`` in each process
 that serves requests (``make run`` needs nothing else); ``flask send-mail
 --loop`` runs it as a worker of its own for a site that turns the thread off.
@@ -17,9 +18,10 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from .. import clock
+from ..services.privacy import purge_messages
 from ..services.reminders import record_reminders
 from .links import remember_request_address
-from .sender import Report, next_due, purge, send_due
+from .sender import Report, next_due, send_due
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class Cycle:
         if due is not None and due <= now:
             report = send_due(now)
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
-            purge(now)
+            purge_messages(now)
             self._purged_at = now
         return report
 

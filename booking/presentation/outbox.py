@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
@@ -10,7 +11,10 @@ from markupsafe import Markup, escape
 
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 # Links that let their holder in: a password to choose, an invitation to accept.
-_SECRET_LINK = re.compile(r"(https?://\S+/(?:password/reset|welcome|invitations)/)[^\s/]+")
+_SECRET_LINK = re.compile(r"(https?://\S+/(password/reset|welcome|invitations)/)([^\s/]+)")
+# Their kinds, by path (notifications.secret_links tells whether one still works).
+SECRET_KINDS = {"password/reset": "reset", "welcome": "welcome", "invitations": "invitation"}
+MASK = "…"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class Parts:
     message_id: str
     body: str
     attachments: tuple[ShownAttachment, ...]
+    # Links that let someone in: how many are hidden (they still work), how many shown
+    # (used or expired).
+    hidden_links: int = 0
+    dead_links: int = 0
 
 
 def message_parts(message: EmailMessage) -> Parts:
@@ -61,17 +69,33 @@ def _text(part: EmailMessage) -> str:
     return str(content)
 
 
-def hide_secret_links(parts: Parts) -> Parts:
-    return replace(parts, body=_SECRET_LINK.sub(r"\1…", parts.body))
+def hide_secret_links(parts: Parts, may_work: Callable[[str, str], bool]) -> Parts:
+    """The message with each link that lets someone in cut after its path, while
+    ``may_work(kind, token)`` says it may still open something."""
+    hidden = dead = 0
+
+    def mask(found: re.Match[str]) -> str:
+        nonlocal hidden, dead
+        if may_work(SECRET_KINDS[found.group(2)], found.group(3)):
+            hidden += 1
+            return found.group(1) + MASK
+        dead += 1
+        return found.group(0)
+
+    body = _SECRET_LINK.sub(mask, parts.body)
+    return replace(parts, body=body, hidden_links=hidden, dead_links=dead)
 
 
 def with_links(text: str) -> Markup:
-    """Plain text with its web addresses made links, the rest escaped."""
+    """Plain text with its web addresses made links (but a masked one), the rest escaped."""
     parts, last = [], 0
     for found in _LINK.finditer(text):
         url = found.group(0)
         parts.append(escape(text[last : found.start()]))
-        parts.append(Markup('<a href="{0}">{0}</a>').format(url))
+        if url.endswith(MASK):
+            parts.append(escape(url))
+        else:
+            parts.append(Markup('<a href="{0}">{0}</a>').format(url))
         last = found.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)

@@ -35,13 +35,15 @@ from ..models import (
     User,
     WaitlistEntry,
 )
-from ..models.outbox import MessageStatus
+from ..models.outbox import OPEN_STATUSES
 from ..permissions import can_handle_account
 from .audit import record_admin
 from .errors import NotAllowedError
 from .lifecycle import cancel_held, lock_resources
 
-# How long what has served its purpose is kept (the privacy page says so).
+# How long what has served its purpose is kept (the privacy page says so). E-mails:
+# the one period for every purge of the outbox (the command, the jobs timer, and
+# the hourly purge of each app process's sender).
 SENT_MAIL_DAYS = 90
 CLOSED_REQUEST_DAYS = 90
 IDLE_SESSION_DAYS = 30
@@ -186,19 +188,27 @@ def erase_person(user_id: int, actor_id: int, now: datetime) -> None:
     run_write(work)
 
 
+def _old_messages(now: datetime) -> sa.Delete:
+    """E-mails done with (sent, failed, dropped or held) written more than SENT_MAIL_DAYS
+    ago. Only those still on their way (waiting, being sent) are kept, whatever their age."""
+    return sa.delete(OutboxMessage).where(
+        OutboxMessage.status.not_in(OPEN_STATUSES),
+        OutboxMessage.created_at < now - timedelta(days=SENT_MAIL_DAYS),
+    )
+
+
+def purge_messages(now: datetime) -> int:
+    """Forget the e-mails done with: what every app process's sender does hourly."""
+    return run_write(lambda session: session.execute(_old_messages(now)).rowcount or 0)
+
+
 def purge_expired(now: datetime) -> dict[str, int]:
     """Drop what has served its purpose; returns how many rows of each kind went."""
 
     def work(session: Session) -> dict[str, int]:
         gone = {}
         for name, statement in (
-            (
-                "emails",
-                sa.delete(OutboxMessage).where(
-                    OutboxMessage.status.in_([MessageStatus.SENT, MessageStatus.DROPPED]),
-                    OutboxMessage.created_at < now - timedelta(days=SENT_MAIL_DAYS),
-                ),
-            ),
+            ("emails", _old_messages(now)),
             (
                 "login_sessions",
                 sa.delete(LoginSession).where(

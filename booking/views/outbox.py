@@ -20,8 +20,9 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..extensions import db
 from ..models import MessageStatus, OutboxMessage
-from ..notifications import send_again, transport
-from ..presentation.outbox import hide_secret_links, message_parts, with_links
+from ..notifications import drop, send_again, transport
+from ..notifications.secret_links import may_work
+from ..presentation.outbox import Parts, hide_secret_links, message_parts, with_links
 from . import access
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/messages")
@@ -77,23 +78,26 @@ def _parsed(message: OutboxMessage) -> EmailMessage | None:
     return parsed
 
 
+def _shown(message: OutboxMessage) -> Parts | None:
+    """The message as this page may show it: the links that let someone in (a password,
+    an invitation) are the recipient's alone while they work, whatever the transport."""
+    parsed = _parsed(message)
+    if parsed is None:
+        return None
+    now = clock.now()
+    return hide_secret_links(message_parts(parsed), lambda kind, token: may_work(kind, token, now))
+
+
 @bp.route("/<int:message_id>")
 @access.admin
 def show(message_id: int) -> ResponseReturnValue:
     message = _message(message_id)
-    parsed = _parsed(message)
-    parts = message_parts(parsed) if parsed is not None else None
-    # With a real mail server, the links that let someone in (a password, an
-    # invitation) are the recipient's alone; without one, this page is how
-    # someone trying the site follows them.
-    smtp = bool(current_app.config["SMTP_HOST"])
-    if parts is not None and smtp:
-        parts = hide_secret_links(parts)
     return render_template(
         "outbox/show.html",
         message=message,
-        parts=parts,
-        smtp=smtp,
+        parts=_shown(message),
+        smtp=bool(current_app.config["SMTP_HOST"]),
+        where=transport().description,
         zone=_zone(),
         with_links=with_links,
     )
@@ -102,8 +106,10 @@ def show(message_id: int) -> ResponseReturnValue:
 @bp.route("/<int:message_id>.eml")
 @access.admin
 def download(message_id: int) -> Response:
+    """Without a mail server, the message as a file, unless it holds a link that works."""
     message = _message(message_id)
-    if not message.rendered or current_app.config["SMTP_HOST"]:
+    parts = _shown(message)
+    if parts is None or parts.hidden_links or current_app.config["SMTP_HOST"]:
         abort(404)
     response = Response(message.rendered, content_type="message/rfc822")
     response.headers["Content-Disposition"] = f'attachment; filename="message-{message.id}.eml"'
@@ -117,6 +123,17 @@ def retry(message_id: int) -> ResponseReturnValue:
     _message(message_id)
     if send_again(message_id, clock.now()):
         flash(_("The message will be sent again in a few seconds."), "success")
+    else:
+        flash(_("This message is being sent or was sent already."), "info")
+    return redirect(url_for("outbox.show", message_id=message_id))
+
+
+@bp.route("/<int:message_id>/drop", methods=["POST"], endpoint="drop")
+@access.admin
+def drop_message(message_id: int) -> ResponseReturnValue:
+    _message(message_id)
+    if drop(message_id):
+        flash(_("The message will not be sent."), "success")
     else:
         flash(_("This message is being sent or was sent already."), "info")
     return redirect(url_for("outbox.show", message_id=message_id))

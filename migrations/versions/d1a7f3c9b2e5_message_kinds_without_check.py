@@ -10,7 +10,7 @@
   e-mail to the person): made one line.
 
 Revision ID: d1a7f3c9b2e5
-Revises: 9eeb11ee391e
+Revises: 576e604afc2d
 Create Date: 2026-12-06 21:00:00.000000
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd1a7f3c9b2e5'
-down_revision = '9eeb11ee391e'
+down_revision = '576e604afc2d'
 branch_labels = None
 depends_on = None
 

@@ -4,18 +4,25 @@ server = MailServer(); server.start()
 server.mode = "refuse"   # 451 to every message: "try again later"
 server.mode = "reject"   # 550 to every recipient: refused for good
 server.mode = "drop"     # the connection is cut once the message is sent, before any answer
+server.mode = "stall"    # the message is taken, the answer waits for server.release.set()
+server.kill(pid, after=2)  # the 2nd message is taken, then process pid is killed (SIGKILL)
 server.stop(); server.start()   # gone, then back on the same port
 server.messages          # what it accepted (answered 250), parsed
+server.raw               # the same, as the bytes that came over the wire
 
 A message counts as received only once the server has answered 250, as with
 a real mail server: a message whose connection was cut before the answer was
-not delivered, and the client must send it again.
+not delivered, and the client must send it again. "stall" and ``kill`` are
+the exceptions that fault drills need: the server has the message (it counts
+as received) while its sender has no answer yet, and may never get one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email
+import os
+import signal
 import ssl
 import threading
 import time
@@ -59,7 +66,17 @@ class _Handler:
         assert isinstance(message, EmailMessage)
         with self.server.lock:
             self.server.messages.append(message)
+            self.server.raw.append(bytes(envelope.original_content or envelope.content))
             self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            received = len(self.server.messages)
+        if mode == "stall":
+            # Taken, but the sender hears nothing until the test lets the answer go.
+            await asyncio.get_running_loop().run_in_executor(None, self.server.release.wait)
+        victim = self.server.victim
+        if victim is not None and received == victim[1]:
+            self.server.victim = None
+            # The sender dies between the server's acceptance and its own record of it.
+            os.kill(victim[0], signal.SIGKILL)
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -76,7 +93,10 @@ class MailServer:
         self.delay = 0.0
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.release = threading.Event()
+        self.victim: tuple[int, int] | None = None  # (process id, which message kills it)
         self.logins: list[str] = []
         self._tls_context = tls_context
         self._implicit_tls = implicit_tls
@@ -96,6 +116,7 @@ class MailServer:
         return AuthResult(success=False, handled=False)
 
     def start(self) -> MailServer:
+        self.release.clear()
         kwargs: dict[str, Any] = {}
         if self._tls_context is not None and self._implicit_tls:
             kwargs["ssl_context"] = self._tls_context
@@ -111,7 +132,12 @@ class MailServer:
         self._controller.start()
         return self
 
+    def kill(self, pid: int, *, after: int) -> None:
+        """Kill process ``pid`` once the server holds ``after`` messages, before answering."""
+        self.victim = (pid, after)
+
     def stop(self) -> None:
+        self.release.set()  # a stalled answer must not keep the server from stopping
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
