@@ -137,7 +137,9 @@ def test_a_message_refused_for_good_is_shown_to_administrators_who_can_send_it_a
     smtp.mode = "accept"
     assert send_due(NOW + timedelta(days=3)).handled == 0  # failed stays failed by itself
     clock.set(NOW + timedelta(days=3))
+    auth.login(admin.email)  # a login lasts a day without "stay logged in"
     response = client.post(f"/admin/messages/{failed.id}/retry")
+    assert response.headers["Location"].startswith("/admin/messages")
     assert response.status_code == 302
     assert send_due(NOW + timedelta(days=3)).sent == 1
     assert len(smtp.messages) == 1

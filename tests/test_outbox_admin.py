@@ -96,7 +96,7 @@ def test_a_link_that_lets_someone_in_is_hidden_until_it_is_used(client, admin, r
 
 
 def test_with_a_mail_server_an_invitation_link_is_hidden_until_it_expires(
-    client, admin, app, make, clock
+    client, admin, app, make, clock, auth
 ):
     server = MailServer().start()
     try:
@@ -120,6 +120,7 @@ def test_with_a_mail_server_an_invitation_link_is_hidden_until_it_expires(
         detail = text_of(client.get(f"/admin/messages/{message_id}"))
         assert token not in detail and "/invitations/…" in detail
         clock.set(NOW + timedelta(days=15))
+        auth.login(admin.email)  # a login lasts a day without "stay logged in"
         detail = text_of(client.get(f"/admin/messages/{message_id}"))
         assert token in detail
         assert "utilisé ou expiré depuis, il n’ouvre plus rien" in detail
