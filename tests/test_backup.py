@@ -16,7 +16,7 @@ from booking.database import run_write
 from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Reservation, Role, Venue
 from booking.notifications import hold_interrupted, send_due
-from booking.services import notify
+from booking.services import outbox
 
 from .conftest import paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -84,7 +84,10 @@ def test_e_mails_being_sent_at_backup_time_are_held_after_a_restore(
     people = [make.user(email=f"membre{n}@example.org") for n in range(2)]
     run_write(
         lambda session: [
-            notify.role_granted(session, person.id, venue.id, Role.MEMBER, now) for person in people
+            outbox.tell(
+                session, now, "role_granted", user_id=person.id, venue_id=venue.id, role=Role.MEMBER
+            )
+            for person in people
         ]
     )
     smtp.mode = "stall"  # the server has the first message, the sender awaits its answer

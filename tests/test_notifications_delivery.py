@@ -22,7 +22,7 @@ from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Role, Venue
 from booking.notifications import send_due
 from booking.notifications.sender import LEASE, MAX_ATTEMPTS, RETRY_DELAYS, claim
-from booking.services import expire_pending, notify
+from booking.services import expire_pending, outbox
 from booking.services.accounts import request_password_reset
 
 from .conftest import Factory, book_as, paris
@@ -47,7 +47,9 @@ def record_messages(make: Factory, count: int) -> list[int]:
 
     def work(session):
         for person in people:
-            notify.role_granted(session, person.id, venue.id, Role.MEMBER, NOW)
+            outbox.tell(
+                session, NOW, "role_granted", user_id=person.id, venue_id=venue.id, role=Role.MEMBER
+            )
 
     run_write(work)
     return [p.id for p in people]
@@ -331,7 +333,11 @@ def test_when_the_server_is_back_the_messages_waiting_on_it_go_at_once(app, make
     back = NOW + timedelta(seconds=20)
     venue = db.session.scalar(sa.select(Venue))
     newcomer = make.user(email="nouveau@example.org")
-    run_write(lambda s: notify.role_granted(s, newcomer.id, venue.id, Role.MEMBER, back))
+    run_write(
+        lambda s: outbox.tell(
+            s, back, "role_granted", user_id=newcomer.id, venue_id=venue.id, role=Role.MEMBER
+        )
+    )
     report = send_due(back)
     assert report.sent == 4
     assert len(smtp.messages) == 4
@@ -349,7 +355,11 @@ def test_a_busy_server_keeps_the_delays_of_what_it_refused(app, make, smtp):
     back = NOW + timedelta(seconds=20)
     venue = db.session.scalar(sa.select(Venue))
     newcomer = make.user(email="nouveau@example.org")
-    run_write(lambda s: notify.role_granted(s, newcomer.id, venue.id, Role.MEMBER, back))
+    run_write(
+        lambda s: outbox.tell(
+            s, back, "role_granted", user_id=newcomer.id, venue_id=venue.id, role=Role.MEMBER
+        )
+    )
     assert send_due(back).sent == 1
     assert send_due(NOW + RETRY_DELAYS[0]).sent == 2
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from booking.database import run_write
 from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Role
-from booking.services import notify
+from booking.services import outbox
 
 from .conftest import book_as
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -92,7 +92,9 @@ def test_a_sender_killed_after_the_server_took_a_message_loses_nothing_and_chang
     newcomers = [make.user(email=f"nouveau{n}@example.org") for n in range(3)]
     run_write(
         lambda session: [
-            notify.role_granted(session, person.id, venue.id, Role.MEMBER, now)
+            outbox.tell(
+                session, now, "role_granted", user_id=person.id, venue_id=venue.id, role=Role.MEMBER
+            )
             for person in newcomers
         ]
     )

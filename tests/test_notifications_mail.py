@@ -309,16 +309,37 @@ def test_a_venue_without_managers_sends_its_requests_to_the_administrators(app, 
 def test_roles_and_trainings_are_told(app, moulins, smtp, make):
     """The events that the venue administration raises, called as it will call them."""
     from booking.database import run_write
-    from booking.services import notify
+    from booking.services import outbox
 
     laser = make.qualification("Sécurité découpe laser")
     make.resource(moulins["venue"], name="Découpeuse laser", qualification_id=laser.id)
     amina = moulins["amina"]
 
     def record(session):
-        notify.role_granted(session, amina.id, moulins["venue"].id, Role.MANAGER, NOW)
-        notify.role_removed(session, amina.id, moulins["venue"].id, Role.MANAGER, NOW)
-        notify.training_granted(session, amina.id, laser.id, date(2026, 12, 31), NOW)
+        outbox.tell(
+            session,
+            NOW,
+            "role_granted",
+            user_id=amina.id,
+            venue_id=moulins["venue"].id,
+            role=Role.MANAGER,
+        )
+        outbox.tell(
+            session,
+            NOW,
+            "role_removed",
+            user_id=amina.id,
+            venue_id=moulins["venue"].id,
+            role=Role.MANAGER,
+        )
+        outbox.tell(
+            session,
+            NOW,
+            "training_granted",
+            user_id=amina.id,
+            qualification_id=laser.id,
+            expires_on=date(2026, 12, 31),
+        )
 
     run_write(record)
     send_due(NOW)
@@ -335,7 +356,7 @@ def test_roles_and_trainings_are_told(app, moulins, smtp, make):
 
 def test_a_closure_cancelling_bookings_tells_each_member_its_reason(app, moulins, smtp):
     from booking.database import run_write
-    from booking.services import notify
+    from booking.services import outbox
 
     reservation = kitchen_request(moulins)
     approve(reservation.id, moulins["manager"].id, NOW)
@@ -347,7 +368,9 @@ def test_a_closure_cancelling_bookings_tells_each_member_its_reason(app, moulins
         booked.sequence += 1
         booked.updated_at = NOW
         booked.decision_reason = "Vacances d'été"
-        notify.cancelled_by_closure(session, [booked], "Vacances d'été", NOW)
+        outbox.tell(
+            session, NOW, "cancelled_by_closure", reservations=[booked], reason="Vacances d'été"
+        )
 
     run_write(close)
     send_due(NOW)

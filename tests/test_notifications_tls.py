@@ -21,7 +21,7 @@ from flask import Flask
 from booking.database import run_write
 from booking.models import Role
 from booking.notifications import send_due
-from booking.services import notify
+from booking.services import outbox
 
 from .conftest import Factory, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -73,7 +73,11 @@ def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 def _one_message(make: Factory) -> None:
     venue = make.venue(name="La Cape")
     person = make.user(email="lea@example.org")
-    run_write(lambda s: notify.role_granted(s, person.id, venue.id, Role.MEMBER, NOW))
+    run_write(
+        lambda s: outbox.tell(
+            s, NOW, "role_granted", user_id=person.id, venue_id=venue.id, role=Role.MEMBER
+        )
+    )
 
 
 @pytest.fixture

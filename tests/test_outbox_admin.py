@@ -16,7 +16,7 @@ from booking.database import run_write
 from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Role
 from booking.notifications import BackgroundSender, hold_interrupted, send_due
-from booking.services import notify
+from booking.services import outbox
 from booking.services.accounts import invite
 
 from .conftest import paris
@@ -41,14 +41,18 @@ def admin(make, clock, auth):
 @pytest.fixture
 def reset_message(make):
     amina = make.user(email="amina@example.org", display_name="Amina")
-    run_write(lambda s: notify.password_reset(s, amina.id, NOW))
+    run_write(lambda s: outbox.tell(s, NOW, "password_reset", user_id=amina.id))
     return db.session.scalar(sa.select(OutboxMessage.id))
 
 
 def test_the_page_shows_what_was_sent_with_its_words_and_links(client, admin, make):
     venue = make.venue(name="Illicoop", slug="illicoop")
     samir = make.user(email="samir@example.org", display_name="Samir")
-    run_write(lambda s: notify.role_granted(s, samir.id, venue.id, Role.MEMBER, NOW))
+    run_write(
+        lambda s: outbox.tell(
+            s, NOW, "role_granted", user_id=samir.id, venue_id=venue.id, role=Role.MEMBER
+        )
+    )
     message_id = db.session.scalar(sa.select(OutboxMessage.id))
     waiting = text_of(client.get(f"/admin/messages/{message_id}"))
     assert "Ce message n’est pas encore rédigé" in waiting
@@ -155,7 +159,12 @@ def test_messages_held_after_a_restore_wait_for_an_administrator(client, admin, 
         venue = make.venue(name="Illicoop")
         people = [make.user(email=f"membre{n}@example.org") for n in range(2)]
         run_write(
-            lambda s: [notify.role_granted(s, p.id, venue.id, Role.MEMBER, NOW) for p in people]
+            lambda s: [
+                outbox.tell(
+                    s, NOW, "role_granted", user_id=p.id, venue_id=venue.id, role=Role.MEMBER
+                )
+                for p in people
+            ]
         )
         first_id, second_id = db.session.scalars(sa.select(OutboxMessage.id)).all()
         server.mode = "stall"
@@ -211,7 +220,11 @@ def test_the_background_sender_sends_without_being_asked(app, make):
     try:
         venue = make.venue(name="Illicoop")
         person = make.user(email="samir@example.org")
-        run_write(lambda s: notify.role_granted(s, person.id, venue.id, Role.MEMBER, NOW))
+        run_write(
+            lambda s: outbox.tell(
+                s, NOW, "role_granted", user_id=person.id, venue_id=venue.id, role=Role.MEMBER
+            )
+        )
         sender.start()
         (message,) = server.wait_for(1)
         assert message["To"].addresses[0].addr_spec == "samir@example.org"

@@ -20,7 +20,7 @@ from booking.models import (
     Status,
     User,
 )
-from booking.models.outbox import MessageKind, MessageStatus
+from booking.models.outbox import MessageStatus
 from booking.notifications import Cycle
 from booking.security import tokens
 from booking.services.privacy import SENT_MAIL_DAYS, purge_expired
@@ -102,7 +102,7 @@ def test_a_member_deletes_their_account_and_their_bookings_stay_anonymised(
     feed = f"/feeds/u/{feed_token(amina, tokens.MEMBER)}.ics"
     db.session.add(
         OutboxMessage(
-            kind=MessageKind.ACCEPTED,
+            kind="accepted",
             recipient_id=amina.id,
             to_address="amina@example.org",
             status=MessageStatus.SENT,
@@ -190,25 +190,25 @@ def test_what_has_served_its_purpose_is_purged(place: dict) -> None:
     db.session.add_all(
         [
             OutboxMessage(
-                kind=MessageKind.ACCEPTED,
+                kind="accepted",
                 recipient_id=place["amina"].id,
                 status=MessageStatus.SENT,
                 created_at=now - timedelta(days=91),
             ),
             OutboxMessage(
-                kind=MessageKind.ACCEPTED,
+                kind="accepted",
                 recipient_id=place["amina"].id,
                 status=MessageStatus.SENT,
                 created_at=now - timedelta(days=10),
             ),
             OutboxMessage(
-                kind=MessageKind.ACCEPTED,
+                kind="accepted",
                 recipient_id=place["amina"].id,
                 status=MessageStatus.FAILED,  # a failure is kept no longer than a success
                 created_at=now - timedelta(days=200),
             ),
             OutboxMessage(
-                kind=MessageKind.ACCEPTED,
+                kind="accepted",
                 recipient_id=place["amina"].id,
                 status=MessageStatus.PENDING,  # still on its way: never purged
                 created_at=now - timedelta(days=200),
@@ -231,7 +231,7 @@ def test_every_purge_keeps_sent_e_mails_for_the_days_the_privacy_page_states(
     for age in ages:
         db.session.add(
             OutboxMessage(
-                kind=MessageKind.ACCEPTED,
+                kind="accepted",
                 recipient_id=place["amina"].id,
                 status=MessageStatus.SENT,
                 created_at=now - timedelta(days=age),

@@ -3,7 +3,7 @@
 from .accounts import Invitation, SignupRequest, SignupStatus
 from .audit import AdminEvent
 from .feeds import Audience, FeedStamp
-from .outbox import OPEN_STATUSES, MessageKind, MessageStatus, OutboxMessage
+from .outbox import OPEN_STATUSES, MessageStatus, OutboxMessage
 from .reservations import (
     ENDED_STATUSES,
     HOLDING_STATUSES,
@@ -43,7 +43,6 @@ __all__ = [
     "Invitation",
     "LoginSession",
     "Membership",
-    "MessageKind",
     "MessageStatus",
     "OpeningPeriod",
     "OutboxMessage",

@@ -73,14 +73,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def str_enum(cls: type[enum.Enum], name: str, *, check: bool = True) -> SAEnum:
-    """A string column holding an enum's values, with a CHECK constraint on both databases
-    (``check=False`` for a list that grows with the code, such as the kinds of e-mail:
-    a new value then needs no migration, and the enum still refuses unknown values)."""
+def str_enum(cls: type[enum.Enum], name: str) -> SAEnum:
+    """A string column holding an enum's values, with a CHECK constraint on both databases."""
     return SAEnum(
         cls,
         native_enum=False,
-        create_constraint=check,
+        create_constraint=True,
         length=20,
         values_callable=lambda members: [m.value for m in members],
         name=name,

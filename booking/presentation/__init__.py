@@ -15,7 +15,6 @@ from ..permissions import can_handle_account, can_manage_any
 from ..services.accounts import joining_summary
 from . import (
     descriptions,
-    emails,
     formatting,
     found,
     fragments,
@@ -28,6 +27,7 @@ from . import (
     tables,
     weeks,
 )
+from . import outbox as outbox_labels
 
 
 def has_endpoint(name: str) -> bool:
@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
         "can_manage_any": can_manage_any,
         "can_handle_account": can_handle_account,
         "joining_summary": joining_summary,
-        "outbox_kind": emails.kind_label,
+        "outbox_kind": outbox_labels.kind_label,
         "schedule_box": schedule.box,
         "schedule_lane": schedule.lane,
         "closed_bands": schedule.closed_bands,

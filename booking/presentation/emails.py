@@ -1,43 +1,30 @@
 """The words of each e-mail, in its recipient's language, and its .ics attachments.
 
-A sender (``booking.notifications``) gathers what a message is about into a
-``Letter`` (the recipient, the reservations as they were when it happened,
-links) and asks ``render`` for the e-mail: a subject, a short plain-text body
-from ``templates/emails/<kind>.txt``, and for a member's reservations one
-iTIP calendar per reservation (``METHOD:REQUEST`` while it holds,
-``METHOD:CANCEL`` once it does not), with the same UID and SEQUENCE as the
-feeds so that a calendar app updates its event.
+Each kind of message (``booking.notifications.kinds``) gathers what it is
+about into a ``Letter`` (the recipient, the reservations as they were when it
+happened, links) and asks ``render`` for the e-mail: its own subject, a short
+plain-text body from its template (``templates/emails/<kind>.txt``), and its
+attachments; for a member's reservations, one iTIP calendar per reservation
+(``reservation_calendars``: ``METHOD:REQUEST`` while it holds, ``METHOD:CANCEL``
+once it does not), with the same UID and SEQUENCE as the feeds so that a
+calendar app updates its event.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, ngettext
 from jinja2 import Environment
 
-from ..models import Audience, MessageKind, Reservation, Status, Venue
+from ..models import Audience, Reservation, Status, Venue
 from . import calendars, ical
-from .formatting import format_day, venue_datetime, venue_time
+from .formatting import venue_datetime, venue_time
 
-# Kinds whose message is about a member's own reservations: they carry the .ics.
-MEMBER_RESERVATION_KINDS = frozenset(
-    {
-        MessageKind.BOOKED_FOR_YOU,
-        MessageKind.ACCEPTED,
-        MessageKind.REFUSED,
-        MessageKind.CANCELLED_BY_MANAGER,
-        MessageKind.CANCELLED_BY_CLOSURE,
-        MessageKind.CANCELLED_BY_YOU,
-        MessageKind.EXPIRED,
-        MessageKind.REMINDER,
-    }
-)
-RESERVATION_KINDS = MEMBER_RESERVATION_KINDS | {MessageKind.REQUEST_TO_DECIDE}
 # Dates listed in one message; a longer series says how many more there are.
 MAX_LISTED = 12
 
@@ -58,9 +45,9 @@ class Email:
 
 @dataclass
 class Letter:
-    """What one message is about, gathered by the sender for ``render``."""
+    """What one message is about, gathered by its kind for ``render``."""
 
-    kind: MessageKind
+    kind: str  # the kind's key, which names its template
     locale: str
     recipient_name: str
     site_name: str
@@ -72,12 +59,12 @@ class Letter:
     values: dict[str, Any] = field(default_factory=dict)  # reason, names, links, dates
 
 
-def _when(reservation: Reservation) -> str:
+def when(reservation: Reservation) -> str:
     zone = reservation.resource.venue.zone
     return venue_datetime(reservation.starts_at, zone)
 
 
-def _span(reservation: Reservation) -> str:
+def span(reservation: Reservation) -> str:
     """ "mardi 3 mars 2026, 14:00 – 17:00", in the venue's zone."""
     zone = reservation.resource.venue.zone
     start, end = reservation.starts_at, reservation.ends_at
@@ -86,93 +73,21 @@ def _span(reservation: Reservation) -> str:
     return f"{venue_datetime(start, zone)} – {until}"
 
 
-def _about(letter: Letter) -> dict[str, Any]:
+def about(letter: Letter) -> dict[str, Any]:
     """The resource and "when" a reservation subject names: a date, or a count of dates."""
     first = letter.reservations[0]
     count = len(letter.reservations)
-    when = (
-        _when(first)
+    day = when(first)
+    said = (
+        day
         if count == 1
-        else ngettext(
-            "%(num)d date from %(day)s", "%(num)d dates from %(day)s", count, day=_when(first)
-        )
+        else ngettext("%(num)d date from %(day)s", "%(num)d dates from %(day)s", count, day=day)
     )
-    return {"resource": first.resource.name, "when": when, "num": count}
+    return {"resource": first.resource.name, "when": said, "num": count}
 
 
-def _subject(letter: Letter) -> str:
-    v = letter.values
-    kind = letter.kind
-    if kind in RESERVATION_KINDS:
-        about = _about(letter)
-        subjects = {
-            MessageKind.REQUEST_TO_DECIDE: gettext(
-                "Request to decide: %(resource)s, %(when)s — %(member)s",
-                member=v.get("member_name", ""),
-                **about,
-            ),
-            MessageKind.BOOKED_FOR_YOU: gettext("Booked for you: %(resource)s, %(when)s", **about),
-            MessageKind.ACCEPTED: gettext("Request accepted: %(resource)s, %(when)s", **about),
-            MessageKind.REFUSED: gettext("Request refused: %(resource)s, %(when)s", **about),
-            MessageKind.CANCELLED_BY_MANAGER: gettext(
-                "Booking cancelled: %(resource)s, %(when)s", **about
-            ),
-            MessageKind.CANCELLED_BY_CLOSURE: gettext(
-                "Booking cancelled (closure): %(resource)s, %(when)s", **about
-            ),
-            MessageKind.CANCELLED_BY_YOU: gettext(
-                "Cancellation confirmed: %(resource)s, %(when)s", **about
-            ),
-            MessageKind.EXPIRED: gettext(
-                "Request expired without an answer: %(resource)s, %(when)s", **about
-            ),
-            MessageKind.REMINDER: gettext("Reminder for tomorrow: %(resource)s, %(when)s", **about),
-        }
-        return subjects[kind]
-    venue = letter.venue.name if letter.venue else ""
-    match kind:
-        case MessageKind.SLOT_FREED:
-            return gettext(
-                "A slot is free: %(resource)s, %(when)s",
-                resource=v["resource_name"],
-                when=venue_datetime(v["starts_at"], v["zone"]),
-            )
-        case MessageKind.SIGNUP_TO_DECIDE:
-            return gettext(
-                "Request to join %(venue)s: %(name)s", venue=venue, name=v["requester_name"]
-            )
-        case MessageKind.INVITATION:
-            return gettext("Invitation to join %(venue)s", venue=venue)
-        case MessageKind.WELCOME:
-            return gettext("Welcome to %(venue)s: choose your password", venue=venue)
-        case MessageKind.SIGNUP_DECLINED:
-            return gettext("Your request to join %(venue)s", venue=venue)
-        case MessageKind.PASSWORD_RESET:
-            return gettext("Choose a new password — %(site)s", site=letter.site_name)
-        case MessageKind.PASSWORD_CHANGED:
-            return gettext("Your password was changed — %(site)s", site=letter.site_name)
-        case MessageKind.ROLE_GRANTED:
-            if v["role"] == "manager":
-                return gettext("You are now a manager of %(venue)s", venue=venue)
-            return gettext("You are now a member of %(venue)s", venue=venue)
-        case MessageKind.ROLE_REMOVED:
-            if v["role"] == "manager":
-                return gettext("You are no longer a manager of %(venue)s", venue=venue)
-            return gettext("You are no longer a member of %(venue)s", venue=venue)
-        case MessageKind.TRAINING_GRANTED:
-            return gettext("Training recorded: %(name)s", name=v["training_name"])
-        case MessageKind.TRAINING_EXPIRING:
-            return gettext(
-                "Your training “%(name)s” expires on %(day)s",
-                name=v["training_name"],
-                day=format_day(v["expires_on"], with_weekday=False),
-            )
-    raise ValueError(f"no subject for {kind}")
-
-
-def _attachments(letter: Letter) -> tuple[Attachment, ...]:
-    if letter.kind not in MEMBER_RESERVATION_KINDS:
-        return ()
+def reservation_calendars(letter: Letter) -> tuple[Attachment, ...]:
+    """One iTIP calendar per reservation the letter reports, as its state then."""
     attachments = []
     for reservation in letter.reservations:
         method = "REQUEST" if reservation.status == Status.CONFIRMED else "CANCEL"
@@ -210,28 +125,33 @@ def _templates() -> Environment:
     return environment
 
 
-def render(letter: Letter) -> Email:
-    """The e-mail for ``letter``, in its recipient's language."""
+def render(
+    letter: Letter,
+    subject: Callable[[Letter], str],
+    attachments: Callable[[Letter], tuple[Attachment, ...]],
+) -> Email:
+    """The e-mail for ``letter``, in its recipient's language, with its kind's own subject
+    and attachments."""
     with force_locale(letter.locale):
-        subject = _subject(letter)
+        title = subject(letter)
         listed = list(letter.reservations[:MAX_LISTED])
         body = (
             _templates()
-            .get_template(f"emails/{letter.kind.value}.txt")
+            .get_template(f"emails/{letter.kind}.txt")
             .render(
                 letter=letter,
                 v=letter.values,
                 reservations=listed,
                 more=len(letter.reservations) - len(listed),
                 first=letter.reservations[0] if letter.reservations else None,
-                span=_span,
+                span=span,
                 url=letter.reservation_url,
             )
         )
-        attachments = _attachments(letter)
+        files = attachments(letter)
     # One line, whatever the names in it hold; non-breaking spaces stay.
-    subject = re.sub(r"[ \t\r\n]+", " ", subject).strip()
-    return Email(subject=subject, body=_tidy(body), attachments=attachments)
+    title = re.sub(r"[ \t\r\n]+", " ", title).strip()
+    return Email(subject=title, body=_tidy(body), attachments=files)
 
 
 def _tidy(body: str) -> str:
@@ -242,30 +162,3 @@ def _tidy(body: str) -> str:
         if line or (tidy and tidy[-1]):
             tidy.append(line)
     return "\n".join(tidy) + "\n"
-
-
-def kind_label(kind: MessageKind) -> str:
-    """What a message is, for the administrators' list."""
-    labels: Mapping[MessageKind, str] = {
-        MessageKind.REQUEST_TO_DECIDE: gettext("Request to decide"),
-        MessageKind.SIGNUP_TO_DECIDE: gettext("Request to join"),
-        MessageKind.BOOKED_FOR_YOU: gettext("Booked for a member"),
-        MessageKind.ACCEPTED: gettext("Request accepted"),
-        MessageKind.REFUSED: gettext("Request refused"),
-        MessageKind.CANCELLED_BY_MANAGER: gettext("Cancelled by a manager"),
-        MessageKind.CANCELLED_BY_CLOSURE: gettext("Cancelled by a closure"),
-        MessageKind.CANCELLED_BY_YOU: gettext("Cancellation confirmed"),
-        MessageKind.EXPIRED: gettext("Request expired"),
-        MessageKind.REMINDER: gettext("Reminder"),
-        MessageKind.SLOT_FREED: gettext("Slot freed (waiting list)"),
-        MessageKind.INVITATION: gettext("Invitation"),
-        MessageKind.WELCOME: gettext("Welcome, choose a password"),
-        MessageKind.SIGNUP_DECLINED: gettext("Request to join declined"),
-        MessageKind.PASSWORD_RESET: gettext("Password reset"),
-        MessageKind.PASSWORD_CHANGED: gettext("Password changed"),
-        MessageKind.ROLE_GRANTED: gettext("Role granted"),
-        MessageKind.ROLE_REMOVED: gettext("Role removed"),
-        MessageKind.TRAINING_GRANTED: gettext("Training granted"),
-        MessageKind.TRAINING_EXPIRING: gettext("Training about to expire"),
-    }
-    return labels[kind]

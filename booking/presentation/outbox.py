@@ -9,6 +9,8 @@ from email.message import EmailMessage
 
 from markupsafe import Markup, escape
 
+from ..services import outbox
+
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 # Links that let their holder in: a password to choose, an invitation to accept.
 _SECRET_LINK = re.compile(r"(https?://\S+/(password/reset|welcome|invitations)/)([^\s/]+)")
@@ -99,3 +101,9 @@ def with_links(text: str) -> Markup:
         last = found.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
+
+
+def kind_label(key: str) -> str:
+    """What a message is, for the administrators' list: its kind's label."""
+    found = outbox.KINDS.get(key)
+    return str(found.label) if found is not None else key

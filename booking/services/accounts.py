@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..permissions import can_manage, managed_venue_ids_query
 from ..security.links import LinkError, LinkProblem, PasswordClaim, still_unused
-from . import notify
+from . import outbox
 from .audit import audit_row
 from .errors import NotAllowedError, TransitionError
 
@@ -78,7 +78,7 @@ def grant_role(session: Session, user: User, venue_id: int, role: Role, now: dat
         session.add(Membership(user_id=user.id, venue_id=venue_id, role=role))
     else:
         membership.role = role
-    notify.role_granted(session, user.id, venue_id, role, now)
+    outbox.tell(session, now, "role_granted", user_id=user.id, venue_id=venue_id, role=role)
     return True
 
 
@@ -174,7 +174,14 @@ def _send(session: Session, invitation: Invitation, now: datetime, valid_for: ti
     invitation.sent_at = now
     invitation.expires_at = now + valid_for
     invitation.times_sent += 1
-    notify.invitation(session, invitation.id, invitation.email, invitation.locale, now)
+    outbox.tell(
+        session,
+        now,
+        "invitation",
+        invitation_id=invitation.id,
+        email=invitation.email,
+        locale=invitation.locale,
+    )
 
 
 def _invitation_at(session: Session, invitation_id: int, venue_id: int) -> Invitation:
@@ -322,7 +329,7 @@ def request_to_join(
         )
         session.add(request)
         session.flush()
-        notify.signup_to_decide(session, request.id, venue_id, now)
+        outbox.tell(session, now, "signup_to_decide", request_id=request.id, venue_id=venue_id)
 
     run_write(work)
 
@@ -370,7 +377,7 @@ def accept_request(
             user.memberships = [Membership(venue_id=venue_id, role=Role.MEMBER)]
             session.add(user)
             session.flush()
-            notify.welcome(session, user.id, venue_id, now)
+            outbox.tell(session, now, "welcome", user_id=user.id, venue_id=venue_id)
             request.user_id = user.id
         elif _membership(session, user.id, venue_id) is None:
             # Anyone can type an address into the venue's form: the owner of an existing
@@ -400,7 +407,14 @@ def decline_request(
             session, request_id, venue_id, actor_id, SignupStatus.DECLINED, now
         )
         request.decision_reason = reason.strip()
-        notify.signup_declined(session, request.id, request.email, request.locale, now)
+        outbox.tell(
+            session,
+            now,
+            "signup_declined",
+            request_id=request.id,
+            email=request.email,
+            locale=request.locale,
+        )
         _audit(session, "signup_declined", actor.id, now, request.email)
         return request
 
@@ -418,7 +432,7 @@ def request_password_reset(email: str, now: datetime) -> None:
     def work(session: Session) -> None:
         user = _account(session, email)
         if user is not None and user.active:
-            notify.password_reset(session, user.id, now)
+            outbox.tell(session, now, "password_reset", user_id=user.id)
 
     run_write(work)
 
@@ -438,7 +452,7 @@ def set_password_from_link(
         user.set_password(password)
         _audit(session, "password_set", user.id, now, "link")
         if is_reset:
-            notify.password_changed(session, user.id, now)
+            outbox.tell(session, now, "password_changed", user_id=user.id)
         return user
 
     return run_write(work)
@@ -454,7 +468,7 @@ def change_password(user_id: int, password: str, now: datetime) -> None:
             raise NotAllowedError("not_found")
         user.set_password(password)
         _audit(session, "password_set", user.id, now, "profile")
-        notify.password_changed(session, user.id, now)
+        outbox.tell(session, now, "password_changed", user_id=user.id)
 
     run_write(work)
 

@@ -28,7 +28,7 @@ from ..database import run_write
 from ..extensions import db
 from ..models import AuditEvent, Reservation, Status
 from ..permissions import can_book_at
-from . import notify
+from . import outbox
 from .audit import audit_row
 from .errors import BookingError, ConflictError
 from .facts import Context, holds_during, load, minutes_by_week, monday_of
@@ -164,7 +164,15 @@ def insert(
         _INSERT_AUDIT,
         [audit_row("created", row["id"], row["series_id"], actor_id, now, detail) for row in rows],
     )
-    notify.booked(session, rows, context.venue_id, actor_id, now)
+    outbox.tell(
+        session,
+        now,
+        "request_to_decide",
+        "booked_for_you",
+        reservations=rows,
+        venue_id=context.venue_id,
+        actor_id=actor_id,
+    )
     return rows
 
 

@@ -19,7 +19,7 @@ from ..database import run_write
 from ..extensions import db
 from ..models import HOLDING_STATUSES, AuditEvent, Reservation, Resource, Status, User
 from ..permissions import can_manage, is_own, may_cancel
-from . import notify
+from . import outbox
 from .audit import audit_row, record
 from .errors import NotAllowedError, TransitionError
 
@@ -56,7 +56,7 @@ def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime
     if reservation.status == Status.PENDING and reservation.starts_at <= now:
         _touch(reservation, Status.EXPIRED, now)
         record(session, "expired", reservation, None, now)
-        notify.expired(session, [reservation.id], now)
+        outbox.tell(session, now, "expired", reservation_ids=[reservation.id])
 
 
 def _decide(
@@ -94,7 +94,7 @@ def approve(reservation_id: int, actor_id: int, now: datetime) -> Reservation:
     def confirm(session: Session, reservation: Reservation, actor: User) -> None:
         _touch(reservation, Status.CONFIRMED, now)
         record(session, "approved", reservation, actor.id, now)
-        notify.accepted(session, [reservation], now)
+        outbox.tell(session, now, "accepted", reservations=[reservation])
 
     return _decide(reservation_id, actor_id, now, "approve", confirm)
 
@@ -108,7 +108,9 @@ def refuse(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Re
         _touch(reservation, Status.REFUSED, now)
         reservation.decision_reason = reason
         record(session, "refused", reservation, actor.id, now, reason)
-        notify.refused(session, [reservation], reason, now)
+        outbox.tell(
+            session, now, "refused", "slot_freed", reservations=[reservation], reason=reason
+        )
 
     return _decide(reservation_id, actor_id, now, "refuse", turn_down)
 
@@ -136,12 +138,36 @@ def _cancel_one(
     return was_confirmed
 
 
+def tell_cancelled(
+    session: Session,
+    reservations: list[Reservation],
+    actor_id: int,
+    reason: str,
+    now: datetime,
+    were_confirmed: list[int],
+) -> None:
+    """Cancelled by the member or by a manager: a manager's cancellation is explained to
+    the member, with the reason; the member's own is confirmed only for bookings that
+    were confirmed; the slots go to whoever waits for them."""
+    outbox.tell(
+        session,
+        now,
+        "cancelled_by_you",
+        "cancelled_by_manager",
+        "slot_freed",
+        reservations=reservations,
+        actor_id=actor_id,
+        reason=reason,
+        were_confirmed=were_confirmed,
+    )
+
+
 def _cancel_all(
     session: Session, reservations: list[Reservation], actor: User, reason: str, now: datetime
 ) -> None:
     """Cancel these reservations, then tell their member and whoever waits, once."""
     confirmed = [r.id for r in reservations if _cancel_one(session, r, actor, reason, now)]
-    notify.cancelled(session, reservations, actor.id, reason, now, were_confirmed=confirmed)
+    tell_cancelled(session, reservations, actor.id, reason, now, confirmed)
 
 
 def cancel(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Reservation:
@@ -251,9 +277,9 @@ def _decide_all(
             reservation.decided_at = now
             done.append(reservation)
         if approve:
-            notify.accepted(session, done, now)
+            outbox.tell(session, now, "accepted", reservations=done)
         else:
-            notify.refused(session, done, reason, now)
+            outbox.tell(session, now, "refused", "slot_freed", reservations=done, reason=reason)
         return Decisions(done, stale)
 
     return run_write(work)
@@ -328,9 +354,9 @@ def cancel_held(
         cancelled.append(reservation)
     # Each member is told why, in the same transaction (the outbox).
     if action == "cancelled_by_closure":
-        notify.cancelled_by_closure(session, cancelled, reason, now)
+        outbox.tell(session, now, "cancelled_by_closure", reservations=cancelled, reason=reason)
     else:
-        notify.cancelled(session, cancelled, actor_id, reason, now, were_confirmed=confirmed)
+        tell_cancelled(session, cancelled, actor_id, reason, now, confirmed)
     return cancelled
 
 
@@ -364,7 +390,7 @@ def expire_rows(session: Session, now: datetime, ids: list[int] | None = None) -
             sa.insert(AuditEvent),
             [audit_row("expired", rid, sid, None, now) for rid, sid in expired],
         )
-        notify.expired(session, [rid for rid, _ in expired], now)
+        outbox.tell(session, now, "expired", reservation_ids=[rid for rid, _ in expired])
     return len(expired)
 
 

@@ -29,7 +29,7 @@ from ..models import (
     Venue,
 )
 from ..permissions import can_change_place, can_change_role, can_switch_account
-from . import notify
+from . import outbox
 from .audit import record_admin
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
 from .lifecycle import cancel_held, lock_resources
@@ -89,9 +89,18 @@ def set_role(venue_id: int, user_id: int, role: Role, actor_id: int, now: dateti
             changes = [["role", membership.role.value, role.value]]
             _log(session, "role.changed", venue.id, actor, membership.user, now, changes)
             if role == Role.MANAGER:
-                notify.role_granted(session, user_id, venue.id, role, now)
+                outbox.tell(
+                    session, now, "role_granted", user_id=user_id, venue_id=venue.id, role=role
+                )
             else:  # no longer a manager, still a member
-                notify.role_removed(session, user_id, venue.id, membership.role, now)
+                outbox.tell(
+                    session,
+                    now,
+                    "role_removed",
+                    user_id=user_id,
+                    venue_id=venue.id,
+                    role=membership.role,
+                )
             membership.role = role
         return membership
 
@@ -177,7 +186,14 @@ def remove_member(
         cancelled = _cancel_seen(session, found, seen_ids, cancel, reason, actor.id, now)
         changes = [["role", membership.role.value, None], ["cancelled", None, len(cancelled)]]
         _log(session, "role.removed", venue.id, actor, membership.user, now, changes, reason)
-        notify.role_removed(session, user_id, venue.id, membership.role, now)
+        outbox.tell(
+            session,
+            now,
+            "role_removed",
+            user_id=user_id,
+            venue_id=venue.id,
+            role=membership.role,
+        )
         session.delete(membership)
         return cancelled
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..database import run_write
 from ..models import Venue
-from . import notify
+from . import outbox
 
 # Tomorrow's bookings are reminded from this local hour on: an evening
 # message, whether cron runs at 18:00 or the background sender looks every
@@ -28,8 +28,8 @@ def record_reminders(now: datetime, training_zone: str = "Europe/Paris") -> int:
             local = now.astimezone(ZoneInfo(name))
             if local.time() >= REMINDER_TIME:
                 zones[name] = local.date() + timedelta(days=1)
-        count = notify.reminders(session, now, zones) if zones else 0
+        count = outbox.tell(session, now, "reminder", zones=zones)
         today = now.astimezone(ZoneInfo(training_zone)).date()
-        return count + notify.trainings_expiring(session, today, now)
+        return count + outbox.tell(session, now, "training_expiring", today=today)
 
     return run_write(work)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import rules as r
 from ..database import run_write
 from ..models import Membership, Qualification, QualificationGrant, Resource, User, Venue
-from . import notify
+from . import outbox
 from .audit import record_admin
 from .errors import NotAllowedError, SettingsError
 from .managing import manager_of
@@ -210,7 +210,14 @@ def grant_training(
             member_id=member_id,
         )
         session.flush()
-        notify.training_granted(session, member_id, training.id, expires_on, now)
+        outbox.tell(
+            session,
+            now,
+            "training_granted",
+            user_id=member_id,
+            qualification_id=training.id,
+            expires_on=expires_on,
+        )
         return grant
 
     return run_write(work)

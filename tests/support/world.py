@@ -27,7 +27,7 @@ from booking.models import (
     SignupRequest,
     WaitlistEntry,
 )
-from booking.models.outbox import MessageKind, MessageStatus
+from booking.models.outbox import MessageStatus
 from booking.security import tokens
 from booking.services import Recurrence, SeriesRequest, book, book_series
 from booking.services.tariffs import PriceRequest, add_price
@@ -177,7 +177,7 @@ def build_world(make: Any, now: datetime) -> World:
         created_at=now,
     )
     message = OutboxMessage(
-        kind=MessageKind.ACCEPTED,
+        kind="accepted",
         recipient_id=member.id,
         to_address=member.email,
         status=MessageStatus.FAILED,

@@ -1,0 +1,236 @@
+"""Recording messages: each use case tells the outbox what happened, in its own transaction.
+
+A service that changes something a person relies on calls ``tell`` after
+making the change, with its session, as it calls ``audit.record``: the messages
+then exist exactly when the change does (a rolled-back booking tells nobody
+anything). Nothing is sent and no word is written here: a sender outside the
+request (``booking.notifications``) renders each message in its recipient's
+language after the commit.
+
+Each kind of message is one class, registered here by ``booking.notifications``
+(``notifications/kinds/``): whom it goes to and what it keeps (``record``),
+whether it is still true when its turn comes, its subject, template and
+attachments. This module holds the registry and what recording needs (rows,
+"to the venue's managers", "to each member, one message per series"), so that
+a use case names the kinds it raises without reaching up to the layer that words
+them (CTFd registers its challenge types the same way).
+
+A message about reservations keeps what it reports as it was at that moment
+(status, SEQUENCE, last change), so that its .ics attachment updates the
+calendar to that state even if it is sent late. Reservations of one member and
+one series moved together make one message, not one per date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Membership,
+    MessageStatus,
+    OutboxMessage,
+    Reservation,
+    Role,
+    Status,
+    User,
+    UTCDateTime,
+)
+
+ReservationLike = Reservation | Mapping[str, Any]
+# What a message needs of a reservation it reports, read as one row.
+REPORTED = (
+    Reservation.id,
+    Reservation.user_id,
+    Reservation.series_id,
+    Reservation.starts_at,
+    Reservation.status,
+    Reservation.sequence,
+    Reservation.updated_at,
+)
+
+
+class Kind(Protocol):
+    """What the outbox asks of a kind of message when a use case raises it."""
+
+    key: ClassVar[str]
+    label: ClassVar[Any]  # what administrators read in the list of messages
+
+    def record(self, session: Session, now: datetime, **facts: Any) -> int:
+        """Add this kind's messages about ``facts``; how many were added."""
+        ...
+
+
+KINDS: dict[str, Kind] = {}
+
+
+class UnknownKindError(LookupError):
+    """A use case named a kind of message that no class registered."""
+
+
+def register(kind: Kind) -> Kind:
+    """Make ``kind`` known by its key (``booking.notifications.kinds`` registers each)."""
+    if kind.key in KINDS and type(KINDS[kind.key]) is not type(kind):
+        raise ValueError(f"two kinds of message named {kind.key!r}")
+    KINDS[kind.key] = kind
+    return kind
+
+
+def kind_of(key: str) -> Kind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise UnknownKindError(key) from None
+
+
+def tell(session: Session, now: datetime, *keys: str, **facts: Any) -> int:
+    """Record the messages of each kind named, about the same ``facts`` (each kind takes
+    what concerns it: a booking raises "request_to_decide" for what waits for a manager
+    and "booked_for_you" for what a manager booked for someone)."""
+    return sum(kind_of(key).record(session, now, **facts) for key in keys)
+
+
+# --- what recording needs ---------------------------------------------------------------
+
+
+def get(reservation: ReservationLike, name: str) -> Any:
+    if isinstance(reservation, Mapping):
+        return reservation[name]
+    return getattr(reservation, name)
+
+
+def snapshot(reservation: ReservationLike) -> dict[str, Any]:
+    """What a message reports of a reservation: the state its calendar entry must show."""
+    status = get(reservation, "status")
+    return {
+        "id": get(reservation, "id"),
+        "status": Status(status).value,
+        "sequence": int(get(reservation, "sequence")),
+        "updated_at": get(reservation, "updated_at").isoformat(),
+    }
+
+
+def row(
+    key: str,
+    now: datetime,
+    payload: dict[str, Any],
+    *,
+    recipient_id: int | None = None,
+    to_address: str | None = None,
+    locale: str | None = None,
+    due_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    """One message, as a row to insert."""
+    return {
+        "kind": key,
+        "recipient_id": recipient_id,
+        "to_address": to_address,
+        "locale": locale,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "status": MessageStatus.PENDING,
+        "attempts": 0,
+        "due_at": due_at or now,
+        "lease_until": None,
+        "created_at": now,
+        "sent_at": None,
+        "last_error": "",
+        "subject": "",
+        "sent_to": "",
+        "rendered": None,
+    }
+
+
+def add(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert messages in one statement; those whose key is already there are left out."""
+    if not rows:
+        return 0
+    if not any(item["dedupe_key"] for item in rows):
+        session.execute(sa.insert(OutboxMessage), rows)
+        return len(rows)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement.returning(OutboxMessage.id), rows)
+    return len(result.all())
+
+
+def to_account(session: Session, key: str, user_id: int, now: datetime, **payload: Any) -> int:
+    """One message to one account."""
+    return add(session, [row(key, now, payload, recipient_id=user_id)])
+
+
+def to_address(
+    session: Session, key: str, email: str, locale: str, now: datetime, **payload: Any
+) -> int:
+    """One message to an address that has no account (yet)."""
+    return add(session, [row(key, now, payload, to_address=email, locale=locale)])
+
+
+def managers_of(venue_id: int) -> sa.Select[tuple[int]]:
+    """The ids of the venue's managers, as a query."""
+    return sa.select(Membership.user_id).where(
+        Membership.venue_id == venue_id, Membership.role == Role.MANAGER
+    )
+
+
+def to_managers(
+    session: Session, key: str, venue_id: int, payload: dict[str, Any], now: datetime
+) -> int:
+    """One message to each manager of the venue who wants them, in one statement.
+
+    A venue with no manager yet has its requests sent to the administrators,
+    so that nobody waits for an answer that no one was asked for.
+    """
+    managers = managers_of(venue_id)
+    recipients = sa.or_(User.id.in_(managers), sa.and_(User.is_admin, ~managers.exists()))
+    data: sa.ColumnElement[Any] = sa.literal(payload, sa.JSON)
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL reads an untyped parameter as text; SQLite must not cast
+        # (its JSON "type" has numeric affinity: the text would become 0).
+        data = sa.cast(data, sa.JSON)
+    columns = ("kind", "recipient_id", "payload", "status", "attempts", "due_at", "created_at")
+    values = sa.select(
+        sa.literal(key, sa.String),
+        User.id,
+        data,
+        sa.literal(MessageStatus.PENDING.value, sa.String),
+        sa.literal(0, sa.Integer),
+        sa.literal(now, UTCDateTime),
+        sa.literal(now, UTCDateTime),
+    ).where(recipients, User.active, User.notify_new_requests)
+    # Columns left out take their defaults (include_defaults): no error, no subject yet.
+    result = session.execute(sa.insert(OutboxMessage).from_select(columns, values))
+    return result.rowcount or 0
+
+
+def by_member_and_series(
+    reservations: Iterable[ReservationLike],
+) -> dict[tuple[int, int | None], list[ReservationLike]]:
+    """Reservations grouped as messages tell them: one message per member and series, each
+    with its dates in order."""
+    groups: dict[tuple[int, int | None], list[ReservationLike]] = {}
+    for reservation in reservations:
+        key = (get(reservation, "user_id"), get(reservation, "series_id"))
+        groups.setdefault(key, []).append(reservation)
+    return {key: sorted(group, key=lambda r: get(r, "starts_at")) for key, group in groups.items()}
+
+
+def to_members(
+    session: Session,
+    key: str,
+    reservations: Iterable[ReservationLike],
+    now: datetime,
+    **extra: Any,
+) -> int:
+    """One message per member and series, with the reservations it is about."""
+    rows = [
+        row(key, now, {"reservations": [snapshot(r) for r in group], **extra}, recipient_id=uid)
+        for (uid, _series), group in by_member_and_series(reservations).items()
+    ]
+    return add(session, rows)
