@@ -11,6 +11,7 @@ impossible; these predicates only say who may try.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -108,15 +109,30 @@ def can_cancel(user: User, reservation: Reservation, now: datetime) -> bool:
     )
 
 
+def managerships() -> sa.Select[tuple[int, int]]:
+    """Who manages which venue, as (venue_id, user_id) rows: the one query behind "the
+    managers of a venue" and "the venues a person manages" (``can_manage`` in SQL, but for
+    administrators, whom each caller treats as its question needs)."""
+    return sa.select(Membership.venue_id, Membership.user_id).where(Membership.role == Role.MANAGER)
+
+
+def managers_of(venue_id: Any) -> sa.Select[tuple[int]]:
+    """The ids of the venue's managers (``venue_id`` a value or a column), as a query."""
+    return (
+        managerships().where(Membership.venue_id == venue_id).with_only_columns(Membership.user_id)
+    )
+
+
+def venues_managed_by(user_id: Any) -> sa.Select[tuple[int]]:
+    """The ids of the venues a person manages (``user_id`` a value or a column)."""
+    return (
+        managerships().where(Membership.user_id == user_id).with_only_columns(Membership.venue_id)
+    )
+
+
 def managed_venue_ids_query(user: User) -> sa.Select[tuple[int]]:
     """The ids of the venues ``user`` manages, as a query: every venue for administrators."""
     query = sa.select(Venue.id).order_by(Venue.id)
-    if user.is_admin:
+    if can_administer(user):
         return query
-    return query.where(
-        Venue.id.in_(
-            sa.select(Membership.venue_id).where(
-                Membership.user_id == user.id, Membership.role == Role.MANAGER
-            )
-        )
-    )
+    return query.where(Venue.id.in_(venues_managed_by(user.id)))

@@ -37,7 +37,6 @@ from wtforms.widgets import TextInput
 
 from ..models import ResourceKind, Role
 from ..presentation.formatting import format_duration
-from ..presentation.labels import WEEKDAY_LABELS
 from .base import Form
 from .reservations import MultiCheckboxField, reasonable_date
 
@@ -305,7 +304,6 @@ class _HoursBase(Form):
 
 
 HoursForm = type("HoursForm", (_HoursBase,), _day_fields())
-DAY_NAMES = WEEKDAY_LABELS
 
 
 # --- resources ------------------------------------------------------------------------

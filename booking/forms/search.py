@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models import User
+from ..permissions import can_administer
 from ..presentation.formatting import format_duration
 from .base import Form
 from .reservations import reasonable_date
@@ -114,7 +115,7 @@ class SearchForm(Form):
         """The form with the venues (anything with a slug and a name) to choose from: a
         member's own venues by default."""
         form = cls(**kwargs)
-        own = bool(user.is_authenticated and user.memberships and not user.is_admin)
+        own = bool(user.is_authenticated and user.memberships and not can_administer(user))
         everywhere = _l("All my places") if own else _l("All places")
         form.venue.choices = [SelectChoice("", everywhere)] + [
             SelectChoice(v.slug, v.name) for v in venues

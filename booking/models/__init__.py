@@ -22,7 +22,7 @@ from .resources import (
     ResourceKind,
 )
 from .tariffs import MAX_PRICE_CENTS, PriceUnit, Tariff
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, meets, utcnow
 from .users import LoginSession, Membership, Rate, Role, User
 from .venues import Closure, OpeningPeriod, Venue
 from .waitlist import WaitlistEntry, WaitStatus
@@ -64,5 +64,6 @@ __all__ = [
     "Venue",
     "WaitStatus",
     "WaitlistEntry",
+    "meets",
     "utcnow",
 ]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .resources import MAX_HOLD_MINUTES, Resource
-from .types import UTCDateTime, str_enum, utcnow
+from .types import UTCDateTime, meets, str_enum, utcnow
 from .users import User
 
 
@@ -143,11 +143,11 @@ class Reservation(db.Model):
     @classmethod
     def overlapping(
         cls,
-        start: datetime | sa.BindParameter[datetime],
-        end: datetime | sa.BindParameter[datetime],
+        start: datetime | sa.ColumnElement[datetime],
+        end: datetime | sa.ColumnElement[datetime],
         *,
         with_buffer: bool = True,
-        earliest: sa.BindParameter[datetime] | None = None,
+        earliest: datetime | sa.ColumnElement[datetime] | None = None,
     ) -> list[sa.ColumnElement[bool]]:
         """The one overlap predicate: reservations that meet the half-open [start, end).
 
@@ -155,14 +155,14 @@ class Reservation(db.Model):
         as the slot is held; without, until ``ends_at``, as calendars show it.
         The lower bound on ``starts_at`` keeps every caller a range scan of
         ``ix_reservation_resource_starts``: nothing holds longer than MAX_HOLD.
-        A statement built once with bound parameters passes that bound as
-        ``earliest`` (``start - MAX_HOLD``, computed by the caller).
+        A statement built once with bound parameters, or a join on columns, passes that
+        bound as ``earliest`` (``start - MAX_HOLD``, computed by the caller).
         """
         until = cls.blocked_until if with_buffer else cls.ends_at
         if earliest is None:
             assert isinstance(start, datetime)
-            earliest = start - MAX_HOLD  # type: ignore[assignment]
-        return [cls.starts_at >= earliest, cls.starts_at < end, until > start]
+            earliest = start - MAX_HOLD
+        return [cls.starts_at >= earliest, *meets(cls.starts_at, until, start, end)]
 
     @classmethod
     def holding(cls) -> sa.ColumnElement[bool]:

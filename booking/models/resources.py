@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..rules import Grant
 from .types import UTCDateTime, str_enum, utcnow
 from .venues import OpeningPeriod, Venue
 
@@ -123,6 +122,3 @@ class QualificationGrant(db.Model):
     qualification: Mapped[Qualification] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")
     granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
-
-    def is_valid_on(self, day: date) -> bool:
-        return Grant(self.expires_on).valid_on(day)

@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import DateTime
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
@@ -67,6 +68,13 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return process(value)
 
         return process_text
+
+
+def meets(starts: Any, ends: Any, start: Any, end: Any) -> list[sa.ColumnElement[bool]]:
+    """The one half-open overlap test, in SQL: [starts, ends) meets [start, end). Each side
+    may be columns or values; ``Reservation.overlapping`` and ``Closure.overlapping`` are
+    this test on their own columns."""
+    return [starts < end, ends > start]
 
 
 def utcnow() -> datetime:

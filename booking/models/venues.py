@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, meets, utcnow
 
 if TYPE_CHECKING:
     from .resources import Resource
@@ -129,6 +129,12 @@ class Closure(db.Model):
     def meets(self, start: datetime, end: datetime) -> bool:
         """Whether the closure meets the half-open [start, end)."""
         return self.starts_at < end and start < self.ends_at
+
+    @classmethod
+    def overlapping(cls, start: Any, end: Any) -> list[sa.ColumnElement[bool]]:
+        """The closures that meet the half-open [start, end), in SQL (values, bound
+        parameters or columns)."""
+        return meets(cls.starts_at, cls.ends_at, start, end)
 
     def __repr__(self) -> str:
         return f"<Closure {self.venue_id}/{self.resource_id} {self.starts_at:%Y-%m-%d %H:%M}>"

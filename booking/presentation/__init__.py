@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 
 from ..models import Status
-from ..permissions import can_handle_account, can_manage_any
-from ..services.accounts import joining_summary
+from ..permissions import can_administer, can_handle_account, can_manage_any
 from . import (
     descriptions,
     formatting,
@@ -28,11 +27,6 @@ from . import (
     weeks,
 )
 from . import outbox as outbox_labels
-
-
-def has_endpoint(name: str) -> bool:
-    """Whether a view exists, so templates can link to areas built separately."""
-    return name in current_app.view_functions
 
 
 def current_path() -> str:
@@ -70,7 +64,6 @@ def init_app(app: Flask) -> None:
     # Globals rather than a context processor: macros imported without context
     # (``{% from "_macros/ui.html" import ... %}``) see globals only.
     template_globals: dict[str, Any] = {
-        "has_endpoint": has_endpoint,
         "current_path": current_path,
         "kind_label": descriptions.kind_label,
         "opening_hours": descriptions.opening_hours,
@@ -81,7 +74,7 @@ def init_app(app: Flask) -> None:
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
         "can_handle_account": can_handle_account,
-        "joining_summary": joining_summary,
+        "can_administer": can_administer,
         "outbox_kind": outbox_labels.kind_label,
         "schedule_box": schedule.box,
         "schedule_lane": schedule.lane,

@@ -29,9 +29,6 @@ class Kind(enum.StrEnum):
     DATE = "date"
 
 
-NUMERIC = {Kind.COUNT, Kind.HOURS, Kind.SHARE, Kind.CHANGE, Kind.MONEY}
-
-
 @dataclass(frozen=True)
 class Column:
     title: str

@@ -19,7 +19,6 @@ import hmac
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app
 
 from ..models import User
@@ -76,20 +75,6 @@ def is_current(token: str, kind: str, user_id: int, version: int) -> bool:
     except (binascii.Error, ValueError):
         return False
     return hmac.compare_digest(raw, _mac(kind, user_id, version))
-
-
-def user_for_token(token: str, kind: str) -> User | None:
-    """The active user whose current token this is, else None."""
-    from ..extensions import db
-
-    if not is_well_formed(token, kind):
-        return None
-    user = db.session.scalar(sa.select(User).where(key_column(kind) == digest(token)))
-    if user is None or not user.active:
-        return None
-    if not is_current(token, kind, user.id, user.feed_token_version):
-        return None
-    return user
 
 
 def revoke_tokens(user: User) -> None:

@@ -108,7 +108,7 @@ def closures_for(session: Session, venue_id: int, start: datetime, end: datetime
     return list(
         session.scalars(
             sa.select(Closure)
-            .where(Closure.venue_id == venue_id, Closure.ends_at > start, Closure.starts_at < end)
+            .where(Closure.venue_id == venue_id, *Closure.overlapping(start, end))
             .order_by(Closure.starts_at)
         )
     )

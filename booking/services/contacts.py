@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Membership, Role, User
+from ..models import Membership, User
+from ..permissions import managerships
 
 
 def managers_of(venue_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
@@ -16,10 +17,11 @@ def managers_of(venue_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
     contacts: dict[int, list[tuple[str, str]]] = {}
     if not wanted:
         return contacts
+    managers = managerships().where(Membership.venue_id.in_(wanted)).subquery()
     rows = db.session.execute(
-        sa.select(Membership.venue_id, User.display_name, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.venue_id.in_(wanted), Membership.role == Role.MANAGER, User.active)
+        sa.select(managers.c.venue_id, User.display_name, User.email)
+        .join(User, User.id == managers.c.user_id)
+        .where(User.active)
         .order_by(User.display_name)
     )
     for venue_id, name, email in rows:

@@ -174,8 +174,9 @@ def _calendar_statement(
         sa.case((Closure.reason_public, Closure.reason), else_=sa.literal("")),
     ).where(
         venue_match(Closure.venue_id),
-        Closure.starts_at < sa.bindparam("last", type_=UTCDateTime),
-        Closure.ends_at > sa.bindparam("first", type_=UTCDateTime),
+        *Closure.overlapping(
+            sa.bindparam("first", type_=UTCDateTime), sa.bindparam("last", type_=UTCDateTime)
+        ),
     )
     return sa.union_all(periods, closures)
 

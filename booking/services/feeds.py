@@ -23,14 +23,13 @@ from ..models import (
     Audience,
     Closure,
     FeedStamp,
-    Membership,
     Reservation,
     Resource,
-    Role,
     User,
     Venue,
 )
 from ..models import feeds as stamps
+from ..permissions import venues_managed_by
 from ..security import tokens
 
 # Bump when the feed's format changes, so that clients holding an old ETag
@@ -134,8 +133,7 @@ class Feed:
             sa.select(Closure)
             .where(
                 *self.closure_conditions,
-                Closure.ends_at > self.window.starts_at,
-                Closure.starts_at < self.window.ends_at,
+                *Closure.overlapping(self.window.starts_at, self.window.ends_at),
             )
             .options(joinedload(Closure.venue), joinedload(Closure.resource))
             .order_by(Closure.starts_at, Closure.id)
@@ -272,14 +270,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     if not tokens.is_well_formed(token, tokens.MANAGER):
         return None
     stamp, on = stamp_join(stamps.MANAGED, Venue.id)
-    manages = sa.or_(
-        User.is_admin,
-        Venue.id.in_(
-            sa.select(Membership.venue_id).where(
-                Membership.user_id == User.id, Membership.role == Role.MANAGER
-            )
-        ),
-    )
+    manages = sa.or_(User.is_admin, Venue.id.in_(venues_managed_by(User.id)))
     rows = db.session.execute(
         sa.select(
             User.id,

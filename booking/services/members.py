@@ -28,7 +28,12 @@ from ..models import (
     User,
     Venue,
 )
-from ..permissions import can_change_place, can_change_role, can_switch_account
+from ..permissions import (
+    can_administer,
+    can_change_place,
+    can_change_role,
+    can_switch_account,
+)
 from . import outbox
 from .audit import record_admin
 from .errors import ChangedMeanwhileError, NotAllowedError, SettingsError
@@ -218,9 +223,9 @@ def set_account_active(
         user = session.get(User, user_id)
         if actor is None or user is None:
             raise NotAllowedError("not_found")
-        if not actor.is_admin:
-            raise NotAllowedError("admin")
         if not can_switch_account(actor, user.id):
+            if not can_administer(actor):
+                raise NotAllowedError("admin")
             raise SettingsError([r.Violation("own_account", "reason")])
         if user.active == active:
             return []

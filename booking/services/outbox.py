@@ -32,15 +32,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import (
-    Membership,
     MessageStatus,
     OutboxMessage,
     Reservation,
-    Role,
     Status,
     User,
     UTCDateTime,
 )
+from ..permissions import managers_of
 
 ReservationLike = Reservation | Mapping[str, Any]
 # What a message needs of a reservation it reports, read as one row.
@@ -170,13 +169,6 @@ def to_address(
 ) -> int:
     """One message to an address that has no account (yet)."""
     return add(session, [row(key, now, payload, to_address=email, locale=locale)])
-
-
-def managers_of(venue_id: int) -> sa.Select[tuple[int]]:
-    """The ids of the venue's managers, as a query."""
-    return sa.select(Membership.user_id).where(
-        Membership.venue_id == venue_id, Membership.role == Role.MANAGER
-    )
 
 
 def to_managers(

@@ -25,6 +25,7 @@ from ..models import (
     Status,
     User,
     Venue,
+    meets,
 )
 from ..permissions import managed_venue_ids_query
 
@@ -122,8 +123,7 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
                 other.resource_id == mine.resource_id,
                 other.id != mine.id,
                 other.status.in_((Status.PENDING, Status.CONFIRMED)),
-                other.starts_at < mine.blocked_until,
-                other.blocked_until > mine.starts_at,
+                *meets(other.starts_at, other.blocked_until, mine.starts_at, mine.blocked_until),
             ),
         )
         .where(mine.id.in_([p.id for p in pending]))

@@ -267,9 +267,9 @@ class Scope:
         sl = self.slices
         return sa.and_(
             self.reservations(Reservation.resource_id),
-            Reservation.starts_at >= sl.c.earliest,
-            Reservation.starts_at < sl.c.ends_at,
-            Reservation.ends_at > sl.c.starts_at,
+            *Reservation.overlapping(
+                sl.c.starts_at, sl.c.ends_at, with_buffer=False, earliest=sl.c.earliest
+            ),
         )
 
     def starting(self) -> sa.ColumnElement[bool]:
@@ -542,9 +542,7 @@ def _closures(
         for row in session.execute(
             sa.select(
                 Closure.venue_id, Closure.resource_id, Closure.starts_at, Closure.ends_at
-            ).where(
-                Closure.venue_id.in_(venue_ids), Closure.starts_at < end, Closure.ends_at > start
-            )
+            ).where(Closure.venue_id.in_(venue_ids), *Closure.overlapping(start, end))
         )
     ]
 

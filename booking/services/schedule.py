@@ -38,7 +38,6 @@ class Closed:
     start: datetime  # local, aware, cut to the day
     end: datetime
     reason: str
-    whole_venue: bool
 
 
 @dataclass
@@ -131,9 +130,7 @@ def venue_schedule(
             reservations[reservation.resource_id].append(reservation)
     closures = list(
         session.scalars(
-            sa.select(Closure).where(
-                Closure.venue_id == venue.id, Closure.ends_at > start, Closure.starts_at < end
-            )
+            sa.select(Closure).where(Closure.venue_id == venue.id, *Closure.overlapping(start, end))
         )
     )
 
@@ -153,7 +150,6 @@ def venue_schedule(
                             max(closure.starts_at, day_start).astimezone(zone),
                             min(closure.ends_at, day_end).astimezone(zone),
                             closure.reason,
-                            closure.resource_id is None,
                         )
                     )
             for reservation in reservations.get(resource.id, []):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .. import rules as r
 from ..database import run_write
 from ..models import Membership, Qualification, Resource, Role, User, Venue
+from ..permissions import can_administer
 from .audit import changes_between, record_admin
 from .errors import NotAllowedError, SettingsError
 from .resources import free_slug
@@ -66,7 +67,7 @@ def _clean(settings: VenueSettings) -> VenueSettings:
 
 def _admin(session: Session, actor_id: int) -> User:
     actor = session.get(User, actor_id)
-    if actor is None or not actor.is_admin:
+    if actor is None or not can_administer(actor):
         raise NotAllowedError("admin")
     return actor
 

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user
 from .. import clock
 from ..extensions import login_manager
 from ..models import User
-from ..permissions import can_manage_any
+from ..permissions import can_administer, can_manage_any
 from ..services import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,7 +73,7 @@ def admin(view: F) -> F:
     @wraps(view)
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_admin:
+        if not can_administer(current_user):
             abort(403)
         return view(*args, **kwargs)
 

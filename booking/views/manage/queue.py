@@ -18,6 +18,7 @@ from ...models import Reservation, Series
 from ...permissions import can_manage
 from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
+from ...services.accounts import joining_summary
 from ...services.lifecycle import Decisions, decide_many, decide_series
 from ...services.queue import cards, managed_venues
 from .. import access
@@ -59,6 +60,7 @@ def _page(
         bulk=bulk or BulkApproveForm(),
         venue=venue,
         venues=managed_venues(db.session, current_user),
+        joining=joining_summary(current_user),
     )
     return page, status
 

@@ -18,6 +18,7 @@ from ...extensions import db
 from ...forms.base import has_control_characters
 from ...forms.reports import RANGE, ReportForm, StatementsForm
 from ...models import Venue
+from ...permissions import can_administer
 from ...presentation.exports import CSV_TYPE, ODS_TYPE
 from ...presentation.reports import period_label
 from ...services import NotAllowedError
@@ -71,7 +72,7 @@ def _venues(form: ReportForm | StatementsForm) -> list[Venue]:
     mine = managed_venues(db.session, current_user)
     everyone = None
     if len(mine) > 1:
-        everyone = _("The whole network") if current_user.is_admin else _("All my venues")
+        everyone = _("The whole network") if can_administer(current_user) else _("All my venues")
     form.configure_venues([(v.slug, v.name) for v in mine], everyone)
     slug = request.args.get("venue", "")
     if not slug and len(mine) == 1:
