@@ -41,7 +41,7 @@ from booking.models import (  # noqa: E402
     Venue,
 )
 from booking.notifications import send_due  # noqa: E402
-from booking.services import approve, book, notify  # noqa: E402
+from booking.services import approve, book, outbox  # noqa: E402
 from tests.support.i18n import compile_catalogues  # noqa: E402
 from tests.support.postgres import TempPostgres  # noqa: E402
 from tests.support.smtp import MailServer  # noqa: E402
@@ -112,9 +112,10 @@ def requests(count: int) -> list[int]:
 
 def decisions(ids: list[int], recording: bool) -> list[float]:
     manager, *reservations = ids
-    original = notify.accepted
+    accepted = outbox.kind_of("accepted")
+    original = accepted.record
     if not recording:
-        notify.accepted = lambda *args, **kwargs: None  # type: ignore[assignment]
+        accepted.record = lambda *args, **kwargs: 0  # type: ignore[method-assign]
     times = []
     try:
         for reservation in reservations:
@@ -122,7 +123,7 @@ def decisions(ids: list[int], recording: bool) -> list[float]:
             approve(reservation, manager, NOW)
             times.append(clock.perf_counter() - started)
     finally:
-        notify.accepted = original  # type: ignore[assignment]
+        accepted.record = original  # type: ignore[method-assign]
     return times
 
 
