@@ -55,9 +55,9 @@ from booking.models import (  # noqa: E402
     User,
     Venue,
 )
-from booking.services.periods import Period  # noqa: E402
-from booking.services.reports import activity_report  # noqa: E402
-from booking.services.statements import monthly_statements  # noqa: E402
+from booking.services.reporting.activity import activity_report  # noqa: E402
+from booking.services.reporting.periods import Period  # noqa: E402
+from booking.services.reporting.statements import monthly_statements  # noqa: E402
 from tests.support.sql import statements  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -101,7 +101,7 @@ def create_user(email: str, name: str, admin: bool, locale: str, password: str) 
 @click.command("expire-pending")
 def expire_pending_command() -> None:
     """Mark pending requests whose start has passed as expired (for cron)."""
-    from .services.lifecycle import expire_pending
+    from .services.booking.lifecycle import expire_pending
 
     count = expire_pending(datetime.now(UTC))
     click.echo(ngettext("%(num)d request expired.", "%(num)d requests expired.", count))
@@ -110,7 +110,7 @@ def expire_pending_command() -> None:
 @click.command("purge-old-data")
 def purge_old_data() -> None:
     """Delete what has served its purpose: sent e-mails, answered requests, idle logins."""
-    from .services.privacy import purge_expired
+    from .services.accounts.privacy import purge_expired
 
     gone = purge_expired(datetime.now(UTC))
     click.echo(
@@ -181,7 +181,7 @@ def send_mail(loop: bool, interval: float, at_once: bool) -> None:
 @click.command("send-reminders")
 def send_reminders() -> None:
     """Record tomorrow's booking reminders and the trainings about to expire (for cron)."""
-    from .services.reminders import record_reminders
+    from .services.booking.reminders import record_reminders
 
     count = record_reminders(clock.now())
     click.echo(ngettext("%(num)d reminder to send.", "%(num)d reminders to send.", count))

@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "booking"
 # Part of the package → the parts it may import (besides itself). Kept in step
 # with the table of docs/architecture.md.
 MAY_IMPORT: dict[str, set[str]] = {
-    "rules": set(),
+    "localtime": set(),
+    "rules": {"localtime"},
     "clock": set(),
     "config": set(),
     "extensions": set(),
@@ -18,10 +19,18 @@ MAY_IMPORT: dict[str, set[str]] = {
     "database": {"extensions"},
     "permissions": {"models"},
     "security": {"models", "extensions"},
-    "services": {"rules", "models", "permissions", "database", "extensions", "security"},
-    "presentation": {"models", "rules", "permissions", "services", "extensions"},
+    "services": {
+        "rules",
+        "localtime",
+        "models",
+        "permissions",
+        "database",
+        "extensions",
+        "security",
+    },
+    "presentation": {"models", "rules", "localtime", "permissions", "services", "extensions"},
     "forms": {"models", "permissions", "presentation", "security"},
-    "demo": {"services", "models", "rules", "extensions"},
+    "demo": {"services", "models", "rules", "localtime", "extensions"},
     "notifications": {
         "models",
         "services",
@@ -32,6 +41,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "clock",
     },
     "views": {
+        "localtime",
         "services",
         "forms",
         "presentation",
@@ -98,6 +108,44 @@ def test_each_part_imports_only_the_layers_below_it() -> None:
         if part in NO_WEB:
             for name in imported & WEB_ONLY:
                 wrong.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert wrong == []
+
+
+# The wings of services/, each a capability: what each may use of the others (and of the
+# shared modules at services/'s root: errors, the audit log, the outbox). Nothing
+# reaches up: the booking engine uses no other wing.
+WINGS: dict[str, set[str]] = {
+    "booking": set(),
+    "accounts": {"booking"},
+    "venues": {"booking", "accounts"},
+    "availability": {"booking", "venues"},
+    "reporting": set(),
+}
+
+
+def test_each_wing_of_the_services_uses_only_the_wings_below_it() -> None:
+    services = PACKAGE / "services"
+    assert {p.name for p in services.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(
+        WINGS
+    )
+    wrong = []
+    for path in sorted(services.rglob("*.py")):
+        relative = path.relative_to(services)
+        if relative == Path("__init__.py"):
+            continue  # the use cases views call, gathered from every wing
+        wing = relative.parts[0] if len(relative.parts) > 1 else None
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            # Relative to services/: the level that reaches it from this file.
+            up = node.level - (len(relative.parts) - 1)
+            if up != 1:
+                continue
+            names = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
+            for name in names:
+                if name in WINGS and name != wing and name not in WINGS.get(wing or "", set()):
+                    wrong.append(f"{path.relative_to(PACKAGE.parent)} imports the {name} wing")
     assert wrong == []
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Reservation, Resource, Status
-from booking.services.availability import week_of
+from booking.services.availability.week import week_of
 
 from .conftest import PARIS
 

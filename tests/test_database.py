@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.services.availability import holds
+from booking.services.availability.week import holds
 
 
 def pragma(name: str):

@@ -21,9 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.http import http_date, parse_date
 
-from booking import rules as r
 from booking.demo import ACCOUNTS, seed_demo_bookings, seed_reference_data
 from booking.extensions import db
+from booking.localtime import to_utc
 from booking.models import Reservation, Resource, User, Venue
 from booking.security import logmask, tokens
 from booking.services import book, cancel, refuse
@@ -53,7 +53,7 @@ def place(make: Factory) -> dict:
 def _book(
     resource: Resource, user: User, local_start: datetime, hours: int, now: datetime, purpose=""
 ):
-    start = r.to_utc(local_start, PARIS)
+    start = to_utc(local_start, PARIS)
     return book(
         resource_id=resource.id,
         member_id=user.id,
@@ -260,7 +260,7 @@ def test_public_feeds_hide_people_and_purposes_unless_shown(
 def test_a_retired_resource_leaves_its_venues_feed_which_says_it_changed(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
-    from booking.services.resources import retire_resource
+    from booking.services.venues.resources import retire_resource
 
     _book(place["laser"], place["member"], datetime(2026, 3, 2, 10), 1, clock.now)
     _book(place["kitchen"], place["member"], datetime(2026, 3, 4, 10), 1, clock.now)

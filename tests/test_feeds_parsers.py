@@ -16,9 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from booking import rules as r
 from booking.extensions import db
+from booking.localtime import to_utc
 from booking.models import Reservation, Status, User
+from booking.rules import Recurrence
 from booking.security import tokens
 from booking.services import SeriesRequest, approve, book, book_series, cancel, refuse
 
@@ -43,7 +44,7 @@ class Booked:
 
 
 def at(day: date, hhmm: time) -> datetime:
-    return r.to_utc(datetime.combine(day, hhmm), PARIS)
+    return to_utc(datetime.combine(day, hhmm), PARIS)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def scenario(app: Flask, make: Factory, clock: FeedClock) -> Scenario:
                 resource_id=laser.id,
                 member_id=member.id,
                 actor_id=member.id,
-                recurrence=r.Recurrence("weekly", first, weekdays=(1,), count=4),
+                recurrence=Recurrence("weekly", first, weekdays=(1,), count=4),
                 local_start=time(18, 0),
                 local_end=time(20, 0),
                 purpose="Atelier du mardi",

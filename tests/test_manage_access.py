@@ -12,7 +12,7 @@ from werkzeug.routing import Rule
 
 from booking.models import PriceUnit
 from booking.services import Recurrence, SeriesRequest, book_series
-from booking.services.tariffs import PriceRequest, add_price
+from booking.services.venues.tariffs import PriceRequest, add_price
 
 from .conftest import Factory, book_as, paris
 

@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from booking import rules as r
 from booking.extensions import db
 from booking.models import AdminEvent, AuditEvent, Closure, Reservation, Status
+from booking.rules import Violation
 from booking.services import BookingError, LocalMoment
-from booking.services.closures import ClosureRequest, close, preview, reopen
 from booking.services.errors import ChangedMeanwhileError, NotAllowedError, SettingsError
+from booking.services.venues.closures import ClosureRequest, close, preview, reopen
 
 from .conftest import Factory, book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -306,7 +306,7 @@ def test_closure_changes_move_exactly_the_feeds_that_show_them(
 def test_the_closure_message_says_when_in_local_time(app, place: dict) -> None:
     from booking.presentation.messages import violation_message
 
-    violation = r.Violation(
+    violation = Violation(
         "closed",
         "starts_at",
         {

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Reservation, ResourceKind, Status
 from booking.services import Recurrence, SeriesRequest, book_series, refuse
-from booking.services.lifecycle import decide_many, decide_series
-from booking.services.queue import cards, pending_count
+from booking.services.booking.lifecycle import decide_many, decide_series
+from booking.services.booking.queue import cards, pending_count
 
 from .conftest import Factory, book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)

@@ -9,7 +9,6 @@ from datetime import date, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import rules as r
 from booking.extensions import db
 from booking.forms.manage import parse_duration
 from booking.models import (
@@ -24,26 +23,27 @@ from booking.models import (
     User,
     Venue,
 )
+from booking.rules import Period
 from booking.services import BookingError
-from booking.services import hours as hours_service
 from booking.services.errors import ChangedMeanwhileError, NotAllowedError, SettingsError
-from booking.services.members import remove_member, set_account_active, set_role
-from booking.services.resources import (
+from booking.services.venues import hours as hours_service
+from booking.services.venues.members import remove_member, set_account_active, set_role
+from booking.services.venues.resources import (
     ResourceSettings,
     create_resource,
     restore_resource,
     retire_resource,
     update_resource,
 )
-from booking.services.trainings import (
+from booking.services.venues.setup import VenueSettings, create_venue, setup_steps, update_venue
+from booking.services.venues.trainings import (
     create_training,
     expiring,
     grant_training,
     remove_training,
     revoke_training,
 )
-from booking.services.validation import RuleValues, check_periods, check_rules
-from booking.services.venues import VenueSettings, create_venue, setup_steps, update_venue
+from booking.services.venues.validation import RuleValues, check_periods, check_rules
 
 from .conftest import Factory, book_as, paris
 
@@ -100,7 +100,7 @@ def values(**fields) -> RuleValues:
     return RuleValues(**{**base, **fields})
 
 
-PERIODS = [r.Period(0, time(9), time(12, 30)), r.Period(0, time(13, 30), time(19))]
+PERIODS = [Period(0, time(9), time(12, 30)), Period(0, time(13, 30), time(19))]
 
 
 @pytest.mark.parametrize(
@@ -130,9 +130,9 @@ def test_inconsistent_rules_are_refused(fields: dict, expected: list) -> None:
 
 
 def test_periods_must_be_in_order_and_apart() -> None:
-    reversed_period = [r.Period(1, time(12), time(9))]
-    overlapping = [r.Period(2, time(9), time(13)), r.Period(2, time(12), time(18))]
-    back_to_back = [r.Period(3, time(9), time(12)), r.Period(3, time(12), time(18))]
+    reversed_period = [Period(1, time(12), time(9))]
+    overlapping = [Period(2, time(9), time(13)), Period(2, time(12), time(18))]
+    back_to_back = [Period(3, time(9), time(12)), Period(3, time(12), time(18))]
     assert [v.code for v in check_periods(reversed_period)] == ["period_reversed"]
     assert [(v.code, v.field) for v in check_periods(overlapping)] == [("periods_overlap", "day2")]
     assert check_periods(back_to_back) == []
@@ -182,7 +182,7 @@ def test_new_hours_list_the_bookings_they_leave_out(place: dict) -> None:
         ends_at=paris(2026, 3, 4, 10),
         now=NOW,
     )
-    shorter = [r.Period(d, time(10), time(17)) for d in range(6)]
+    shorter = [Period(d, time(10), time(17)) for d in range(6)]
     preview = hours_service.preview(place["venue"].id, None, shorter, place["manager"].id, NOW)
     assert [res.id for res in preview] == [inside.id, morning.id]
     outside = hours_service.set_hours(place["venue"].id, None, shorter, place["manager"].id, NOW)
@@ -209,7 +209,7 @@ def test_hours_off_the_grid_of_a_resource_are_refused(place: dict, make: Factory
     make.resource(place["venue"], name="Salle", slot_minutes=60, min_duration_minutes=60)
     with pytest.raises(SettingsError) as refused:
         hours_service.set_hours(
-            place["venue"].id, None, [r.Period(0, time(9), time(12, 30))], place["manager"].id, NOW
+            place["venue"].id, None, [Period(0, time(9), time(12, 30))], place["manager"].id, NOW
         )
     assert codes(refused) == [("hours_off_grid", "day0")]
     assert refused.value.violations[0].params["resource"] == "Salle"
@@ -220,7 +220,7 @@ def test_hours_off_the_grid_of_a_resource_are_refused(place: dict, make: Factory
 
 def test_a_resource_gets_hours_of_its_own_then_the_venues_again(place: dict) -> None:
     kitchen = place["kitchen"]
-    own = [r.Period(2, time(14), time(18))]
+    own = [Period(2, time(14), time(18))]
     hours_service.set_hours(place["venue"].id, kitchen.id, own, place["manager"].id, NOW)
     with pytest.raises(BookingError):
         book_as(
@@ -244,7 +244,7 @@ def test_a_resource_gets_hours_of_its_own_then_the_venues_again(place: dict) -> 
 def test_hours_of_another_venue_are_out_of_reach(place: dict) -> None:
     with pytest.raises(NotAllowedError):
         hours_service.set_hours(
-            place["venue"].id, None, [r.Period(0, time(9), time(12))], place["outsider"].id, NOW
+            place["venue"].id, None, [Period(0, time(9), time(12))], place["outsider"].id, NOW
         )
 
 
@@ -588,10 +588,10 @@ def test_administrators_create_and_describe_venues(place: dict) -> None:
 
 def test_the_managers_pages_read_alike_on_both_engines(place: dict, make: Factory) -> None:
     from booking.services.audit import LogFilter, venue_log
-    from booking.services.members import member_rows
-    from booking.services.queue import cards
-    from booking.services.schedule import venue_schedule
-    from booking.services.trainings import venue_trainings
+    from booking.services.booking.queue import cards
+    from booking.services.booking.schedule import venue_schedule
+    from booking.services.venues.members import member_rows
+    from booking.services.venues.trainings import venue_trainings
 
     kitchen = db.session.get(Resource, place["kitchen"].id)
     kitchen.requires_approval = True

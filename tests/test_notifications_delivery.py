@@ -23,7 +23,7 @@ from booking.models import MessageStatus, OutboxMessage, Role, Venue
 from booking.notifications import send_due
 from booking.notifications.sender import LEASE, MAX_ATTEMPTS, RETRY_DELAYS, claim
 from booking.services import expire_pending, outbox
-from booking.services.accounts import request_password_reset
+from booking.services.accounts.passwords import request_password_reset
 
 from .conftest import Factory, book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)

@@ -400,7 +400,7 @@ def test_messages_go_out_in_the_order_they_were_written(app, moulins, smtp):
 def test_the_day_before_reminder_is_recorded_once_and_honours_the_preference(
     app, moulins, smtp, make, runner
 ):
-    from booking.services.reminders import record_reminders
+    from booking.services.booking.reminders import record_reminders
 
     reservation = kitchen_request(moulins, day=3)
     approve(reservation.id, moulins["manager"].id, NOW)

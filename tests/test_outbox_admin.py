@@ -17,7 +17,7 @@ from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Role
 from booking.notifications import BackgroundSender, hold_interrupted, send_due
 from booking.services import outbox
-from booking.services.accounts import invite
+from booking.services.accounts.invitations import invite
 
 from .conftest import paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)

@@ -23,7 +23,7 @@ from booking.models import (
 from booking.models.outbox import MessageStatus
 from booking.notifications import Cycle
 from booking.security import tokens
-from booking.services.privacy import SENT_MAIL_DAYS, purge_expired
+from booking.services.accounts.privacy import SENT_MAIL_DAYS, purge_expired
 
 from .conftest import PASSWORD, Factory, book_as, feed_token, paris
 from .support.pages import text_of

@@ -14,9 +14,9 @@ import pytest
 
 from booking.extensions import db
 from booking.models import Status, Venue
-from booking.services.periods import Period
-from booking.services.reports import activity_report
-from booking.services.statements import monthly_statements
+from booking.services.reporting.activity import activity_report
+from booking.services.reporting.periods import Period
+from booking.services.reporting.statements import monthly_statements
 
 from .conftest import Factory
 from .support import reports_data as data

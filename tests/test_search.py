@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Reservation
-from booking.services.search import SearchQuery, find_free_slots, folded
+from booking.services.availability.search import SearchQuery, find_free_slots, folded
 
 from .conftest import book_as, paris, whole_day
 from .support.network import two_cooperatives

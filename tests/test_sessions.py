@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from booking.services.members import set_account_active
+from booking.services.venues.members import set_account_active
 
 from .conftest import PASSWORD, Factory, IsolatedClient, paris
 

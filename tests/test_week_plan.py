@@ -10,7 +10,7 @@ import pytest
 from booking.extensions import db
 from booking.models import ResourceKind
 from booking.services import BookingError, cancel
-from booking.services.availability import plans
+from booking.services.availability.week import plans
 
 from .conftest import book_as, paris, whole_day
 

@@ -3,7 +3,7 @@ lived-in fortnight."""
 
 from .bookings import seed_demo_bookings
 from .history import RESIDENTS, seed_demo_history
-from .quiet import without_messages
+from .no_messages import without_messages
 from .reference import (
     ACCOUNTS,
     DEMO_PASSWORD,

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import rules as r
 from ..extensions import db
+from ..localtime import to_utc
 from ..models import Reservation, Resource, User, Venue
+from ..rules import LocalMoment, Recurrence
 from ..services import (
     BookingError,
     SeriesRequest,
@@ -26,8 +27,8 @@ from ..services import (
     expire_pending,
     refuse,
 )
-from ..services.closures import ClosureRequest, close, preview
-from ..services.resources import retire_resource
+from ..services.venues.closures import ClosureRequest, close, preview
+from ..services.venues.resources import retire_resource
 from .reference import RETIRED_RESOURCE
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -56,7 +57,7 @@ def seed_demo_bookings(
     made = 0
 
     def at(day: date, hhmm: str) -> datetime:
-        return r.to_utc(datetime.combine(day, time.fromisoformat(hhmm)), PARIS)
+        return to_utc(datetime.combine(day, time.fromisoformat(hhmm)), PARIS)
 
     real_now = datetime.now(UTC)
 
@@ -105,7 +106,7 @@ def seed_demo_bookings(
             resource_id=resources["cuisine-centre-social"],
             member_id=users["amina"],
             actor_id=users["manager.moulins"],
-            recurrence=r.Recurrence("weekly", first_tuesday, weekdays=(1,), count=6),
+            recurrence=Recurrence("weekly", first_tuesday, weekdays=(1,), count=6),
             local_start=time(14, 0),
             local_end=time(17, 0),
             purpose="Atelier cuisine du monde",
@@ -278,7 +279,7 @@ def _waiting_and_refused(
                 resource_id=resources["cuisine-centre-social"],
                 member_id=users["karim"],
                 actor_id=users["karim"],
-                recurrence=r.Recurrence("weekly", next_monday, weekdays=(0,), count=4),
+                recurrence=Recurrence("weekly", next_monday, weekdays=(0,), count=4),
                 local_start=time(14, 0),
                 local_end=time(17, 0),
                 purpose="Cours de pâtisserie orientale",
@@ -300,8 +301,8 @@ def _waiting_and_refused(
             resource_id=resources["cuisine-centre-social"],
             member_id=users["samir"],
             actor_id=users["samir"],
-            starts_at=r.to_utc(datetime.combine(next_monday + timedelta(days=2), time(9)), PARIS),
-            ends_at=r.to_utc(datetime.combine(next_monday + timedelta(days=2), time(12)), PARIS),
+            starts_at=to_utc(datetime.combine(next_monday + timedelta(days=2), time(9)), PARIS),
+            ends_at=to_utc(datetime.combine(next_monday + timedelta(days=2), time(12)), PARIS),
             purpose="Buffet pour une fête de famille",
             now=real_now,
         )
@@ -333,16 +334,16 @@ def _closures(monday: date, users: dict[str, int], real_now: datetime) -> None:
         (
             "la-cape",
             laser.id if laser else None,
-            r.LocalMoment(wednesday, time(14)),
-            r.LocalMoment(wednesday, time(18)),
+            LocalMoment(wednesday, time(14)),
+            LocalMoment(wednesday, time(18)),
             "Maintenance annuelle de la découpeuse",
             "manager.cape",
         ),
         (
             "illicoop",
             None,
-            r.LocalMoment(_on_weekday(monday, 4, 4), time(0)),
-            r.LocalMoment(_on_weekday(monday, 5, 4), time(0)),
+            LocalMoment(_on_weekday(monday, 4, 4), time(0)),
+            LocalMoment(_on_weekday(monday, 5, 4), time(0)),
             "Assemblée générale de la coopérative",
             "manager.illicoop",
         ),

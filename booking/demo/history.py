@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import rules as r
 from ..extensions import db
+from ..localtime import to_utc
 from ..models import (
     Membership,
     PriceUnit,
@@ -36,11 +36,12 @@ from ..models import (
     User,
     Venue,
 )
+from ..rules import LocalMoment
 from ..services import BookingError, approve, book, cancel, expire_pending, refuse
-from ..services.closures import ClosureRequest, close, preview
-from ..services.members import set_rate
-from ..services.tariffs import PriceRequest, add_price
-from ..services.trainings import grant_training
+from ..services.venues.closures import ClosureRequest, close, preview
+from ..services.venues.members import set_rate
+from ..services.venues.tariffs import PriceRequest, add_price
+from ..services.venues.trainings import grant_training
 from .reference import DEMO_PASSWORD, KITCHEN_QUALIFICATION, LASER_QUALIFICATION
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -254,7 +255,7 @@ CANCEL_REASONS = ("Empêchement", "Malade", "Reporté")
 
 
 def _at(day: date, hhmm: str) -> datetime:
-    return r.to_utc(datetime.combine(day, time.fromisoformat(hhmm)), PARIS)
+    return to_utc(datetime.combine(day, time.fromisoformat(hhmm)), PARIS)
 
 
 def _add_residents(venues: dict[str, Venue]) -> None:
@@ -347,8 +348,8 @@ class _History:
         request = ClosureRequest(
             self.venues["kpa-moulins"],
             None,
-            r.LocalMoment(christmas, time(0)),
-            r.LocalMoment(date(christmas.year + 1, 1, 2), time(0)),
+            LocalMoment(christmas, time(0)),
+            LocalMoment(date(christmas.year + 1, 1, 2), time(0)),
             "Fermeture des fêtes de fin d'année",
             True,
         )

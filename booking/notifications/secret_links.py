@@ -24,7 +24,7 @@ from ..security.links import (
     read_password_link,
     still_unused,
 )
-from ..services.accounts import open_invitation
+from ..services.accounts.invitations import open_invitation
 
 # The kinds of link, as presentation.outbox names them from their path.
 PASSWORD_PURPOSES = {"reset": LinkPurpose.RESET, "welcome": LinkPurpose.WELCOME}

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from .. import clock
-from ..services.privacy import purge_messages
-from ..services.reminders import record_reminders
+from ..services.accounts.privacy import purge_messages
+from ..services.booking.reminders import record_reminders
 from .links import remember_request_address
 from .sender import Report, next_due, send_due
 

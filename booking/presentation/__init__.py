@@ -15,7 +15,6 @@ from ..permissions import can_administer, can_handle_account, can_manage_any
 from . import (
     descriptions,
     formatting,
-    found,
     fragments,
     i18n,
     icons,
@@ -23,6 +22,7 @@ from . import (
     manage,
     numbers,
     schedule,
+    search_results,
     tables,
     weeks,
 )
@@ -87,8 +87,8 @@ def init_app(app: Flask) -> None:
         "series_words": descriptions.series_words,
         "week_html": weeks.week_html,
         "svg_icon": icons.icon,
-        "found_by_day": found.by_day,
-        "found_notes": found.notes,
+        "results_by_day": search_results.by_day,
+        "results_notes": search_results.notes,
         "table_cell": tables.cell_text,
         "rate_label": numbers.rate_label,
         "price_text": numbers.price_text,

@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..models import Audience, Reservation
-from ..services.feeds import Feed
+from ..services.booking.feeds import Feed
 from .ical import FEED_LOCALE, CalendarInfo
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext, ngettext
 
 from ..models import Closure, Frequency, OpeningPeriod, Resource, ResourceKind, Series, Venue
 from ..rules import Period
-from ..services.facts import Bookable
+from ..services.availability.bookables import Bookable
 from .formatting import format_duration, format_period, weekday_name
 
 

@@ -16,7 +16,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_day_names
 from flask_babel import get_locale, gettext, ngettext
 
-from .. import rules as r
+from ..localtime import is_ambiguous
 
 NBSP = "\u00a0"
 
@@ -108,7 +108,7 @@ def _offset_note(local: datetime, zone: ZoneInfo) -> str:
     # reading of the same wall-clock time (fold) tells at once.
     if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
         return ""
-    if r.is_ambiguous(local.replace(tzinfo=None), zone):
+    if is_ambiguous(local.replace(tzinfo=None), zone):
         offset = int(local.utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
         return f" (UTC{offset:+d})"
     return ""

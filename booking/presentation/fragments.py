@@ -28,7 +28,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from ..services.availability import next_minute
+from ..services.availability.week import next_minute
 
 EXTENSION = "booking_fragments"
 SIZE = 48

@@ -17,9 +17,9 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from ..models import Status
-from ..services.periods import Period, PeriodKind
-from ..services.reports import Report, ResourceUse
-from ..services.statements import Statements
+from ..services.reporting.activity import Report, ResourceUse
+from ..services.reporting.periods import Period, PeriodKind
+from ..services.reporting.statements import Statements
 from .charts import Chart, columns, heat_map, paired_bars
 from .formatting import format_date_range
 from .labels import STATUS_LABELS

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import get_locale, gettext, ngettext
 from markupsafe import Markup
 
-from ..services.availability import DayPlan, Range, WeekPlan
+from ..services.availability.week import DayPlan, Range, WeekPlan
 from .descriptions import buffer_purpose
 from .formatting import venue_day, venue_time
 

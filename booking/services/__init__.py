@@ -10,9 +10,8 @@ speak to this layer only.
 
 from ..database import reads_only
 from ..rules import LocalMoment, Recurrence, Violation
-from .booking import book, obstacles
-from .errors import BookingError, ConflictError, NotAllowedError, TransitionError
-from .lifecycle import (
+from .booking.engine import book, obstacles
+from .booking.lifecycle import (
     OverdueWatch,
     approve,
     cancel,
@@ -20,7 +19,8 @@ from .lifecycle import (
     expire_pending,
     refuse,
 )
-from .series import Occurrence, SeriesRequest, SeriesResult, book_series, preview_series
+from .booking.series import Occurrence, SeriesRequest, SeriesResult, book_series, preview_series
+from .errors import BookingError, ConflictError, NotAllowedError, TransitionError
 
 __all__ = [
     "BookingError",

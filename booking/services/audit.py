@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from .. import rules as r
+from ..localtime import local_day_bounds
 from ..models import AdminEvent, AuditEvent, Reservation, Resource, User, Venue
 
 
@@ -173,8 +173,8 @@ class LogEntry:
 
 
 def _bounds(filters: LogFilter, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
-    start = r.local_day_bounds(filters.since, zone)[0] if filters.since else None
-    end = r.local_day_bounds(filters.until, zone)[1] if filters.until else None
+    start = local_day_bounds(filters.since, zone)[0] if filters.since else None
+    end = local_day_bounds(filters.until, zone)[1] if filters.until else None
     return start, end
 
 

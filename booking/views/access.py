@@ -23,7 +23,7 @@ from .. import clock
 from ..extensions import login_manager
 from ..models import User
 from ..permissions import can_administer, can_manage_any
-from ..services import sessions
+from ..services.accounts import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,8 +14,8 @@ from ..extensions import db
 from ..forms.admin import AccountStateForm, VenueForm
 from ..models import HOLDING_STATUSES, Membership, Reservation, User, Venue
 from ..permissions import can_switch_account
-from ..services.members import set_account_active
-from ..services.venues import (
+from ..services.venues.members import set_account_active
+from ..services.venues.setup import (
     VenueSettings,
     create_venue,
     setup_steps,

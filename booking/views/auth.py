@@ -25,7 +25,8 @@ from ..security.links import (
     read_password_link,
     still_unused,
 )
-from ..services import accounts, sessions
+from ..services.accounts import passwords, sessions
+from ..services.accounts.common import normal_email
 from . import access
 from .access import is_safe_next
 
@@ -93,11 +94,11 @@ def link_problem(error: LinkError, kind: str) -> ResponseReturnValue:
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data or "", clock.now())
+        passwords.request_password_reset(form.email.data or "", clock.now())
         # The same page whether the address has an account or not.
         return render_template(
             "auth/forgot_sent.html",
-            email=accounts.normal_email(form.email.data or ""),
+            email=normal_email(form.email.data or ""),
             hours=current_app.config["PASSWORD_RESET_HOURS"],
         )
     if request.method == "GET" and request.args.get("email"):
@@ -122,7 +123,7 @@ def _choose_password(token: str, purpose: LinkPurpose, max_age: timedelta) -> Re
     form.about_person(user.display_name, user.email)
     if form.validate_on_submit():
         try:
-            user = accounts.set_password_from_link(
+            user = passwords.set_password_from_link(
                 claim,
                 form.new_password.data or "",
                 now,

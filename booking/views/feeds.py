@@ -29,7 +29,7 @@ from ..models import Audience, Reservation, Resource, User
 from ..permissions import can_manage_any, can_view
 from ..presentation import calendars, ical
 from ..security import logmask, tokens
-from ..services import feeds
+from ..services.booking import feeds
 from . import access
 
 bp = Blueprint("feeds", __name__)

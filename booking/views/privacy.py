@@ -15,7 +15,7 @@ from ..extensions import db
 from ..forms.privacy import DeleteOwnAccountForm, EraseAccountForm
 from ..models import User
 from ..permissions import can_handle_account
-from ..services import privacy, sessions
+from ..services.accounts import privacy, sessions
 from . import access
 
 bp = Blueprint("privacy", __name__)

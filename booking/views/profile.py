@@ -13,8 +13,9 @@ from ..extensions import db
 from ..forms.accounts import NotificationsForm
 from ..forms.profile import PasswordForm, ProfileForm
 from ..permissions import can_manage_any
-from ..services import sessions
-from ..services.accounts import change_password, save_email_choices
+from ..services.accounts import sessions
+from ..services.accounts.passwords import change_password
+from ..services.accounts.preferences import save_email_choices
 from . import access
 from .feeds import protect_secret_page, secret_links
 

@@ -30,11 +30,11 @@ from ..models import feeds as stamps
 from ..presentation import descriptions, fragments
 from ..presentation.weeks import Words, week_view
 from ..services import reads_only
-from ..services.availability import plans, week_start
-from ..services.closures import venue_closures
-from ..services.feeds import stamp_join
-from ..services.mine import next_reservations
-from ..services.preferences import save_language
+from ..services.accounts.preferences import save_language
+from ..services.availability.week import plans, week_start
+from ..services.booking.feeds import stamp_join
+from ..services.booking.member_bookings import next_reservations
+from ..services.venues.closures import venue_closures
 from . import access
 from .access import is_safe_next
 

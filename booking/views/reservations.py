@@ -36,9 +36,9 @@ from ..services import (
     preview_series,
 )
 from ..services.audit import reservation_history
-from ..services.availability import plans, week_start
-from ..services.contacts import managers_of
-from ..services.mine import my_reservations
+from ..services.availability.week import plans, week_start
+from ..services.booking.member_bookings import my_reservations
+from ..services.venues.contacts import managers_of
 from . import access
 
 bp = Blueprint("reservations", __name__)

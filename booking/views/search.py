@@ -15,7 +15,7 @@ from ..extensions import db
 from ..forms.search import SearchForm
 from ..models import Venue
 from ..services import reads_only
-from ..services.search import SearchQuery, SearchResult, find_free_slots
+from ..services.availability.search import SearchQuery, SearchResult, find_free_slots
 from . import access
 
 bp = Blueprint("search", __name__)

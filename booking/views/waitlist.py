@@ -14,7 +14,8 @@ from ..forms.base import has_control_characters
 from ..forms.waitlist import WaitlistBookForm, WaitlistForm
 from ..models import Resource, WaitlistEntry, WaitStatus
 from ..presentation.messages import not_allowed_message, violation_message
-from ..services import BookingError, LocalMoment, NotAllowedError, waitlist
+from ..services import BookingError, LocalMoment, NotAllowedError
+from ..services.booking import waitlist
 from . import access
 
 bp = Blueprint("waitlist", __name__, url_prefix="/waitlist")

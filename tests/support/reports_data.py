@@ -39,9 +39,9 @@ from zoneinfo import ZoneInfo
 from booking.extensions import db
 from booking.models import PriceUnit, Rate, Resource, ResourceKind
 from booking.services import approve, book, cancel, expire_pending, refuse
-from booking.services.members import set_rate
-from booking.services.tariffs import PriceRequest, add_price
-from booking.services.trainings import grant_training
+from booking.services.venues.members import set_rate
+from booking.services.venues.tariffs import PriceRequest, add_price
+from booking.services.venues.trainings import grant_training
 
 PARIS = ZoneInfo("Europe/Paris")
 OCTOBER = (2026, 10)

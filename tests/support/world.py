@@ -30,7 +30,7 @@ from booking.models import (
 from booking.models.outbox import MessageStatus
 from booking.security import tokens
 from booking.services import Recurrence, SeriesRequest, book, book_series
-from booking.services.tariffs import PriceRequest, add_price
+from booking.services.venues.tariffs import PriceRequest, add_price
 
 from ..conftest import Factory, paris
 

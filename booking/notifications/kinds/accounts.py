@@ -128,7 +128,7 @@ class SignupToDecide(MessageKind):
                 "requester_name": request.display_name,
                 "requester_email": request.email,
                 "requester_message": request.message,
-                "requests_url": c.url("signups.requests", slug=request.venue.slug),
+                "requests_url": c.url("manage.join_requests", slug=request.venue.slug),
                 "preferences_url": c.preferences_url(),
             },
         )

@@ -15,7 +15,8 @@ from ...extensions import db
 from ...models import MAX_HOLD, Reservation, Resource, WaitlistEntry, WaitStatus
 from ...presentation import emails
 from ...presentation.formatting import venue_datetime
-from ...services import outbox, waitlist
+from ...services import outbox
+from ...services.booking import waitlist
 from .base import Composer, Envelope, MessageKind, Obsolete, kind
 
 # The first member waiting for a freed slot hears of it first; the next one

@@ -1,6 +1,6 @@
 """Venue managers (and administrators, for every venue): the requests to decide, the
-schedule, closures, opening hours, resources and their prices, trainings, members and the
-log.
+schedule, closures, opening hours, resources and their prices, trainings, members,
+invitations, requests to join and the log.
 
 One blueprint, one module per screen. Every route is declared ``manager``
 (``booking.views.access``); each one then asks ``permissions.can_manage``
@@ -11,6 +11,8 @@ about the venue it touches and answers 404 for any other venue.
 from . import (  # noqa: F401
     closures,
     hours,
+    invitations,
+    joining,
     log,
     members,
     prices,

@@ -13,7 +13,7 @@ from ...extensions import db
 from ...forms.manage import ClosureForm
 from ...models import Closure, Venue
 from ...services import LocalMoment
-from ...services.closures import (
+from ...services.venues.closures import (
     ClosurePreview,
     ClosureRequest,
     close,

@@ -8,19 +8,21 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, flash, g, redirect
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from ... import clock
 from ...extensions import db
 from ...models import Venue
 from ...permissions import can_manage, can_manage_any
 from ...presentation.manage import changed_meanwhile_message, settings_message
-from ...services import NotAllowedError, Violation
+from ...presentation.messages import transition_message
+from ...services import NotAllowedError, TransitionError, Violation
+from ...services.booking.queue import pending_count
 from ...services.errors import ChangedMeanwhileError, SettingsError
-from ...services.queue import pending_count
 
 T = TypeVar("T")
 
@@ -33,6 +35,23 @@ def managed_venue(slug: str) -> Venue:
     if venue is None or not can_manage(current_user, venue):
         abort(404)
     return venue
+
+
+def act(action: Callable[[], str], back: str) -> Response:
+    """A manager's action on one object of their venue, then back to the list.
+
+    ``action`` returns what to say when it worked; a stale action (already
+    decided, already accepted) is explained; another venue's object is a 404.
+    """
+    try:
+        done = action()
+    except NotAllowedError:
+        abort(404)
+    except TransitionError as error:
+        flash(transition_message(error), "error")
+    else:
+        flash(done, "success")
+    return redirect(back)
 
 
 def owned(obj: Any, venue: Venue, venue_id: Callable[[Any], int] | None = None) -> Any:

@@ -15,9 +15,9 @@ from ...models import OpeningPeriod, Resource, Venue
 from ...presentation import descriptions
 from ...presentation.manage import settings_message
 from ...services import NotAllowedError
-from ...services import hours as hours_service
 from ...services.errors import SettingsError
-from ...services.hours import Period
+from ...services.venues import hours as hours_service
+from ...services.venues.hours import Period
 from .. import access
 from .common import bp, local_today, managed_venue, owned
 

@@ -16,17 +16,17 @@ from ...forms.prices import RateForm
 from ...models import Membership, Rate, Role, User, Venue
 from ...permissions import can_change_place, can_change_role
 from ...presentation.numbers import rate_label
-from ...services.members import (
+from ...services.venues.members import (
     member_rows,
     remove_member,
     set_rate,
     set_role,
     upcoming_at,
 )
-from ...services.trainings import member_grants, venue_trainings
+from ...services.venues.trainings import member_grants, venue_trainings
 from .. import access
-from ..invitations import send_invitation
 from .common import attempt, bp, cancelled_note, local_today, managed_venue
+from .invitations import send_invitation
 
 
 def _role_filter() -> Role | None:

@@ -11,7 +11,7 @@ from ... import clock
 from ...extensions import db
 from ...forms.prices import PriceForm
 from ...models import PriceUnit, Resource, Tariff, Venue
-from ...services.tariffs import PriceRequest, add_price, price_on, prices_of, remove_price
+from ...services.venues.tariffs import PriceRequest, add_price, price_on, prices_of, remove_price
 from .. import access
 from .common import attempt, bp, local_today, managed_venue, owned
 

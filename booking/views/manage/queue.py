@@ -18,9 +18,9 @@ from ...models import Reservation, Series
 from ...permissions import can_manage
 from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
-from ...services.accounts import joining_summary
-from ...services.lifecycle import Decisions, decide_many, decide_series
-from ...services.queue import cards, managed_venues
+from ...services.accounts.joining import joining_summary
+from ...services.booking.lifecycle import Decisions, decide_many, decide_series
+from ...services.booking.queue import cards, managed_venues
 from .. import access
 from .common import bp, managed_venue
 

@@ -13,7 +13,7 @@ from ...extensions import db
 from ...forms.manage import ResourceForm, RetireForm
 from ...models import Qualification, Resource, ResourceKind, Venue
 from ...presentation import descriptions
-from ...services.resources import (
+from ...services.venues.resources import (
     ResourceSettings,
     create_resource,
     restore_resource,
@@ -21,7 +21,7 @@ from ...services.resources import (
     upcoming,
     update_resource,
 )
-from ...services.tariffs import current_prices
+from ...services.venues.tariffs import current_prices
 from .. import access
 from .common import attempt, bp, cancelled_note, local_today, managed_venue, owned
 

@@ -10,12 +10,12 @@ from flask_login import current_user
 from ... import clock
 from ...extensions import db
 from ...forms.manage import ScheduleForm
-from ...services.availability import week_start
-from ...services.closures import venue_closures
-from ...services.queue import pending_count
-from ...services.schedule import venue_schedule
-from ...services.trainings import expiring
-from ...services.venues import setup_steps
+from ...services.availability.week import week_start
+from ...services.booking.queue import pending_count
+from ...services.booking.schedule import venue_schedule
+from ...services.venues.closures import venue_closures
+from ...services.venues.setup import setup_steps
+from ...services.venues.trainings import expiring
 from .. import access
 from .common import bp, local_today, managed_venue
 

@@ -12,7 +12,7 @@ from ... import clock
 from ...extensions import db
 from ...forms.manage import GrantForm, TrainingForm
 from ...models import Membership, Qualification, Resource, User, Venue
-from ...services.trainings import (
+from ...services.venues.trainings import (
     create_training,
     expiring,
     grant_training,

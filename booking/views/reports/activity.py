@@ -11,7 +11,7 @@ from ... import clock
 from ...extensions import db
 from ...presentation import reports as present
 from ...presentation.exports import MAX_ODS_ROWS, csv_bytes, csv_lines, ods_bytes
-from ...services.reports import activity_report, count_reservations, reservations_in
+from ...services.reporting.activity import activity_report, count_reservations, reservations_in
 from .. import access
 from .common import Asked, bp, download, local_today, period_args, report_asked
 

@@ -22,9 +22,9 @@ from ...permissions import can_administer
 from ...presentation.exports import CSV_TYPE, ODS_TYPE
 from ...presentation.reports import period_label
 from ...services import NotAllowedError
-from ...services.periods import Period, parse_period, range_problem
-from ...services.queue import managed_venues
-from ...services.reports import report_venues
+from ...services.booking.queue import managed_venues
+from ...services.reporting.activity import report_venues
+from ...services.reporting.periods import Period, parse_period, range_problem
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -9,7 +9,7 @@ from ... import clock
 from ...extensions import db
 from ...presentation import reports as present
 from ...presentation.exports import csv_bytes, ods_bytes
-from ...services.statements import monthly_statements
+from ...services.reporting.statements import monthly_statements
 from .. import access
 from .common import Asked, bp, download, statements_asked
 

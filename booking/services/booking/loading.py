@@ -1,0 +1,424 @@
+"""What a booking needs to know, loaded under the lock in a few queries.
+
+1. the resource, its venue and its training, locked (``SELECT … FOR UPDATE``
+   on PostgreSQL; SQLite already holds its write lock since ``BEGIN IMMEDIATE``);
+2. its opening hours and the closures that meet the days asked for, in one query;
+3. the member and whoever books for them, with their role at the venue and
+   their training, in one query;
+4. what holds the resource at that time (``Reservation.overlapping``);
+5. the member's weeks, only for resources with a weekly quota.
+
+Statements are built once, at import: building them is most of what a
+booking costs in Python. Each runs on the session's connection, past the ORM.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ...localtime import local_day_bounds, to_local
+from ...models import (
+    MAX_HOLD,
+    Closure,
+    OpeningPeriod,
+    Qualification,
+    QualificationGrant,
+    Reservation,
+    Resource,
+    Role,
+    Status,
+    User,
+    UTCDateTime,
+    Venue,
+)
+from ...models.users import Membership
+from ...permissions import can_act_for_others
+from ...rules import SOFT_RULES, ClosedRange, Grant, Hold, Period, Rules
+from ..errors import NotAllowedError
+from .lifecycle import expire_rows
+
+
+class Seat(NamedTuple):
+    """A role at the venue being booked (the shape ``booking.permissions`` reads)."""
+
+    venue_id: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in a booking, as far as the rules and permissions need to know them."""
+
+    id: int
+    active: bool
+    is_admin: bool
+    memberships: tuple[Seat, ...]
+    grant: Grant | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who books what, loaded once per transaction."""
+
+    resource_id: int
+    venue_id: int
+    venue_name: str
+    resource_active: bool
+    exclusive: bool
+    requires_approval: bool
+    qualification_name: str
+    rules: Rules
+    member: Person
+    actor: Person
+    overrides: frozenset[str]
+
+    @property
+    def by_manager(self) -> bool:
+        return can_act_for_others(self.actor, self.venue_id)  # type: ignore[arg-type]
+
+
+# The columns behind ``rules.Rules``, in the order ``_rules`` reads them.
+RULE_COLUMNS = (
+    Resource.capacity,
+    Resource.slot_minutes,
+    Resource.min_duration_minutes,
+    Resource.max_duration_minutes,
+    Resource.min_notice_minutes,
+    Resource.horizon_days,
+    Resource.buffer_minutes,
+    Resource.weekly_quota_minutes,
+)
+
+
+def rules_of(
+    zone: ZoneInfo,
+    values: Iterable,
+    requires_training: bool,
+    periods: tuple[Period, ...],
+    closures: tuple[ClosedRange, ...],
+) -> Rules:
+    capacity, slot, min_duration, max_duration, notice, horizon, buffer, quota = values
+    return Rules(
+        zone=zone,
+        capacity=capacity,
+        slot_minutes=slot,
+        min_duration_minutes=min_duration,
+        max_duration_minutes=max_duration,
+        min_notice_minutes=notice,
+        horizon_days=horizon,
+        buffer_minutes=buffer,
+        weekly_quota_minutes=quota,
+        requires_qualification=requires_training,
+        periods=periods,
+        closures=closures,
+    )
+
+
+# No time zone is further than this from UTC.
+ANY_ZONE = timedelta(hours=14)
+
+_RESOURCE = (
+    sa.select(
+        Resource.venue_id,
+        Resource.is_active,
+        *RULE_COLUMNS,
+        Resource.requires_approval,
+        Resource.qualification_id,
+        Qualification.name,
+        Venue.name,
+        Venue.timezone,
+    )
+    .join(Venue, Venue.id == Resource.venue_id)
+    .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+    .where(Resource.id == sa.bindparam("resource_id"))
+)
+# PostgreSQL: bookings of one resource queue on its row, so the count of seats
+# in use sees every booking committed before ours. SQLite leaves FOR UPDATE
+# out: BEGIN IMMEDIATE already serialises writers.
+_RESOURCE_LOCKED = _RESOURCE.with_for_update(of=Resource)
+
+
+def _calendar_statement(
+    resource_match: Callable[[sa.ColumnElement], sa.ColumnElement[bool]],
+    venue_match: Callable[[sa.ColumnElement], sa.ColumnElement[bool]],
+) -> sa.CompoundSelect:
+    """Opening periods (the resources' and their venues') and closures, in one query."""
+    periods = sa.select(
+        sa.literal("period"),
+        OpeningPeriod.resource_id,
+        OpeningPeriod.venue_id,
+        OpeningPeriod.weekday,
+        OpeningPeriod.opens_at,
+        OpeningPeriod.closes_at,
+        sa.cast(sa.null(), UTCDateTime),
+        sa.cast(sa.null(), UTCDateTime),
+        sa.cast(sa.null(), sa.String),
+    ).where(sa.or_(resource_match(OpeningPeriod.resource_id), venue_match(OpeningPeriod.venue_id)))
+    closures = sa.select(
+        sa.literal("closure"),
+        Closure.resource_id,
+        Closure.venue_id,
+        sa.cast(sa.null(), sa.SmallInteger),
+        sa.cast(sa.null(), sa.Time),
+        sa.cast(sa.null(), sa.Time),
+        Closure.starts_at,
+        Closure.ends_at,
+        # Members are told the reason only when the manager made it public.
+        sa.case((Closure.reason_public, Closure.reason), else_=sa.literal("")),
+    ).where(
+        venue_match(Closure.venue_id),
+        *Closure.overlapping(
+            sa.bindparam("first", type_=UTCDateTime), sa.bindparam("last", type_=UTCDateTime)
+        ),
+    )
+    return sa.union_all(periods, closures)
+
+
+class Calendars:
+    """Calendar rows sorted out: each resource's hours (its own, else its venue's) and the
+    closures that apply to it (its venue's and its own)."""
+
+    def __init__(self, rows: sa.Result) -> None:
+        self.own: dict[int, list[Period]] = defaultdict(list)
+        self.general: dict[int, list[Period]] = defaultdict(list)
+        self.closures: dict[tuple[str, int], list[ClosedRange]] = defaultdict(list)
+        for kind, resource_id, venue_id, weekday, opens, closes, starts_at, ends_at, reason in rows:
+            if kind == "closure":
+                key = ("venue", venue_id) if resource_id is None else ("resource", resource_id)
+                self.closures[key].append(ClosedRange(starts_at, ends_at, reason or ""))
+            elif resource_id is not None:
+                self.own[resource_id].append(Period(weekday, opens, closes))
+            else:
+                self.general[venue_id].append(Period(weekday, opens, closes))
+
+    def periods(self, resource_id: int, venue_id: int) -> tuple[Period, ...]:
+        chosen = self.own.get(resource_id) or self.general.get(venue_id) or []
+        return tuple(sorted(chosen, key=lambda p: (p.weekday, p.opens_at)))
+
+    def closed(self, resource_id: int, venue_id: int) -> tuple[ClosedRange, ...]:
+        found = self.closures.get(("venue", venue_id), []) + self.closures.get(
+            ("resource", resource_id), []
+        )
+        return tuple(sorted(found, key=lambda c: c.starts_at))
+
+
+def _people_statement(with_training: bool) -> sa.Select:
+    """The member and whoever books for them, with their role at the venue and their
+    training for the resource (when it needs one)."""
+    grant_on = QualificationGrant.user_id == User.id
+    if with_training:
+        grant_on = sa.and_(
+            grant_on, QualificationGrant.qualification_id == sa.bindparam("qualification_id")
+        )
+    else:
+        grant_on = sa.and_(grant_on, sa.false())
+    return (
+        sa.select(
+            User.id,
+            User.active,
+            User.is_admin,
+            Membership.role,
+            QualificationGrant.id,
+            QualificationGrant.expires_on,
+        )
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.user_id == User.id, Membership.venue_id == sa.bindparam("venue_id")),
+        )
+        .outerjoin(QualificationGrant, grant_on)
+        .where(sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id")))
+    )
+
+
+_CALENDAR = _calendar_statement(
+    lambda column: column == sa.bindparam("resource_id"),
+    lambda column: column == sa.bindparam("venue_id"),
+)
+CALENDAR_MANY = _calendar_statement(
+    lambda column: column.in_(sa.bindparam("resource_ids", expanding=True)),
+    lambda column: column.in_(sa.bindparam("venue_ids", expanding=True)),
+)
+_PEOPLE = {True: _people_statement(True), False: _people_statement(False)}
+_HOLDS = (
+    sa.select(
+        Reservation.id,
+        Reservation.status,
+        Reservation.starts_at,
+        Reservation.blocked_until,
+        Reservation.seats,
+        Reservation.user_id,
+    )
+    .where(
+        Reservation.resource_id == sa.bindparam("resource_id"),
+        Reservation.holding(),
+        *Reservation.overlapping(
+            sa.bindparam("start", type_=UTCDateTime),
+            sa.bindparam("end", type_=UTCDateTime),
+            earliest=sa.bindparam("earliest", type_=UTCDateTime),
+        ),
+    )
+    .order_by(Reservation.starts_at)
+)
+
+
+def load(
+    session: Session,
+    resource_id: int,
+    member_id: int,
+    actor_id: int,
+    overrides: frozenset[str],
+    *,
+    lock: bool,
+    days: Callable[[ZoneInfo], tuple[date, date]],
+) -> Context:
+    """Everything the rules need about a resource and two people, permissions checked.
+
+    ``days`` gives, once the venue's zone is known, the local days whose
+    closures matter.
+    """
+    connection = session.connection()
+    row = connection.execute(
+        _RESOURCE_LOCKED if lock else _RESOURCE, {"resource_id": resource_id}
+    ).one_or_none()
+    if row is None:
+        raise NotAllowedError("not_found")
+    venue_id, resource_active, *values = row[: 2 + len(RULE_COLUMNS)]
+    requires_approval, qualification_id, qualification_name, venue_name, timezone = row[
+        2 + len(RULE_COLUMNS) :
+    ]
+    zone = ZoneInfo(timezone)
+    first_day, last_day = days(zone)
+    first, _ = local_day_bounds(first_day, zone)
+    _, last = local_day_bounds(last_day, zone)
+
+    calendars = Calendars(
+        connection.execute(
+            _CALENDAR,
+            {"resource_id": resource_id, "venue_id": venue_id, "first": first, "last": last},
+        )
+    )
+
+    people: dict[int, Person] = {}
+    for uid, active, is_admin, role, grant_id, expires_on in connection.execute(
+        _PEOPLE[qualification_id is not None],
+        {
+            "member_id": member_id,
+            "actor_id": actor_id,
+            "venue_id": venue_id,
+            "qualification_id": qualification_id,
+        },
+    ):
+        people[uid] = Person(
+            uid,
+            active,
+            is_admin,
+            (Seat(venue_id, Role(role)),) if role is not None else (),
+            Grant(expires_on) if grant_id is not None else None,
+        )
+    member, actor = people.get(member_id), people.get(actor_id)
+    if member is None or actor is None:
+        raise NotAllowedError("not_found")
+
+    rules = rules_of(
+        zone,
+        values,
+        qualification_id is not None,
+        calendars.periods(resource_id, venue_id),
+        calendars.closed(resource_id, venue_id),
+    )
+    context = Context(
+        resource_id=resource_id,
+        venue_id=venue_id,
+        venue_name=venue_name,
+        resource_active=resource_active,
+        exclusive=rules.capacity == 1,
+        requires_approval=requires_approval,
+        qualification_name=qualification_name or "",
+        rules=rules,
+        member=member,
+        actor=actor,
+        overrides=frozenset(overrides),
+    )
+    if actor.id != member.id and not context.by_manager:
+        raise NotAllowedError("book_for_others")
+    if context.overrides and not context.by_manager:
+        raise NotAllowedError("override")
+    if context.overrides - SOFT_RULES:
+        raise NotAllowedError("override")
+    return context
+
+
+class Held(NamedTuple):
+    id: int
+    status: str
+    starts_at: datetime
+    blocked_until: datetime
+    seats: int
+    user_id: int
+
+    def hold(self, member_id: int) -> Hold:
+        """As the rules see it, marked when it is the member's own."""
+        own = self.id if self.user_id == member_id else None
+        return Hold(self.starts_at, self.blocked_until, self.seats, own)
+
+
+def holds_during(
+    session: Session, context: Context, start: datetime, end: datetime, now: datetime
+) -> list[Held]:
+    """What holds the resource during [start, end). Requests still pending once their
+    start has passed expire here (PostgreSQL's constraint would otherwise see them)."""
+    rows = [
+        Held(*row)
+        for row in session.connection().execute(
+            _HOLDS,
+            {
+                "resource_id": context.resource_id,
+                "start": start,
+                "end": end,
+                "earliest": start - MAX_HOLD,
+            },
+        )
+    ]
+    overdue = [h.id for h in rows if h.status == Status.PENDING and h.starts_at <= now]
+    if overdue:
+        expire_rows(session, now, ids=overdue)
+        rows = [h for h in rows if h.id not in overdue]
+    return rows
+
+
+def minutes_by_week(
+    session: Session, context: Context, start: datetime, end: datetime
+) -> dict[date, int]:
+    """Minutes the member holds on the resource, by local week (its Monday), for
+    slots starting in [start, end). Only asked for resources with a quota."""
+    rows = session.execute(
+        sa.select(Reservation.starts_at, Reservation.ends_at).where(
+            Reservation.resource_id == context.resource_id,
+            Reservation.user_id == context.member.id,
+            Reservation.holding(),
+            Reservation.starts_at >= start,
+            Reservation.starts_at < end,
+        )
+    )
+    used: dict[date, int] = {}
+    for s, e in rows:
+        monday = monday_of(s, context.rules.zone)
+        used[monday] = used.get(monday, 0) + minutes_between(s, e)
+    return used
+
+
+def monday_of(instant: datetime, zone: ZoneInfo) -> date:
+    day = to_local(instant, zone).date()
+    return day - timedelta(days=day.weekday())
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() // 60)

@@ -1,0 +1,320 @@
+"""Monthly usage statements, per member and per venue, for the cooperatives' accounting.
+
+A statement lists the reservations a member used in a month at a venue:
+confirmed and not cancelled, starting in the month (in the venue's time
+zone), with their length and their amount at the price of the day they
+started, at the member's rate or the outside rate as the venue decided for
+them. No payment is handled here: the statement is what the accounting needs.
+
+Amounts are worked out by the database, in integer cents: per hour, prorated
+to the minute and rounded to the nearest cent for each booking; per booking,
+once. A shared resource is priced per seat. Four queries, whatever the number
+of reservations: the lines, and the totals by member, by resource, by venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ...localtime import wall_clock_instant
+from ...models import (
+    Membership,
+    PriceUnit,
+    Rate,
+    Reservation,
+    Resource,
+    Status,
+    Tariff,
+    User,
+    Venue,
+)
+from .periods import Period
+from .sqltime import INSTANT, constants, epoch
+
+# Stands for "no later price" at the end of the last price's window.
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    venue_id: int
+    user_id: int
+    reservation_id: int
+    resource_name: str
+    starts_at: datetime
+    ends_at: datetime
+    minutes: int
+    seats: int
+    unit: PriceUnit | None  # None: the resource had no price that day
+    unit_cents: int | None
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class MemberTotal:
+    venue_id: int
+    user_id: int
+    name: str
+    email: str
+    rate: Rate
+    bookings: int
+    minutes: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class ResourceTotal:
+    venue_id: int
+    resource_id: int
+    name: str
+    bookings: int
+    minutes: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class VenueTotal:
+    venue_id: int
+    name: str
+    members: int
+    bookings: int
+    minutes: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class Statements:
+    venues: list[Venue]
+    period: Period
+    lines: list[StatementLine]
+    members: list[MemberTotal]
+    resources: list[ResourceTotal]
+    totals: list[VenueTotal]
+
+    def member_lines(self, venue_id: int, user_id: int) -> list[StatementLine]:
+        return [
+            line for line in self.lines if line.venue_id == venue_id and line.user_id == user_id
+        ]
+
+    def members_of(self, venue_id: int) -> list[MemberTotal]:
+        return [m for m in self.members if m.venue_id == venue_id]
+
+    def resources_of(self, venue_id: int) -> list[ResourceTotal]:
+        return [r for r in self.resources if r.venue_id == venue_id]
+
+    def total_of(self, venue_id: int) -> VenueTotal | None:
+        return next((t for t in self.totals if t.venue_id == venue_id), None)
+
+
+# --- prices as a table of windows -----------------------------------------------------------
+
+PRICE_COLUMNS = (
+    ("resource_id", sa.Integer()),
+    ("starts_at", INSTANT),
+    ("ends_at", INSTANT),
+    ("unit", sa.String()),
+    ("member_cents", sa.Integer()),
+    ("outside_cents", sa.Integer()),
+)
+
+
+def price_windows(
+    session: Session, venues: Sequence[Venue]
+) -> list[tuple[int, datetime, datetime, str, int, int]]:
+    """Each price of the venues' resources, as the instants it applies between: from the
+    first instant of its day in the venue's zone until the next price of the resource."""
+    zones = {v.id: v.zone for v in venues}
+    tariffs = session.execute(
+        sa.select(Tariff, Resource.venue_id)
+        .join(Resource, Resource.id == Tariff.resource_id)
+        .where(Resource.venue_id.in_(list(zones)))
+        .order_by(Tariff.resource_id, Tariff.valid_from)
+    ).all()
+    windows = []
+    for index, (tariff, venue_id) in enumerate(tariffs):
+        following = tariffs[index + 1][0] if index + 1 < len(tariffs) else None
+        ends = (
+            wall_clock_instant(following.valid_from, time(0), zones[venue_id])
+            if following is not None and following.resource_id == tariff.resource_id
+            else FOREVER
+        )
+        windows.append(
+            (
+                tariff.resource_id,
+                wall_clock_instant(tariff.valid_from, time(0), zones[venue_id]),
+                ends,
+                tariff.unit.value,
+                tariff.member_cents,
+                tariff.outside_cents,
+            )
+        )
+    return windows
+
+
+def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Subquery:
+    """Every reservation used in the month, with its member's rate, length and amount."""
+    months = constants(
+        "months",
+        (("zone", sa.String()), ("starts_at", INSTANT), ("ends_at", INSTANT)),
+        [(zone, *period.bounds(v.zone)) for zone, v in {v.timezone: v for v in venues}.items()],
+    )
+    minutes = ((epoch(Reservation.ends_at) - epoch(Reservation.starts_at)) // 60).label("minutes")
+    rate = sa.func.coalesce(Membership.rate, Rate.MEMBER.value)
+    query = (
+        sa.select(
+            Venue.id.label("venue_id"),
+            Reservation.user_id.label("user_id"),
+            Reservation.id.label("reservation_id"),
+            Reservation.resource_id.label("resource_id"),
+            Reservation.starts_at.label("starts_at"),
+            Reservation.ends_at.label("ends_at"),
+            Reservation.seats.label("seats"),
+            minutes,
+            rate.label("rate"),
+        )
+        .select_from(months)
+        .join(
+            Reservation,
+            sa.and_(
+                Reservation.starts_at >= months.c.starts_at,
+                Reservation.starts_at < months.c.ends_at,
+            ),
+        )
+        .join(Resource, Resource.id == Reservation.resource_id)
+        .join(Venue, sa.and_(Venue.id == Resource.venue_id, Venue.timezone == months.c.zone))
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.user_id == Reservation.user_id, Membership.venue_id == Venue.id),
+        )
+        .where(Venue.id.in_([v.id for v in venues]), Reservation.status == Status.CONFIRMED)
+    )
+    windows = price_windows(session, venues)
+    if not windows:
+        return query.add_columns(
+            sa.null().label("unit"), sa.null().label("unit_cents"), sa.literal(0).label("amount")
+        ).subquery("priced")
+    prices = constants("prices", PRICE_COLUMNS, windows)
+    unit_cents = sa.case(
+        (rate == Rate.OUTSIDE.value, prices.c.outside_cents), else_=prices.c.member_cents
+    )
+    amount = sa.case(
+        (
+            prices.c.unit == PriceUnit.HOUR.value,
+            (unit_cents * Reservation.seats * minutes + 30) // 60,
+        ),
+        (prices.c.unit == PriceUnit.BOOKING.value, unit_cents * Reservation.seats),
+        else_=0,
+    )
+    return (
+        query.outerjoin(
+            prices,
+            sa.and_(
+                prices.c.resource_id == Reservation.resource_id,
+                prices.c.starts_at <= Reservation.starts_at,
+                prices.c.ends_at > Reservation.starts_at,
+            ),
+        )
+        .add_columns(
+            prices.c.unit.label("unit"), unit_cents.label("unit_cents"), amount.label("amount")
+        )
+        .subquery("priced")
+    )
+
+
+def monthly_statements(session: Session, venues: Sequence[Venue], month: Period) -> Statements:
+    """The statements of ``venues`` for ``month`` (any period works; a month is the use)."""
+    priced = _priced(session, venues, month)
+    names = {v.id: v.name for v in venues}
+    lines = [
+        StatementLine(
+            venue_id=row.venue_id,
+            user_id=row.user_id,
+            reservation_id=row.reservation_id,
+            resource_name=row.resource_name,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            minutes=int(row.minutes),
+            seats=row.seats,
+            unit=PriceUnit(row.unit) if row.unit else None,
+            unit_cents=row.unit_cents if row.unit else None,
+            amount_cents=int(row.amount or 0),
+        )
+        for row in session.execute(
+            sa.select(priced, Resource.name.label("resource_name"))
+            .join(Resource, Resource.id == priced.c.resource_id)
+            .join(User, User.id == priced.c.user_id)
+            .order_by(
+                priced.c.venue_id,
+                sa.func.lower(User.display_name),
+                priced.c.user_id,
+                priced.c.starts_at,
+                priced.c.reservation_id,
+            )
+        )
+    ]
+    totals = (
+        sa.func.count().label("bookings"),
+        sa.func.sum(priced.c.minutes).label("minutes"),
+        sa.func.sum(priced.c.amount).label("amount"),
+    )
+    members = [
+        MemberTotal(
+            row.venue_id,
+            row.id,
+            row.display_name,
+            row.email,
+            Rate(row.rate),
+            row.bookings,
+            int(row.minutes or 0),
+            int(row.amount or 0),
+        )
+        for row in session.execute(
+            sa.select(
+                priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate, *totals
+            )
+            .join(User, User.id == priced.c.user_id)
+            .group_by(priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate)
+            .order_by(priced.c.venue_id, sa.func.lower(User.display_name), User.id)
+        )
+    ]
+    resources = [
+        ResourceTotal(
+            row.venue_id,
+            row.id,
+            row.name,
+            row.bookings,
+            int(row.minutes or 0),
+            int(row.amount or 0),
+        )
+        for row in session.execute(
+            sa.select(priced.c.venue_id, Resource.id, Resource.name, *totals)
+            .join(Resource, Resource.id == priced.c.resource_id)
+            .group_by(priced.c.venue_id, Resource.id, Resource.name)
+            .order_by(priced.c.venue_id, Resource.name)
+        )
+    ]
+    venue_totals = [
+        VenueTotal(
+            row.venue_id,
+            names[row.venue_id],
+            row.members,
+            row.bookings,
+            int(row.minutes or 0),
+            int(row.amount or 0),
+        )
+        for row in session.execute(
+            sa.select(
+                priced.c.venue_id,
+                sa.func.count(sa.distinct(priced.c.user_id)).label("members"),
+                *totals,
+            ).group_by(priced.c.venue_id)
+        )
+    ]
+    order = {v.id: index for index, v in enumerate(venues)}
+    venue_totals.sort(key=lambda total: order[total.venue_id])
+    return Statements(list(venues), month, lines, members, resources, venue_totals)
