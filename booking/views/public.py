@@ -4,7 +4,6 @@ switch."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
@@ -37,6 +36,7 @@ from ..services.booking.member_bookings import next_reservations
 from ..services.venues.closures import venue_closures
 from . import access
 from .access import is_safe_next
+from .kit import today_at
 
 bp = Blueprint("public", __name__)
 
@@ -78,7 +78,7 @@ def venue(slug: str) -> str:
     venue = db.session.scalar(sa.select(Venue).where(Venue.slug == slug, Venue.is_active))
     if venue is None:
         abort(404)
-    today = clock.now().astimezone(venue.zone).date()
+    today = today_at(venue.zone)
     resources = venue.active_resources
     names = {r.id: r.name for r in resources}
     closures = descriptions.upcoming_closures(
@@ -113,8 +113,7 @@ _VENUE_HEAD = (
 
 
 def _local_today(timezone: str) -> tuple[datetime, date]:
-    now = clock.now()
-    return now, now.astimezone(ZoneInfo(timezone)).date()
+    return clock.now(), today_at(timezone)
 
 
 @bp.route("/resources/<slug>")

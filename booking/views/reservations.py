@@ -27,7 +27,6 @@ from ..services import (
     Recurrence,
     SeriesRequest,
     TransitionError,
-    Violation,
     book,
     book_series,
     cancel,
@@ -40,6 +39,7 @@ from ..services.availability.week import plans, week_start
 from ..services.booking.member_bookings import my_reservations
 from ..services.venues.contacts import managers_of
 from . import access
+from .kit import errors_to_fields, today_at
 
 bp = Blueprint("reservations", __name__)
 
@@ -73,32 +73,13 @@ def _configure(form: BookingForm | SeriesForm, resource: Resource) -> None:
     form.configure(resource, current_user, _venue_members(resource) if by_manager else [])
 
 
-def _today(resource: Resource) -> date:
-    return clock.now().astimezone(resource.venue.zone).date()
-
-
-def _attach(
-    form: BookingForm | SeriesForm, violations: list[Violation], mapping: dict
-) -> list[str]:
-    """Put each violation next to its field; return those that belong to no field."""
-    general = []
-    for violation in violations:
-        field = getattr(form, mapping.get(violation.field, ""), None)
-        message = violation_message(violation)
-        if field is None:
-            general.append(message)
-        else:
-            field.errors = [*field.errors, message]
-    return general
-
-
 def _refusal(
     form: BookingForm | SeriesForm, error: BookingError | NotAllowedError, mapping: dict
 ) -> tuple[list[str], int]:
     """Messages next to the fields, those for no field, and the fitting status."""
     if isinstance(error, NotAllowedError):
         return [not_allowed_message(error)], 403
-    general = _attach(form, error.violations, mapping)
+    general = errors_to_fields(form, error.violations, violation_message, mapping, only_named=True)
     return general, 409 if error.is_conflict else 422
 
 
@@ -163,7 +144,7 @@ def new() -> str | Response | tuple[str, int]:
     own: int | None = None
     status = 200
     now = clock.now()
-    today = _today(resource)
+    today = today_at(resource.venue.zone)
     navigating = request.method == "POST" and bool(
         request.form.get("week") or request.form.get("pick")
     )
@@ -262,7 +243,7 @@ def new_series() -> str | Response | tuple[str, int]:
     preview = None
     status = 200
     if request.method == "GET" and form.starts_on.data is None:
-        form.starts_on.data = _today(resource) + timedelta(days=1)
+        form.starts_on.data = today_at(resource.venue.zone) + timedelta(days=1)
     if form.validate_on_submit():
         member_id, overrides = _member_and_overrides(form)
         weekdays = tuple(form.weekdays.data or ()) if form.frequency.data == "weekly" else ()

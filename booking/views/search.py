@@ -3,7 +3,7 @@ answer below it. Open to visitors (public resources, no names), tailored to memb
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
@@ -17,6 +17,7 @@ from ..models import Venue
 from ..services import reads_only
 from ..services.availability.search import SearchQuery, SearchResult, find_free_slots
 from . import access
+from .kit import today_at
 
 bp = Blueprint("search", __name__)
 
@@ -24,9 +25,8 @@ DEFAULTS = {"when": "today", "part": "any", "minutes": "60", "seats": "1"}
 _VENUE_CHOICES = sa.select(Venue.slug, Venue.name).where(Venue.is_active).order_by(Venue.name)
 
 
-def _today() -> object:
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")
-    return clock.now().astimezone(zone).date()
+def _today() -> date:
+    return today_at(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")
 
 
 @bp.route("/search")

@@ -71,6 +71,11 @@ class Card:
         return self.reservations[0]
 
     @property
+    def others_count(self) -> int:
+        """How many other reservations meet its dates, all dates together."""
+        return sum(len(self.others.get(r.id, [])) for r in self.reservations)
+
+    @property
     def key(self) -> str:
         return f"series-{self.series.id}" if self.series else f"request-{self.first.id}"
 

@@ -22,7 +22,8 @@ from ...services.venues.closures import (
     venue_closures,
 )
 from .. import access
-from .common import attempt, bp, local_today, managed_venue, owned
+from ..kit import today_at
+from .common import attempt, bp, managed_venue, owned
 
 
 def _fields(form: ClosureForm) -> dict[str | None, str]:
@@ -77,7 +78,7 @@ def closures(slug: str) -> Response | tuple[str, int]:
     venue = managed_venue(slug)
     form = _form(venue)
     if request.method == "GET":
-        form.first_day.data = form.last_day.data = local_today(venue)
+        form.first_day.data = form.last_day.data = today_at(venue.zone)
         return _page(venue, form)
     if not form.validate_on_submit():
         return _page(venue, form, status=422)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -14,15 +13,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from ... import clock
 from ...extensions import db
 from ...models import Venue
 from ...permissions import can_manage, can_manage_any
 from ...presentation.manage import changed_meanwhile_message, settings_message
 from ...presentation.messages import transition_message
-from ...services import NotAllowedError, TransitionError, Violation
+from ...services import NotAllowedError, TransitionError
 from ...services.booking.queue import pending_count
 from ...services.errors import ChangedMeanwhileError, SettingsError
+from ..kit import errors_to_fields
 
 T = TypeVar("T")
 
@@ -61,30 +60,6 @@ def owned(obj: Any, venue: Venue, venue_id: Callable[[Any], int] | None = None) 
     return obj
 
 
-def local_today(venue: Venue) -> date:
-    return clock.now().astimezone(venue.zone).date()
-
-
-def place_errors(
-    form: FlaskForm,
-    violations: list[Violation],
-    fields: Mapping[str | None, str] | None = None,
-    message: Callable[[Violation], str] = settings_message,
-) -> list[str]:
-    """Put each violation's sentence under its field (renamed through ``fields``);
-    return the sentences that belong to no field of the form."""
-    general = []
-    for violation in violations:
-        name = (fields or {}).get(violation.field, violation.field)
-        field = form[name] if name and name in form else None
-        text = message(violation)
-        if field is None:
-            general.append(text)
-        else:
-            field.errors = [*field.errors, text]
-    return general
-
-
 @dataclass
 class Attempt(Generic[T]):
     """What a change asked on a form came to: its result, or the messages and status to
@@ -112,7 +87,10 @@ def attempt(
     except NotAllowedError:
         abort(refused)
     except SettingsError as error:
-        return Attempt(general=place_errors(form, error.violations, fields), status=422)
+        return Attempt(
+            general=errors_to_fields(form, error.violations, settings_message, fields),
+            status=422,
+        )
     except ChangedMeanwhileError:
         return Attempt(general=[changed_meanwhile_message()], status=409)
 

@@ -19,7 +19,8 @@ from ...services.errors import SettingsError
 from ...services.venues import hours as hours_service
 from ...services.venues.hours import Period
 from .. import access
-from .common import bp, local_today, managed_venue, owned
+from ..kit import today_at
+from .common import bp, managed_venue, owned
 
 
 def _periods(form: HoursForm) -> list[Period]:
@@ -38,7 +39,7 @@ def _page(
     outside: list | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    today = local_today(venue)
+    today = today_at(venue.zone)
     current = _current(venue, resource)
     effective = resource.opening_periods if resource else venue.opening_periods
     if outside is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from ...extensions import db
 from ...forms.manage import LogFilterForm
@@ -50,12 +50,16 @@ def log(slug: str) -> str:
     page = min(int(page_text), MAX_PAGES) if page_text.isdigit() and len(page_text) < 5 else 1
     page = max(page, 1)
     entries, more = venue_log(db.session, venue, filters, offset=(page - 1) * PAGE, limit=PAGE)
+
+    def page_url(number: int) -> str:
+        return url_for("manage.log", slug=venue.slug, **{**request.args.to_dict(), "page": number})
+
     return render_template(
         "manage/log.html",
         venue=venue,
         form=form,
         entries=entries,
-        page=page,
-        more=more,
+        newer_url=page_url(page - 1) if page > 1 else None,
+        older_url=page_url(page + 1) if more else None,
         filtered=valid and filters != LogFilter(),
     )

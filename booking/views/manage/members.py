@@ -25,7 +25,8 @@ from ...services.venues.members import (
 )
 from ...services.venues.trainings import member_grants, venue_trainings
 from .. import access
-from .common import attempt, bp, cancelled_note, local_today, managed_venue
+from ..kit import today_at
+from .common import attempt, bp, cancelled_note, managed_venue
 from .invitations import send_invitation
 
 
@@ -85,7 +86,7 @@ def _member_page(
     if rate_form is None:
         rate_form = RateForm(formdata=None)
         rate_form.rate.data = membership.rate.value
-    today = local_today(venue)
+    today = today_at(venue.zone)
     return (
         render_template(
             "manage/member.html",

@@ -13,7 +13,8 @@ from ...forms.prices import PriceForm
 from ...models import PriceUnit, Resource, Tariff, Venue
 from ...services.venues.tariffs import PriceRequest, add_price, price_on, prices_of, remove_price
 from .. import access
-from .common import attempt, bp, local_today, managed_venue, owned
+from ..kit import today_at
+from .common import attempt, bp, managed_venue, owned
 
 
 def _page(
@@ -23,7 +24,7 @@ def _page(
     general: list[str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    today = local_today(venue)
+    today = today_at(venue.zone)
     prices = prices_of(db.session, resource.id)
     current = price_on(prices, today)
     return (
@@ -48,7 +49,7 @@ def prices(slug: str, resource_id: int) -> Response | tuple[str, int]:
     resource = owned(db.session.get(Resource, resource_id), venue)
     if request.method == "GET":
         form = PriceForm(formdata=None)
-        form.valid_from.data = local_today(venue)
+        form.valid_from.data = today_at(venue.zone)
         return _page(venue, resource, form)
     form = PriceForm()
     if not form.validate_on_submit():

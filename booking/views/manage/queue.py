@@ -56,6 +56,13 @@ def _page(
     page = render_template(
         "manage/index.html",
         cards=found,
+        waiting_total=sum(len(card.reservations) for card in found),
+        # Series whose dates are shown open: one of them was refused without a reason.
+        opened={
+            card.key
+            for card in found
+            if any(forms[f"request-{r.id}"].reason.errors for r in card.reservations)
+        },
         forms=forms,
         bulk=bulk or BulkApproveForm(),
         venue=venue,

@@ -23,7 +23,8 @@ from ...services.venues.resources import (
 )
 from ...services.venues.tariffs import current_prices
 from .. import access
-from .common import attempt, bp, cancelled_note, local_today, managed_venue, owned
+from ..kit import today_at
+from .common import attempt, bp, cancelled_note, managed_venue, owned
 
 
 def _trainings(venue: Venue) -> list[tuple[int, str]]:
@@ -51,7 +52,7 @@ def resources(slug: str) -> str:
         active=[r for r in everything if r.is_active],
         retired=[r for r in everything if not r.is_active],
         rules_in_words=descriptions.rules_in_words,
-        prices=current_prices(db.session, [r.id for r in everything], local_today(venue)),
+        prices=current_prices(db.session, [r.id for r in everything], today_at(venue.zone)),
     )
 
 

@@ -17,7 +17,8 @@ from ...services.venues.closures import venue_closures
 from ...services.venues.setup import setup_steps
 from ...services.venues.trainings import expiring
 from .. import access
-from .common import bp, local_today, managed_venue
+from ..kit import today_at
+from .common import bp, managed_venue
 
 
 @bp.route("/venues/<slug>")
@@ -32,7 +33,7 @@ def venue(slug: str) -> str:
         steps=setup_steps(db.session, place),
         waiting=pending_count(db.session, current_user, place.id),
         closures=venue_closures(db.session, place.id, now)[:3],
-        expiring=expiring(db.session, place.id, local_today(place)),
+        expiring=expiring(db.session, place.id, today_at(place.zone)),
     )
 
 
@@ -41,7 +42,7 @@ def venue(slug: str) -> str:
 def schedule(slug: str) -> str:
     place = managed_venue(slug)
     form = ScheduleForm(request.args)
-    today = local_today(place)
+    today = today_at(place.zone)
     day = week_start(request.args.get("day"), today, days_back=3 * 366)
     by_week = request.args.get("view") == "week"
     form.view.data = "week" if by_week else "day"

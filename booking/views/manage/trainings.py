@@ -23,7 +23,8 @@ from ...services.venues.trainings import (
     venue_trainings,
 )
 from .. import access
-from .common import attempt, bp, local_today, managed_venue, owned
+from ..kit import today_at
+from .common import attempt, bp, managed_venue, owned
 
 
 @bp.route("/venues/<slug>/trainings", methods=["GET", "POST"])
@@ -56,7 +57,7 @@ def trainings(slug: str) -> Response | tuple[str, int]:
                 return redirect(
                     url_for("manage.training", slug=venue.slug, training_id=created.result.id)
                 )
-    today = local_today(venue)
+    today = today_at(venue.zone)
     return (
         render_template(
             "manage/trainings.html",
@@ -89,7 +90,7 @@ def _training_page(
     edit_form: TrainingForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    today = local_today(venue)
+    today = today_at(venue.zone)
     if grant_form is None:
         grant_form = GrantForm(formdata=None)
         grant_form.granted_on.data = today

@@ -25,6 +25,7 @@ from ...services import NotAllowedError
 from ...services.booking.queue import managed_venues
 from ...services.reporting.activity import report_venues
 from ...services.reporting.periods import Period, parse_period, range_problem
+from ..kit import today_at
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -64,7 +65,8 @@ class Asked:
 
 
 def local_today(venues: list[Venue]) -> date:
-    return clock.now().astimezone(venues[0].zone if venues else None).date()
+    """Today at the first of the venues a report is about (the server's zone for none)."""
+    return today_at(venues[0].zone) if venues else clock.now().astimezone().date()
 
 
 def _venues(form: ReportForm | StatementsForm) -> list[Venue]:
