@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .localtime import to_local
@@ -26,7 +26,7 @@ SOFT_RULES = frozenset({"hours", "notice", "horizon", "quota", "qualification"})
 class Violation:
     code: str
     field: str | None = None
-    params: dict[str, object] = dataclass_field(default_factory=dict)
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
     # The soft rule this violation belongs to, if a manager may override it.
     rule: str | None = None
 

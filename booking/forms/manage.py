@@ -163,7 +163,7 @@ class TickedIdsField(MultiCheckboxField):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("coerce", int)
         kwargs.setdefault("choices", [])
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = [int(v) for v in valuelist if v.isdigit() and len(v) < 10]
@@ -289,8 +289,8 @@ class _HoursBase(Form):
                     found.append((weekday, opens.data, closes.data))
         return found
 
-    def validate(self, extra_validators: object = None) -> bool:  # type: ignore[override]
-        ok = super().validate(extra_validators)  # type: ignore[arg-type]
+    def validate(self, extra_validators: object = None) -> bool:
+        ok = super().validate(extra_validators)
         for weekday in range(7):
             for opens, closes in self.day_pairs(weekday):
                 if (opens.data is None) != (closes.data is None) and not (

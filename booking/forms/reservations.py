@@ -121,7 +121,7 @@ class SeriesForm(_ForSomeone, Form):
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
     )
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.until.data is None and self.count.data is None:
             self.until.errors = [*self.until.errors, _l("Give an end date or a number of times.")]

@@ -48,7 +48,7 @@ def settings_message(v: Violation) -> str:
         case "duration_off_grid":
             return gettext(
                 "Bookings move in steps of %(slot)s: give a multiple of it.",
-                slot=format_duration(int(p["slot"])),  # type: ignore[call-overload]
+                slot=format_duration(int(p["slot"])),
             )
         case "max_below_min":
             return gettext("The longest booking cannot be shorter than the shortest one.")
@@ -57,7 +57,7 @@ def settings_message(v: Violation) -> str:
         case "hold_too_long":
             return gettext(
                 "A booking and its break after it cannot last more than %(limit)s.",
-                limit=format_duration(int(p["limit"])),  # type: ignore[call-overload]
+                limit=format_duration(int(p["limit"])),
             )
         case "horizon_range":
             return gettext("Between 1 and %(max)d days.", max=p["max"])
@@ -74,14 +74,14 @@ def settings_message(v: Violation) -> str:
                 "%(time)s is not on the %(slot)s steps of %(resource)s: its bookings could not "
                 "start or end there. Choose times on the steps, or change the resource's steps.",
                 time=_clock(p["time"]),
-                slot=format_duration(int(p["slot"])),  # type: ignore[call-overload]
+                slot=format_duration(int(p["slot"])),
                 resource=p["resource"],
             )
         case "min_longer_than_hours":
             return gettext(
                 "The shortest booking is longer than any opening period (%(longest)s at most): "
                 "nobody could ever book.",
-                longest=format_duration(int(p["longest"])),  # type: ignore[call-overload]
+                longest=format_duration(int(p["longest"])),
             )
         case "period_reversed":
             return gettext(
@@ -94,8 +94,8 @@ def settings_message(v: Violation) -> str:
             return gettext(
                 "The periods %(first)s and %(second)s overlap: "
                 "make one end before the next starts.",
-                first=f"{_clock(first[0])}–{_clock(first[1])}",  # type: ignore[index]
-                second=f"{_clock(second[0])}–{_clock(second[1])}",  # type: ignore[index]
+                first=f"{_clock(first[0])}–{_clock(first[1])}",
+                second=f"{_clock(second[0])}–{_clock(second[1])}",
             )
         case "period_incomplete":
             return gettext("Give both the opening and the closing time, or neither.")
@@ -152,7 +152,7 @@ def settings_message(v: Violation) -> str:
         case "price_range":
             return gettext(
                 "Between 0 and %(max)s €.", max=f"{int(p['max']) // 100:,}".replace(",", " ")
-            )  # type: ignore[call-overload]
+            )
         case "price_started":
             return gettext(
                 "This price has already started: it stays, since earlier bookings were counted "

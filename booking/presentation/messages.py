@@ -29,18 +29,18 @@ def violation_message(v: Violation) -> str:
         case "off_grid":
             return gettext(
                 "Bookings start and end on steps of %(slot)s (for example 10:00 or 10:%(step)02d).",
-                slot=format_duration(int(p["slot"])),  # type: ignore[call-overload]
-                step=int(p["slot"]) % 60,  # type: ignore[call-overload]
+                slot=format_duration(int(p["slot"])),
+                step=int(p["slot"]) % 60,
             )
         case "too_short":
             return gettext(
                 "This is too short: book at least %(duration)s.",
-                duration=format_duration(int(p["minimum"])),  # type: ignore[call-overload]
+                duration=format_duration(int(p["minimum"])),
             )
         case "too_long":
             return gettext(
                 "This is too long: book at most %(duration)s at a time.",
-                duration=format_duration(int(p["maximum"])),  # type: ignore[call-overload]
+                duration=format_duration(int(p["maximum"])),
             )
         case "outside_hours":
             periods = p.get("periods") or []
@@ -48,7 +48,7 @@ def violation_message(v: Violation) -> str:
                 return gettext("The venue is closed that day. Choose another day.")
             return gettext(
                 "This is outside opening hours. That day it is open %(hours)s.",
-                hours=_periods(periods),  # type: ignore[arg-type]
+                hours=_periods(periods),
             )
         case "closed":
             start, end = p["from"], p["to"]
@@ -64,7 +64,7 @@ def violation_message(v: Violation) -> str:
         case "notice":
             return gettext(
                 "Book at least %(notice)s ahead. Choose a later time.",
-                notice=format_duration(int(p["minutes"])),  # type: ignore[call-overload]
+                notice=format_duration(int(p["minutes"])),
             )
         case "horizon":
             last_day = p["last_day"]
@@ -75,7 +75,7 @@ def violation_message(v: Violation) -> str:
                 day=format_date(last_day, "d MMMM yyyy"),
             )
         case "capacity":
-            if int(p.get("capacity", 1)) > 1 and int(p.get("free", 0)) > 0:  # type: ignore[call-overload]
+            if int(p.get("capacity", 1)) > 1 and int(p.get("free", 0)) > 0:
                 return gettext(
                     "Only %(free)d seats are free at that time. Book fewer seats or another time.",
                     free=p["free"],
@@ -96,8 +96,8 @@ def violation_message(v: Violation) -> str:
         case "quota":
             return gettext(
                 "You can book %(quota)s a week here and have %(left)s left this week.",
-                quota=format_duration(int(p["quota"])),  # type: ignore[call-overload]
-                left=format_duration(int(p["left"])),  # type: ignore[call-overload]
+                quota=format_duration(int(p["quota"])),
+                left=format_duration(int(p["left"])),
             )
         case "qualification":
             return gettext(

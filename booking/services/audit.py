@@ -283,7 +283,7 @@ def venue_log(
                     member=name,
                     resource=resource,
                     label=label,
-                    changes=tuple(tuple(change) for change in changes or ()),  # type: ignore[misc]
+                    changes=tuple(tuple(change) for change in changes or ()),
                 )
             )
 

@@ -55,7 +55,7 @@ secret_link = _declare(Access.SECRET_LINK)
 
 
 def member(view: F) -> F:
-    return _declare(Access.MEMBER)(login_required(view))  # type: ignore[return-value]
+    return _declare(Access.MEMBER)(login_required(view))
 
 
 def manager(view: F) -> F:

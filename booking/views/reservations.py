@@ -124,7 +124,7 @@ def _own_booking(error: BookingError | NotAllowedError) -> int | None:
     if isinstance(error, BookingError):
         for violation in error.violations:
             if violation.code == "own_overlap":
-                return int(violation.params["reservation_id"])  # type: ignore[call-overload]
+                return int(violation.params["reservation_id"])
     return None
 
 

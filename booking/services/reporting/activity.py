@@ -143,7 +143,7 @@ class Report:
 
 
 def _sum(figures: Sequence[Compared] | object) -> Compared:
-    items = list(figures)  # type: ignore[call-overload]
+    items = list(figures)
     return Compared(
         sum(f.current or 0 for f in items),
         sum(f.previous or 0 for f in items),
@@ -538,7 +538,7 @@ def _closures(
     session: Session, venue_ids: Sequence[int], start: datetime, end: datetime
 ) -> list[tuple[int, int | None, datetime, datetime]]:
     return [
-        tuple(row)  # type: ignore[misc]
+        tuple(row)
         for row in session.execute(
             sa.select(
                 Closure.venue_id, Closure.resource_id, Closure.starts_at, Closure.ends_at
@@ -564,10 +564,7 @@ def activity_report(session: Session, venues: Sequence[Venue], period: Period) -
     scope = Scope(
         dict(by_zone) or {venues[0].timezone: []},
         slice_table(venues, period, before),
-        {
-            v.timezone: (*before.bounds(v.zone)[:1], *period.bounds(v.zone))  # type: ignore[misc]
-            for v in venues
-        },
+        {v.timezone: (*before.bounds(v.zone)[:1], *period.bounds(v.zone)) for v in venues},
     )
 
     booked: dict[int, list[int]] = defaultdict(lambda: [0, 0])

@@ -323,6 +323,6 @@ def member_rows(
         ):
             stats[uid] = (last, upcoming)
     return [
-        MemberRow(user, role_, *stats.get(user.id, (None, 0)), rate=rate)  # type: ignore[arg-type]
+        MemberRow(user, role_, *stats.get(user.id, (None, 0)), rate=rate)
         for user, role_, rate in people
     ]

@@ -295,10 +295,7 @@ def venue_trainings(session: Session, venue_id: int, today: date) -> list[Traini
         .order_by(Resource.name)
     ):
         needs.setdefault(tid, []).append(name)
-    return [
-        TrainingSummary(t, *counts.get(t.id, (0, 0)), needs.get(t.id, []))  # type: ignore[arg-type]
-        for t in trainings
-    ]
+    return [TrainingSummary(t, *counts.get(t.id, (0, 0)), needs.get(t.id, [])) for t in trainings]
 
 
 def holders(session: Session, training_id: int) -> list[QualificationGrant]:

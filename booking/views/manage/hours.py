@@ -58,9 +58,7 @@ def _page(
             form=form,
             has_own=bool(current) if resource else True,
             current=descriptions.opening_hours(effective, today),
-            preview=descriptions.opening_hours(previewed, today)  # type: ignore[arg-type]
-            if previewed is not None
-            else None,
+            preview=descriptions.opening_hours(previewed, today) if previewed is not None else None,
             outside=outside,
             previewing=previewed is not None,
         ),

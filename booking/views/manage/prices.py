@@ -55,7 +55,7 @@ def prices(slug: str, resource_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _page(venue, resource, form, status=422)
     price = PriceRequest(
-        valid_from=form.valid_from.data,  # type: ignore[arg-type]
+        valid_from=form.valid_from.data,
         unit=PriceUnit(form.unit.data),
         member_cents=form.member_price.data or 0,
         outside_cents=form.outside_price.data or 0,

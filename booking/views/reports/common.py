@@ -149,9 +149,9 @@ def statements_asked(choices: Any) -> Asked:
         period = Period.month(today.year, today.month).previous()
     asked.period = period
     if period.code not in [choice.value for choice in form.month.iter_choices()]:
-        form.month.choices = [  # type: ignore[misc]
+        form.month.choices = [
             SelectChoice(period.code, period_label(period)),
-            *form.month.choices,  # type: ignore[misc]
+            *form.month.choices,
         ]
     form.month.data = period.code
     return asked
