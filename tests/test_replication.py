@@ -3,7 +3,8 @@ primary and a synchronous hot standby (tests/support/replication.py).
 
 The standby takes over: the primary is killed while members book, the standby is
 promoted, and the app, given both servers in one URL, finds the new primary by itself;
-no booking it confirmed is lost.
+no booking it confirmed is lost. And public pages and feeds read from the standby when
+it is named as a replica, members and writes from the primary.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,114 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
 
 def future_day(days: int) -> date:
     return (datetime.now(PARIS) + timedelta(days=days)).date()
+
+
+def feed_start(day: date, hour: int) -> str:
+    """How a feed writes the start of a booking made at ``hour`` in Paris on ``day``."""
+    moment = datetime.combine(day, time(hour), tzinfo=PARIS).astimezone(UTC)
+    return "DTSTART:" + moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+# --- read-only traffic off the primary ------------------------------------------------------
+
+
+def test_visitors_read_the_replica_members_and_writes_the_primary(pair: Pair) -> None:
+    servers = pair.servers
+    env = {**ENV, "DATABASE_REPLICA_URL": servers.standby.url(DATABASE)}
+    with gunicorn(servers.primary.url(DATABASE), workers=2, env=env, probe="/robots.txt") as base:
+        feed = f"{base}/feeds/resources/salle.ics"
+        visitor = requests.Session()  # a calendar app: no cookie, no login
+        first = visitor.get(feed, timeout=30)
+        assert first.status_code == 200
+        member = logged_in(base, "member6@example.org", PASSWORD)
+        secret = re.search(r"/feeds/u/[A-Za-z0-9_-]+\.ics", member.get(f"{base}/profile").text)[0]
+
+        servers.replay(paused=True)  # the replica lags, for as long as it takes
+        try:
+            day = future_day(3)
+            token = csrf_token(member.get(f"{base}/reservations/new?resource=salle").text)
+            booked = member.post(
+                f"{base}/reservations/new?resource=salle",
+                data={
+                    "csrf_token": token,
+                    "day": day.isoformat(),
+                    "start": "10:00",
+                    "end": "11:00",
+                },
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert booked.status_code == 302
+            shown = feed_start(day, 10)
+            # The member's own pages, and their own calendar, read the primary: at once.
+            page = booked.headers["Location"]  # /reservations/<id>
+            assert member.get(base + page, timeout=30).status_code == 200
+            assert page in member.get(f"{base}/reservations", timeout=30).text
+            assert shown in requests.get(base + secret, timeout=30).text
+            # The public feed, for visitors, comes from the replica: not yet.
+            assert shown not in visitor.get(feed, timeout=30).text
+            unchanged = visitor.get(
+                feed,
+                headers={
+                    "If-None-Match": first.headers["ETag"],
+                    "If-Modified-Since": first.headers["Last-Modified"],
+                },
+                timeout=30,
+            )
+            assert unchanged.status_code == 304  # the replica's own answer: nothing new yet
+
+            # A person logged in reads the primary everywhere, public feeds included.
+            fresh = member.get(feed, timeout=30)
+            assert shown in fresh.text
+            # A client that holds this newer copy never gets the replica's older one.
+            for held in (
+                {"If-None-Match": fresh.headers["ETag"]},
+                {
+                    "If-None-Match": fresh.headers["ETag"],
+                    "If-Modified-Since": fresh.headers["Last-Modified"],
+                },
+                {"If-Modified-Since": fresh.headers["Last-Modified"]},
+            ):
+                again = visitor.get(feed, headers=held, timeout=30)
+                assert again.status_code == 304, held  # "what you hold is current"
+                assert again.headers["ETag"] == fresh.headers["ETag"]
+
+            # What the replica does not know yet is read from the primary, not a 404.
+            app = create_app(base_config(pair.folder, servers.primary.url(DATABASE)))
+            with app.app_context():
+                venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.slug == "relais"))
+                db.session.add(
+                    Resource(
+                        venue_id=venue_id, slug="four", name="Four", kind=ResourceKind.EQUIPMENT
+                    )
+                )
+                db.session.commit()
+                db.session.remove()
+                db.engine.dispose()
+            assert visitor.get(f"{base}/feeds/resources/four.ics", timeout=30).status_code == 200
+            assert visitor.get(f"{base}/resources/four", timeout=30).status_code == 200
+        finally:
+            servers.replay(paused=False)
+
+        # Within the replica's lag, visitors see the booking too.
+        deadline = clock.monotonic() + DEADLINE
+        while shown not in (latest := visitor.get(feed, timeout=30)).text:
+            assert clock.monotonic() < deadline, "the replica did not catch up"
+            clock.sleep(0.1)
+        assert latest.headers["ETag"] == fresh.headers["ETag"]
+        assert latest.headers["Last-Modified"] == fresh.headers["Last-Modified"]
+
+        # A replica that stops leaves visitors on the primary: no error, nothing missing.
+        servers.standby.stop()
+        try:
+            for _ in range(4):
+                response = visitor.get(feed, timeout=30)
+                assert response.status_code == 200 and shown in response.text
+                assert visitor.get(f"{base}/venues/relais/week", timeout=30).status_code == 200
+                assert visitor.get(f"{base}/resources/salle", timeout=30).status_code == 200
+        finally:
+            servers.standby.start()
+            servers.wait_until_synchronous()
 
 
 # --- a standby that takes over ---------------------------------------------------------------
