@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_migrate import upgrade
+from psycopg.conninfo import make_conninfo
 
 from . import clock
 from .extensions import db
@@ -187,6 +188,15 @@ def send_reminders() -> None:
     click.echo(ngettext("%(num)d reminder to send.", "%(num)d reminders to send.", count))
 
 
+def _libpq_target() -> str:
+    """The database as pg_dump and pg_restore name it: a libpq connection string. It keeps
+    every server of a DATABASE_URL that lists several (``host=db1,db2 port=5432,5432``,
+    which a URL cannot say to libpq) and ``target_session_attrs``, so that both reach the
+    primary after a fail-over."""
+    _, params = db.engine.dialect.create_connect_args(db.engine.url)
+    return make_conninfo(**{k: v for k, v in params.items() if isinstance(v, str | int)})
+
+
 @click.command("backup")
 @click.option(
     "--to",
@@ -215,8 +225,9 @@ def backup(target_dir: Path | None) -> None:
                 _("pg_dump was not found: install the postgresql-client package, then try again.")
             )
         target = target_dir / f"booking-{stamp}.dump"
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(["pg_dump", "--format=custom", f"--file={target}", plain], check=True)
+        subprocess.run(
+            ["pg_dump", "--format=custom", f"--file={target}", _libpq_target()], check=True
+        )
     click.echo(_("Backup written: %(path)s", path=target))
 
 
@@ -234,6 +245,7 @@ def restore(source: Path, yes: bool) -> None:
 
     began = clock.now()
     url = db.engine.url
+    plain = _libpq_target() if url.get_backend_name() != "sqlite" else ""
     db.session.remove()
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
@@ -247,7 +259,6 @@ def restore(source: Path, yes: bool) -> None:
                     "then try again."
                 )
             )
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(
             [
                 "pg_restore",

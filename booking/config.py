@@ -15,13 +15,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask
 
 ENVIRONMENT_KEYS = (
     "SECRET_KEY",
     "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
     "SITE_NAME",
     "BABEL_DEFAULT_LOCALE",
     "BOOKING_ENV",
@@ -136,12 +137,30 @@ def default_config(instance_path: str) -> dict[str, Any]:
     }
 
 
+# The Flask-SQLAlchemy bind of the replica (booking.database reads it), and how long a
+# request waits for the replica to accept a connection before reading the primary.
+REPLICA_BIND = "replica"
+REPLICA_CONNECT_TIMEOUT = 3
+
+
 def normalise_database_url(url: str) -> str:
-    """Accept the usual ``postgres://`` and ``postgresql://`` forms and use psycopg 3."""
+    """Accept the usual ``postgres://`` and ``postgresql://`` forms and use psycopg 3.
+
+    libpq's way of naming several servers, ``postgresql://user@host1:5432,host2:5432/db``,
+    becomes SQLAlchemy's ``postgresql+psycopg://user@/db?host=host1:5432&host=host2:5432``.
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    if not url.startswith("postgresql"):
+        return url
+    parts = urlsplit(url)
+    user, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    query = "&".join([*(f"host={host}" for host in hosts.split(",") if host), parts.query])
+    return urlunsplit(parts._replace(netloc=user + at, query=query.rstrip("&")))
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -172,6 +191,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Sessions in UTC, whatever the server's default: instants come back in UTC
         # (nothing to convert on every value read) and no SQL depends on the server.
         options.setdefault("connect_args", {}).setdefault("options", "-c TimeZone=UTC")
+    if app.config.get("DATABASE_REPLICA_URL"):
+        apply_replica(app, normalise_database_url(str(app.config["DATABASE_REPLICA_URL"])))
     production = app.config["BOOKING_ENV"] == "production"
     app.config["PRODUCTION"] = production
     if app.config["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
@@ -186,6 +207,22 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     elif not app.config.get("TESTING"):
         check_secret_key(str(app.config["SECRET_KEY"]), production)
     apply_hosts(app, production)
+
+
+def apply_replica(app: Flask, url: str) -> None:
+    """A PostgreSQL replica that public pages and feeds read from (booking.database)."""
+    if not (
+        url.startswith("postgresql")
+        and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    ):
+        raise ConfigurationError(
+            "DATABASE_REPLICA_URL names a PostgreSQL standby of the PostgreSQL database in "
+            "DATABASE_URL, for example postgresql://booking@db2.example.org/booking."
+        )
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    connect_args = {**options["connect_args"], "connect_timeout": REPLICA_CONNECT_TIMEOUT}
+    binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
+    binds[REPLICA_BIND] = {**options, "url": url, "connect_args": connect_args}
 
 
 def instance_secret_key(instance_path: Path) -> str:

@@ -62,7 +62,50 @@ def test_no_secret_file_when_a_key_is_given(tmp_path: Path, monkeypatch):
         ("postgresql://a@h/d", "postgresql+psycopg://a@h/d"),
         ("postgresql+psycopg://a@h/d", "postgresql+psycopg://a@h/d"),
         ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+        # libpq's list of servers, the one that accepts writes chosen at each connection
+        (
+            "postgresql://a:p%40ss@h1:5432,h2:5433/d?target_session_attrs=read-write",
+            "postgresql+psycopg://a:p%40ss@/d?host=h1:5432&host=h2:5433&target_session_attrs=read-write",
+        ),
+        ("postgresql://a@h1,h2/d", "postgresql+psycopg://a@/d?host=h1&host=h2"),
     ],
 )
 def test_database_urls_use_psycopg_3(given, used):
     assert normalise_database_url(given) == used
+
+
+def test_a_list_of_servers_reaches_the_driver_as_libpq_expects_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write"
+    )
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})
+    with app.app_context():
+        from booking.extensions import db
+
+        _, params = db.engine.dialect.create_connect_args(db.engine.url)
+    assert params["host"] == "h1,h2" and params["port"] == "5432,5433"
+    assert params["target_session_attrs"] == "read-write"
+
+
+def test_a_replica_is_a_second_postgresql_engine(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@primary.example.org/db")
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://u@standby.example.org/db")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})
+    with app.app_context():
+        from booking.extensions import db
+
+        replica = db.engines["replica"]
+    assert replica.url.host == "standby.example.org"
+    assert replica.url.drivername == "postgresql+psycopg"
+    # Sessions in UTC as on the primary; a replica that does not answer is given up soon.
+    connect_args = app.config["SQLALCHEMY_BINDS"]["replica"]["connect_args"]
+    assert connect_args == {"options": "-c TimeZone=UTC", "connect_timeout": 3}
+
+
+def test_a_replica_needs_postgresql_on_both_sides(tmp_path, monkeypatch):
+    from booking.config import ConfigurationError
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql://u@standby.example.org/db")
+    with pytest.raises(ConfigurationError, match="DATABASE_REPLICA_URL"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})

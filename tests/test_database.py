@@ -149,3 +149,79 @@ def test_reading_only_changes_nothing_on_sqlite(app):
 
     reads_only()
     assert not db.session.connection().get_execution_options().get("isolation_level")
+
+
+@pytest.fixture
+def with_replica(app, database_url, tmp_path):
+    """An app that names a replica: the test database itself, reached by a second engine,
+    so that where each statement goes shows in the engine that runs it."""
+    from booking import create_app
+
+    from .conftest import base_config
+
+    def make(replica_url: str = database_url):
+        return create_app(
+            {**base_config(tmp_path, database_url), "DATABASE_REPLICA_URL": replica_url}
+        )
+
+    return make
+
+
+def _engine_in_use():
+    return db.session.connection().engine
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_a_request_that_only_reads_may_read_the_replica_until_it_writes(with_replica):
+    from booking.database import REPLICA, run_write
+    from booking.models import Venue
+    from booking.services import reading_replica, reads_only
+
+    replica_app = with_replica()
+    with replica_app.app_context():
+        assert reads_only(replica=True)
+        assert reading_replica() and _engine_in_use() is db.engines[REPLICA]
+        assert db.session.scalar(sa.select(sa.func.count(Venue.id))) == 0
+
+        run_write(lambda session: session.add(Venue(slug="quai", name="Le Quai", address="Lille")))
+        # The write went to the primary, and so does everything after it.
+        assert not reading_replica() and _engine_in_use() is db.engine
+        assert not reads_only(replica=True)
+        assert db.session.scalar(sa.select(Venue.name)) == "Le Quai"
+
+    with replica_app.app_context():  # the next request: a flush leaves the replica too
+        assert reads_only(replica=True)
+        db.session.add(Venue(slug="forge", name="La Forge", address="Roubaix"))
+        db.session.flush()
+        assert not reading_replica() and _engine_in_use() is db.engine
+        db.session.rollback()
+        db.engines[REPLICA].dispose()
+        db.engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+def test_a_replica_that_does_not_answer_leaves_reads_on_the_primary(with_replica):
+    from booking.config import normalise_database_url
+    from booking.database import REPLICA
+    from booking.models import Venue
+    from booking.services import reading_replica, reads_only
+
+    from .support.postgres import free_port
+
+    replica_app = with_replica(
+        normalise_database_url(f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    )
+    attempts = []
+    with replica_app.app_context():
+        sa.event.listen(db.engines[REPLICA], "do_connect", lambda *args: attempts.append(1))
+    for _ in range(3):
+        with replica_app.app_context():
+            assert not reads_only(replica=True)
+            assert not reading_replica()
+            assert db.session.scalar(sa.select(sa.func.count(Venue.id))) == 0
+    # Tried once, then left alone for a while: a replica that is down costs one attempt.
+    assert len(attempts) == 1
+    with replica_app.app_context():
+        db.engine.dispose()

@@ -1,14 +1,15 @@
 """Use cases. Each one owns its transaction: views call one and commit nothing.
 
 A view that only reads says so with ``reads_only`` (from ``booking.database``)
-before its first statement.
+before its first statement; a public one may read from a replica (``leave_replica``
+and ``reading_replica`` go with it).
 
 What a request is made of (``LocalMoment``, ``Recurrence``) and what a refusal
 says (``Violation``) come from the pure rules, re-exported here so that views
 speak to this layer only.
 """
 
-from ..database import reads_only
+from ..database import leave_replica, reading_replica, reads_only
 from ..rules import LocalMoment, Recurrence, Violation
 from .booking.engine import book, obstacles
 from .booking.lifecycle import (
@@ -40,8 +41,10 @@ __all__ = [
     "cancel",
     "cancel_series_from",
     "expire_pending",
+    "leave_replica",
     "obstacles",
     "preview_series",
+    "reading_replica",
     "reads_only",
     "refuse",
 ]

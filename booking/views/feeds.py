@@ -29,8 +29,10 @@ from ..models import Audience, Reservation, Resource, User
 from ..permissions import can_manage_any, can_view
 from ..presentation import calendars, ical
 from ..security import logmask, tokens
+from ..services import reading_replica
 from ..services.booking import feeds
 from . import access
+from .replica import ReplicaBehindError, from_replica
 
 bp = Blueprint("feeds", __name__)
 
@@ -67,6 +69,8 @@ def _serve(feed: feeds.Feed | None, now: datetime, cache_control: str) -> Respon
     # The body depends on the host its links point to, and on the site's name.
     etag = feed.etag(request.host_url, info, current_app.config.get("SITE_NAME"))
     modified = feed.last_modified(now)
+    if reading_replica() and _client_may_be_ahead(etag, modified):
+        raise ReplicaBehindError
     if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
         response = Response(status=304)
     else:
@@ -88,8 +92,23 @@ def _serve(feed: feeds.Feed | None, now: datetime, cache_control: str) -> Respon
     return response
 
 
+def _client_may_be_ahead(etag: str, modified: datetime) -> bool:
+    """Whether the client may hold a newer copy than this one (read from a replica that
+    lags): answering it would take the feed's Last-Modified backwards. Its copy is not
+    newer when it is this one (its ETag), or older than this one (its date)."""
+    held = request.if_none_match
+    since = request.if_modified_since
+    if not held and since is None:
+        return False  # no copy: a first fetch
+    if held.contains(etag):
+        return False
+    older = since is not None and (modified > since or (not held and modified == since))
+    return not older
+
+
 @bp.route("/feeds/resources/<slug>.ics")
 @access.public
+@from_replica
 def resource(slug: str) -> Response:
     now = clock.now()
     return _serve(feeds.resource_feed(slug, now, current_app.config), now, PUBLIC_CACHE)
@@ -97,6 +116,7 @@ def resource(slug: str) -> Response:
 
 @bp.route("/feeds/venues/<slug>.ics")
 @access.public
+@from_replica
 def venue(slug: str) -> Response:
     now = clock.now()
     return _serve(feeds.venue_feed(slug, now, current_app.config), now, PUBLIC_CACHE)

@@ -37,6 +37,7 @@ from ..services.venues.closures import venue_closures
 from . import access
 from .access import is_safe_next
 from .kit import today_at
+from .replica import from_replica
 
 bp = Blueprint("public", __name__)
 
@@ -118,6 +119,7 @@ def _local_today(timezone: str) -> tuple[datetime, date]:
 
 @bp.route("/resources/<slug>")
 @access.public
+@from_replica
 def resource(slug: str) -> str:
     reads_only()
     head = db.session.execute(_RESOURCE_HEAD, {"slug": slug}).one_or_none()
@@ -162,6 +164,7 @@ def resource(slug: str) -> str:
 
 @bp.route("/venues/<slug>/week")
 @access.public
+@from_replica
 def week(slug: str) -> str:
     """Free/busy of every resource of a venue for a week: open to everyone, no names."""
     reads_only()
