@@ -331,7 +331,7 @@ def test_feed_queries_do_not_grow_with_reservations(
     counts = []
     day = datetime(2026, 3, 3, 8)
     # The first request of a process looks for overdue requests; later ones
-    # look again only once a minute (booking.services.lifecycle.OverdueWatch).
+    # look again only once a minute (booking.services.booking.lifecycle.OverdueWatch).
     client.get("/feeds/venues/moulins.ics")
     manager_url = f"/feeds/m/{token(place['manager'], tokens.MANAGER)}.ics"
     for round_ in range(2):

@@ -91,7 +91,7 @@ class Reservation(db.Model):
         # No double booking, held by PostgreSQL itself: two holding reservations
         # of an exclusive resource cannot overlap, buffer included ("[)" ranges
         # let back-to-back bookings fit). Shared resources are counted under a
-        # row lock on the resource instead (booking.services.booking); SQLite
+        # row lock on the resource instead (booking.services.booking.engine); SQLite
         # relies on BEGIN IMMEDIATE (booking.database).
         ExcludeConstraint(
             ("resource_id", "="),

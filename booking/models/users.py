@@ -79,7 +79,7 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         if self.session_token is None:
-            raise RuntimeError("log in through booking.services.sessions.open_session")
+            raise RuntimeError("log in through booking.services.accounts.sessions.open_session")
         return self.session_token
 
     def set_password(self, password: str) -> None:

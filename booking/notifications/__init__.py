@@ -1,6 +1,6 @@
 """Sending the outbox: rendering each message in its recipient's language and delivering it.
 
-Services record messages (``booking.services.notify``) in their own
+Services record messages (``booking.services.outbox``) in their own
 transactions; this package sends them after the commit, outside any request:
 ``sender`` claims and delivers, ``compose`` turns a row into an e-mail with
 ``booking.presentation.emails``, ``transport`` speaks SMTP or writes files,

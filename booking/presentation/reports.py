@@ -580,7 +580,7 @@ def reservations_table() -> Table:
 
 
 def reservation_rows(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    """Rows of ``booking.services.reports.reservations_in``, in the venue's local time."""
+    """Rows of ``services.reporting.activity.reservations_in``, in the venue's local time."""
     zones: dict[str, ZoneInfo] = {}
     for row in rows:
         zone = zones.setdefault(row.zone, ZoneInfo(row.zone))

@@ -2,7 +2,7 @@
 
 Calendar apps fetch feeds from their own servers, with no cookie: feeds need
 no login and answer an unchanged feed (304) from one indexed query. What a
-feed contains is ``booking.services.feeds``; its name and bytes are
+feed contains is ``booking.services.booking.feeds``; its name and bytes are
 ``booking.presentation``; secret tokens are ``booking.security``.
 """
 

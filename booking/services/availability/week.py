@@ -380,7 +380,7 @@ def _ranges(
     rules: Rules, stretches: list[_Stretch], holds: list[Hold], now: datetime
 ) -> list[Range]:
     """Stretches as members read them; free time carries a slot the engine would accept
-    (``Range.pick``, from ``booking.services.slots.pick``)."""
+    (``Range.pick``, from ``booking.services.availability.candidates.pick``)."""
     zone = rules.zone
     # A seat free from one stretch into the next (a shared space filling up and emptying)
     # can be booked across both: each stretch's slot may run to the end of its run.

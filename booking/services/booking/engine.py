@@ -5,7 +5,7 @@ and a wall-clock time) or as UTC instants; ``instant`` alone turns the first
 into the second, with the venue's zone, for single slots and series alike, so
 that a time that does not exist is reported on the field that holds it.
 
-A booking loads what the rules need (``booking.services.facts``), evaluates
+A booking loads what the rules need (``booking.services.booking.loading``), evaluates
 the pure rules (``booking.rules``), then writes the reservation and its audit
 row in one statement each. The feed stamps that calendars poll are bumped by
 database triggers inside those statements (``booking.models.feeds``).

@@ -1,7 +1,7 @@
 """Moves through the reservation lifecycle: approve, refuse, cancel, expire.
 
 Lock order, as in booking: the resource's row first, then its reservations.
-Database triggers then bump the feed stamps (``booking.services.feeds``); a
+Database triggers then bump the feed stamps (``booking.services.booking.feeds``); a
 writer that locked a reservation before its resource could wait on a booking
 that waits on it.
 """

@@ -7,7 +7,7 @@ took; when in the week things are used; the trainings granted.
 
 Every figure comes from an aggregate query, a fixed number of them whatever
 the number of reservations. Local time (which day, which hour, which month)
-comes from the period's slices (``booking.services.periods``): each slice
+comes from the period's slices (``booking.services.reporting.periods``): each slice
 carries its UTC offset, so SQLite needs no time zone support.
 
 Counting rules:

@@ -1,6 +1,6 @@
 """A venue's resources: create, change their rules, retire and restore them.
 
-Every change is checked as a whole (``booking.services.validation``) and is
+Every change is checked as a whole (``booking.services.venues.validation``) and is
 logged with each rule's value before and after. Retiring keeps the history:
 the resource leaves the public pages and feeds, its past reservations stay,
 and its reservations still to come are cancelled with the reason given.

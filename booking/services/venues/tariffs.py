@@ -1,5 +1,5 @@
 """A resource's prices, set by its venue's managers (who pays the outside rate is a
-person's place at the venue: ``booking.services.members.set_rate``).
+person's place at the venue: ``booking.services.venues.members.set_rate``).
 
 A price applies from a day on (in the venue's time zone) until the next one.
 A change is a new price from today or a later day: what bookings already

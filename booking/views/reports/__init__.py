@@ -2,7 +2,7 @@
 (every venue, or one), with their exports.
 
 One blueprint; every route is declared ``manager`` (``booking.views.access``),
-then ``booking.services.reports.report_venues`` answers 404 for a venue the
+then ``booking.services.reporting.activity.report_venues`` answers 404 for a venue the
 person does not manage.
 """
 
