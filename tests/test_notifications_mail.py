@@ -316,22 +316,8 @@ def test_roles_and_trainings_are_told(app, moulins, smtp, make):
     amina = moulins["amina"]
 
     def record(session):
-        outbox.tell(
-            session,
-            NOW,
-            "role_granted",
-            user_id=amina.id,
-            venue_id=moulins["venue"].id,
-            role=Role.MANAGER,
-        )
-        outbox.tell(
-            session,
-            NOW,
-            "role_removed",
-            user_id=amina.id,
-            venue_id=moulins["venue"].id,
-            role=Role.MANAGER,
-        )
+        place = {"user_id": amina.id, "venue_id": moulins["venue"].id, "role": Role.MANAGER}
+        outbox.tell(session, NOW, "role_granted", "role_removed", **place)
         outbox.tell(
             session,
             NOW,

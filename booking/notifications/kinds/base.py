@@ -196,8 +196,20 @@ def of(message: OutboxMessage) -> MessageKind:
 class AboutReservations(MessageKind):
     """A message about a member's own reservations, with one calendar entry each."""
 
-    def record(self, session: Session, now: datetime, *, reservations: Any = (), **_: Any) -> int:
-        return outbox.to_members(session, self.key, reservations, now)
+    # Whether the message says why (a refusal, a closure): the use case's ``reason``.
+    tells_reason: ClassVar[bool] = False
+
+    def record(
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        reservations: Any = (),
+        reason: str = "",
+        **_: Any,
+    ) -> int:
+        extra = {"reason": reason} if self.tells_reason else {}
+        return outbox.to_members(session, self.key, reservations, now, **extra)
 
     def still_true(self, c: Composer, current: list[Reservation]) -> None:
         """Raise ``Obsolete`` if what the message says no longer holds."""

@@ -112,16 +112,7 @@ class Refused(AboutReservations):
     key = "refused"
     label = _l("Request refused")
 
-    def record(
-        self,
-        session: Session,
-        now: datetime,
-        *,
-        reservations: Iterable[Reservation] = (),
-        reason: str = "",
-        **_: Any,
-    ) -> int:
-        return outbox.to_members(session, self.key, reservations, now, reason=reason)
+    tells_reason = True
 
     def subject(self, letter: emails.Letter) -> str:
         return gettext("Request refused: %(resource)s, %(when)s", **emails.about(letter))
@@ -184,17 +175,7 @@ class CancelledByClosure(AboutReservations):
 
     key = "cancelled_by_closure"
     label = _l("Cancelled by a closure")
-
-    def record(
-        self,
-        session: Session,
-        now: datetime,
-        *,
-        reservations: Iterable[Reservation] = (),
-        reason: str = "",
-        **_: Any,
-    ) -> int:
-        return outbox.to_members(session, self.key, reservations, now, reason=reason)
+    tells_reason = True
 
     def subject(self, letter: emails.Letter) -> str:
         return gettext(
