@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -181,13 +182,21 @@ def send_reminders() -> None:
     help="Folder for the backup (default: instance/backups).",
 )
 def backup(target_dir: Path | None) -> None:
-    """Write a consistent copy of the database."""
-    target_dir = target_dir or Path(current_app.instance_path) / "backups"
-    target_dir.mkdir(parents=True, exist_ok=True)
+    """Write a consistent copy of the database.
+
+    A backup holds every account's e-mail address and password hash: it is written
+    readable by its owner only (0600), in a folder only its owner may open (0700).
+    """
+    default_dir = Path(current_app.instance_path) / "backups"
+    target_dir = target_dir or default_dir
+    if not target_dir.exists() or target_dir == default_dir:
+        target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target_dir.chmod(0o700)  # also one made by an earlier version, 0755
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
         target = target_dir / f"booking-{stamp}.sqlite3"
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         source = sqlite3.connect(url.database or "")
         try:
             with sqlite3.connect(target) as destination:
@@ -200,9 +209,33 @@ def backup(target_dir: Path | None) -> None:
                 _("pg_dump was not found: install the postgresql-client package, then try again.")
             )
         target = target_dir / f"booking-{stamp}.dump"
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(["pg_dump", "--format=custom", f"--file={target}", plain], check=True)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        address, env = _libpq(url)
+        subprocess.run(
+            ["pg_dump", "--format=custom", f"--file={target}", address],
+            check=True,
+            env=env,
+            umask=0o077,
+        )
+    target.chmod(0o600)
     click.echo(_("Backup written: %(path)s", path=target))
+
+
+def _libpq(url: sa.URL) -> tuple[str, dict[str, str]]:
+    """The address for pg_dump and pg_restore without its password, which goes in their
+    environment: a command line can be read by every account on the server (ps)."""
+    address = sa.URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    ).render_as_string(hide_password=False)
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    return address, env
 
 
 @click.command("restore")
@@ -229,7 +262,7 @@ def restore(source: Path, yes: bool) -> None:
                     "then try again."
                 )
             )
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        address, env = _libpq(url)
         subprocess.run(
             [
                 "pg_restore",
@@ -237,9 +270,10 @@ def restore(source: Path, yes: bool) -> None:
                 "--if-exists",
                 "--no-owner",
                 "--single-transaction",
-                f"--dbname={plain}",
+                f"--dbname={address}",
                 str(source),
             ],
             check=True,
+            env=env,
         )
     click.echo(_("Database restored from %(path)s.", path=source))
