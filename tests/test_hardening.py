@@ -103,6 +103,38 @@ def test_behind_the_proxy_links_follow_its_forwarded_scheme(tmp_path, monkeypatc
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_a_forwarded_prefix_moves_no_link(tmp_path, monkeypatch, make: Factory) -> None:
+    """nginx sets no X-Forwarded-Prefix: one sent by a client must not turn redirects,
+    page links and the public feeds (cached for minutes) into links to another site."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = _production(
+        tmp_path,
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="resa.example.org",
+        EXTERNAL_URL="https://resa.example.org",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    )
+    with app.app_context():
+        db.create_all()
+        venue = make.venue(slug="moulins")
+        make.resource(venue, slug="laser")
+    browser = app.test_client()
+    headers = {
+        "Host": "resa.example.org",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Prefix": "//evil.example",
+    }
+    answers = [
+        browser.get(url, headers=headers, base_url="http://resa.example.org")
+        for url in ("/profile", "/login", "/venues/moulins", "/feeds/venues/moulins.ics")
+    ]
+    assert [a.status_code for a in answers] == [302, 200, 200, 200]
+    assert answers[0].headers["Location"].startswith("/login")
+    for answer in answers:
+        assert "evil.example" not in answer.headers.get("Location", "")
+        assert "evil.example" not in answer.get_data(as_text=True)
+
+
 def test_another_host_gets_no_page_and_no_links(app: Flask, client: FlaskClient, make) -> None:
     venue = make.venue(slug="moulins")
     make.resource(venue, slug="laser")
@@ -200,6 +232,29 @@ def test_a_nul_in_a_form_is_refused_next_to_its_field(
 
 
 # --- logs ----------------------------------------------------------------------------
+
+
+def test_every_secret_in_a_path_is_masked_in_logs(app: Flask) -> None:
+    """Every route that takes a token in its path (the feeds, invitations, password and
+    welcome links) has it masked, whatever the characters of a signed link; the
+    managers' pages about one invitation keep their number."""
+    secret = "eyJ1IjoxfQ.aB-c_9.Zz"
+    routes = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {rule.endpoint for rule in routes} >= {
+        "feeds.member",
+        "feeds.manager",
+        "invitations.accept",
+        "auth.reset_password",
+        "auth.welcome",
+    }
+    for rule in routes:
+        token = secret.replace(".", "") if rule.rule.endswith(".ics") else secret
+        path = rule.rule.replace("<token>", token)
+        for line in (f"GET {path} HTTP/1.1", f'"https://resa.example.org{path}?x=1"'):
+            masked = logmask.mask_secret_paths(line)
+            assert token not in masked and "[secret]" in masked, masked
+    kept = "POST /manage/venues/lieu/invitations/12/resend HTTP/1.1"
+    assert logmask.mask_secret_paths(kept) == kept
 
 
 def test_a_doubled_slash_does_not_let_a_token_into_the_log() -> None:
