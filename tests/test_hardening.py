@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -79,6 +80,47 @@ def test_a_well_known_key_is_refused_even_in_development(tmp_path, monkeypatch) 
     monkeypatch.setenv("SECRET_KEY", "dev")
     with pytest.raises(ConfigurationError, match="too weak"):
         create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "booking.env.example"
+
+
+def example_settings() -> dict[str, str]:
+    settings = {}
+    for line in EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings[key] = value.strip('"')
+    return settings
+
+
+def test_the_example_secrets_are_refused(tmp_path, monkeypatch) -> None:
+    """deploy/booking.env.example is public: a site started with its secret key lets anyone
+    forge sessions and compute a manager's private calendar link. Each of its secret-like
+    values is refused, with what to do instead."""
+    settings = example_settings()
+    secret_like = {
+        key: value
+        for key, value in settings.items()
+        if any(word in key for word in ("SECRET", "PASSWORD", "TOKEN", "KEY"))
+        or urlsplit(value).password
+    }
+    assert {"SECRET_KEY", "SMTP_PASSWORD"} <= set(secret_like)
+    good = {
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "resa.example.org",
+        "EXTERNAL_URL": "https://resa.example.org",
+    }
+    for key, value in secret_like.items():
+        name = key if not urlsplit(value).password else f"password in {key}"
+        with pytest.raises(ConfigurationError, match=f"{name} is still the example value"):
+            _production(tmp_path, **{**good, key: value})
+    # A site that copied the whole file and changed nothing is told about the key first.
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert "SECRET_KEY" in str(refused.value) and "secrets.token_hex" in str(refused.value)
 
 
 def test_behind_the_proxy_links_follow_its_forwarded_scheme(tmp_path, monkeypatch) -> None:
