@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from booking import create_app
@@ -18,8 +18,10 @@ from booking.config import ConfigurationError
 from booking.extensions import db
 from booking.models import LoginSession, Reservation, User
 from booking.security import logmask
+from booking.views.access import Access, rule_of
 
 from .conftest import PASSWORD, Factory, IsolatedClient, base_config
+from .support.world import EMAILS, World, requests_of, world_fixture  # noqa: F401
 
 STRONG_KEY = "a" * 16 + "strong-production-key-0123456789"
 
@@ -42,6 +44,44 @@ def test_every_page_forbids_framing_and_sniffing(client: FlaskClient) -> None:
 def test_https_pages_ask_browsers_to_stay_on_https(client: FlaskClient) -> None:
     response = client.get("/", base_url="https://localhost")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+# Who reaches each kind of page: the member their own, a manager their venue's.
+REACHES = {Access.MEMBER: "member", Access.MANAGER: "manager", Access.ADMIN: "admin"}
+
+
+def test_no_page_behind_a_login_is_kept_by_a_browser_or_a_proxy(
+    app: Flask, client: FlaskClient, auth, world: World
+) -> None:
+    """Every route of the URL map that needs a login, asked by someone who may open it:
+    its answer says no-store, so that the back button on a shared computer shows nothing
+    once its user has left. Public pages keep their caching (none for pages, minutes
+    for the public feeds) for visitors."""
+    kept = []
+    for access, role in REACHES.items():
+        assert auth.login(EMAILS[role]).status_code == 302
+        for rule, method in requests_of(app):
+            if rule_of(app, rule.endpoint) != access:
+                continue
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **world.url_values(rule))
+            data = world.form_values(rule) if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            if "no-store" not in response.headers.get("Cache-Control", ""):
+                kept.append(f"{method} {url} as {role}: {response.status_code}")
+            response.close()
+        auth.logout()
+    assert kept == []
+
+    home = client.get("/")
+    assert "Cache-Control" not in home.headers
+    feed = client.get(f"/feeds/venues/{world.slugs['venue']}.ics")
+    assert feed.headers["Cache-Control"] == "public, max-age=300"
+    auth.login(EMAILS["member"])
+    # The home page of someone logged in lists their bookings: not kept either.
+    assert "no-store" in client.get("/").headers["Cache-Control"]
+    feed = client.get(f"/feeds/venues/{world.slugs['venue']}.ics")
+    assert feed.headers["Cache-Control"] == "public, max-age=300"
 
 
 # --- configuration -------------------------------------------------------------------
