@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -311,6 +311,45 @@ def test_a_nul_in_a_form_is_refused_next_to_its_field(
     profile = client.post("/profile", data={"display_name": "Amina\x00", "locale": "fr"})
     assert "invisibles" in profile.get_data(as_text=True)
     assert "\x00" not in db.session.get(User, member.id).display_name
+
+
+# --- where a "next" leads ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%0A",
+        "/%0D%0ASet-Cookie:%20stolen=1",
+        "/%09/evil.example",
+        "/%E2%80%A8",
+        "/%C3%A9",
+        "/%20",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+    ],
+)
+def test_an_unsafe_next_falls_back_to_the_home_page(
+    client: FlaskClient, make: Factory, target: str
+) -> None:
+    language = client.get(f"/lang/fr?next={target}")
+    assert (language.status_code, language.headers["Location"]) == (302, "/")
+    user = make.user()
+    login = client.post(f"/login?next={target}", data={"email": user.email, "password": PASSWORD})
+    assert (login.status_code, login.headers["Location"]) == (302, "/")
+    again = client.get(f"/login?next={target}")  # already logged in: straight on
+    assert (again.status_code, again.headers["Location"]) == (302, "/")
+
+
+def test_a_next_of_the_site_is_followed(client: FlaskClient, make: Factory) -> None:
+    target = "/venues/lieu?week=2026-03-02"
+    assert client.get(f"/lang/en?next={quote(target)}").headers["Location"] == target
+    user = make.user()
+    login = client.post(
+        f"/login?next={quote(target)}", data={"email": user.email, "password": PASSWORD}
+    )
+    assert login.headers["Location"] == target
 
 
 # --- logs ----------------------------------------------------------------------------

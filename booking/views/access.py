@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -142,15 +143,20 @@ def log_in(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+# What a local path and its query may hold, as a browser sends them: printable ASCII
+# without spaces. A control character (a line break would end the Location header) or
+# a space is never part of a link the site made; nor is a backslash, which browsers
+# read as a slash ("/\\evil.example" is another site).
+_SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
+MAX_NEXT_LENGTH = 2048
+
+
 def is_safe_next(target: str | None) -> bool:
-    """Only local paths: a login link must not send people to another site."""
-    if not target:
+    """Whether ``target`` (a ``next`` from the address or a form) is a path of this site.
+
+    Every redirect to a ``next`` asks this first and falls back to a page of its own:
+    a login link must not send people to another site, nor break the answer."""
+    if not target or len(target) > MAX_NEXT_LENGTH or not _SAFE_NEXT.fullmatch(target):
         return False
     parts = urlsplit(target)
-    return (
-        not parts.scheme
-        and not parts.netloc
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    )
+    return not parts.scheme and not parts.netloc
