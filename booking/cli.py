@@ -9,6 +9,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -16,14 +17,50 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_migrate import upgrade
 
 from . import clock
 from .extensions import db
 from .models import User
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class _MigrationSettings:
+    """Flask-Migrate's settings (``app.extensions["migrate"]``), made when something first
+    reads them: ``flask db …``, or ``flask_migrate.upgrade`` called by the tests and the
+    benchmarks. Alembic, which Flask-Migrate loads, weighs some 9 MB that a web worker,
+    which never migrates, does without."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        from flask_migrate import Migrate
+
+        # Puts the real settings in app.extensions, and the real `db` commands in app.cli.
+        Migrate(self._app, db, directory=str(MIGRATIONS), render_as_batch=True)
+        return getattr(self._app.extensions["migrate"], name)
+
+
+class _MigrationCommands(click.Group):
+    """``flask db …``: Flask-Migrate's commands, loaded when the command line asks."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        from flask_migrate.cli import db as commands
+
+        # Its context, its options and its commands: the real group runs from here on.
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
 
 def init_app(app: Flask) -> None:
+    app.extensions["migrate"] = _MigrationSettings(app)
+    app.cli.add_command(_MigrationCommands("db", help="Perform database migrations."))
     for command in (
         init_db,
         seed_demo,
@@ -41,6 +78,8 @@ def init_app(app: Flask) -> None:
 @click.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
     upgrade()
     click.echo(_("Database schema is up to date."))
 
