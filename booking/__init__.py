@@ -25,12 +25,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import cli, models, notifications, presentation  # noqa: F401  (models register tables)
     from .database import configure_engine
-    from .extensions import csrf, db, migrate
+    from .extensions import csrf, db
     from .security import headers, limits
     from .views import register_blueprints
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limits.init_app(app)
     configure_engine(app)

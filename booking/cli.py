@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -15,15 +17,51 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_migrate import upgrade
 from psycopg.conninfo import make_conninfo
 
 from . import clock
 from .extensions import db
 from .models import User
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class _MigrationSettings:
+    """Flask-Migrate's settings (``app.extensions["migrate"]``), made when something first
+    reads them: ``flask db …``, or ``flask_migrate.upgrade`` called by the tests and the
+    benchmarks. Alembic, which Flask-Migrate loads, weighs some 9 MB that a web worker,
+    which never migrates, does without."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        from flask_migrate import Migrate
+
+        # Puts the real settings in app.extensions, and the real `db` commands in app.cli.
+        Migrate(self._app, db, directory=str(MIGRATIONS), render_as_batch=True)
+        return getattr(self._app.extensions["migrate"], name)
+
+
+class _MigrationCommands(click.Group):
+    """``flask db …``: Flask-Migrate's commands, loaded when the command line asks."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        from flask_migrate.cli import db as commands
+
+        # Its context, its options and its commands: the real group runs from here on.
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
 
 def init_app(app: Flask) -> None:
+    app.extensions["migrate"] = _MigrationSettings(app)
+    app.cli.add_command(_MigrationCommands("db", help="Perform database migrations."))
     for command in (
         init_db,
         seed_demo,
@@ -41,6 +79,8 @@ def init_app(app: Flask) -> None:
 @click.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
     upgrade()
     click.echo(_("Database schema is up to date."))
 
@@ -188,15 +228,6 @@ def send_reminders() -> None:
     click.echo(ngettext("%(num)d reminder to send.", "%(num)d reminders to send.", count))
 
 
-def _libpq_target() -> str:
-    """The database as pg_dump and pg_restore name it: a libpq connection string. It keeps
-    every server of a DATABASE_URL that lists several (``host=db1,db2 port=5432,5432``,
-    which a URL cannot say to libpq) and ``target_session_attrs``, so that both reach the
-    primary after a fail-over."""
-    _, params = db.engine.dialect.create_connect_args(db.engine.url)
-    return make_conninfo(**{k: v for k, v in params.items() if isinstance(v, str | int)})
-
-
 @click.command("backup")
 @click.option(
     "--to",
@@ -206,13 +237,21 @@ def _libpq_target() -> str:
     help="Folder for the backup (default: instance/backups).",
 )
 def backup(target_dir: Path | None) -> None:
-    """Write a consistent copy of the database."""
-    target_dir = target_dir or Path(current_app.instance_path) / "backups"
-    target_dir.mkdir(parents=True, exist_ok=True)
+    """Write a consistent copy of the database.
+
+    A backup holds every account's e-mail address and password hash: it is written
+    readable by its owner only (0600), in a folder only its owner may open (0700).
+    """
+    default_dir = Path(current_app.instance_path) / "backups"
+    target_dir = target_dir or default_dir
+    if not target_dir.exists() or target_dir == default_dir:
+        target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target_dir.chmod(0o700)  # also one made by an earlier version, 0755
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
         target = target_dir / f"booking-{stamp}.sqlite3"
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         source = sqlite3.connect(url.database or "")
         try:
             with sqlite3.connect(target) as destination:
@@ -225,10 +264,34 @@ def backup(target_dir: Path | None) -> None:
                 _("pg_dump was not found: install the postgresql-client package, then try again.")
             )
         target = target_dir / f"booking-{stamp}.dump"
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        address, env = _libpq()
         subprocess.run(
-            ["pg_dump", "--format=custom", f"--file={target}", _libpq_target()], check=True
+            ["pg_dump", "--format=custom", f"--file={target}", address],
+            check=True,
+            env=env,
+            umask=0o077,
         )
+    target.chmod(0o600)
     click.echo(_("Backup written: %(path)s", path=target))
+
+
+def _libpq() -> tuple[str, dict[str, str]]:
+    """The database as pg_dump and pg_restore name it, and the environment they run in.
+
+    A libpq connection string keeps every server of a DATABASE_URL that lists several
+    (``host=db1,db2 port=5432,5432``, which a URL cannot say to libpq) and
+    ``target_session_attrs``, so that both reach the primary after a fail-over. The
+    password goes in the environment (``PGPASSWORD``), never on the command line, which
+    every account on the server can read (``ps``).
+    """
+    _, params = db.engine.dialect.create_connect_args(db.engine.url)
+    password = params.pop("password", None)
+    address = make_conninfo(**{k: v for k, v in params.items() if isinstance(v, str | int)})
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    return address, env
 
 
 @click.command("restore")
@@ -245,7 +308,7 @@ def restore(source: Path, yes: bool) -> None:
 
     began = clock.now()
     url = db.engine.url
-    plain = _libpq_target() if url.get_backend_name() != "sqlite" else ""
+    address, env = _libpq() if url.get_backend_name() != "sqlite" else ("", {})
     db.session.remove()
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
@@ -266,10 +329,11 @@ def restore(source: Path, yes: bool) -> None:
                 "--if-exists",
                 "--no-owner",
                 "--single-transaction",
-                f"--dbname={plain}",
+                f"--dbname={address}",
                 str(source),
             ],
             check=True,
+            env=env,
         )
     click.echo(_("Database restored from %(path)s.", path=source))
     # E-mails the backup shows being sent may have arrived already: an administrator

@@ -51,6 +51,11 @@ WEAK_SECRET_KEYS = frozenset(
         "key",
     }
 )
+# deploy/booking.env.example holds a placeholder beginning with this wherever a site
+# must choose a secret of its own: a site started with one is refused, since anyone
+# can read the example (and, with its key, forge sessions and calendar links).
+PLACEHOLDER_PREFIX = "replace-with"
+EXAMPLE_FILE = "deploy/booking.env.example"
 MIN_SECRET_KEY_LENGTH = 12
 MIN_PRODUCTION_SECRET_KEY_LENGTH = 32
 # Host names a development server answers to without ALLOWED_HOSTS.
@@ -197,6 +202,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["PRODUCTION"] = production
     if app.config["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
         raise ConfigurationError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}")
+    refuse_placeholders(app.config)
     if not app.config.get("SECRET_KEY"):
         if production:
             raise ConfigurationError(
@@ -245,6 +251,33 @@ def instance_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def is_placeholder(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith(PLACEHOLDER_PREFIX)
+
+
+def refuse_placeholders(config: dict[str, Any]) -> None:
+    """Refuse to start with a secret still as the example file has it, saying what to set."""
+    if is_placeholder(config.get("SECRET_KEY")):
+        raise ConfigurationError(
+            f"SECRET_KEY is still the example value of {EXAMPLE_FILE}, which anyone can "
+            f"read: set it to a long random value of your own, for example the output of "
+            f"{KEY_RECIPE}."
+        )
+    if is_placeholder(config.get("SMTP_PASSWORD")):
+        raise ConfigurationError(
+            f"SMTP_PASSWORD is still the example value of {EXAMPLE_FILE}: set it to the "
+            "password of the mail account SMTP_USER, or leave both empty for a mail server "
+            "that needs no login."
+        )
+    for key in ("SQLALCHEMY_DATABASE_URI", "RATELIMIT_STORAGE_URI"):
+        if is_placeholder(urlsplit(str(config.get(key) or "")).password):
+            name = "DATABASE_URL" if key == "SQLALCHEMY_DATABASE_URI" else key
+            raise ConfigurationError(
+                f"The password in {name} is still the example value of {EXAMPLE_FILE}: "
+                "set the one of your server's account."
+            )
 
 
 def check_secret_key(key: str, production: bool) -> None:

@@ -12,11 +12,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
 
 from booking.views.access import Access, rule_of
 
-from .support.world import EMAILS, ROLES, World, db_backend_fixture, world_fixture  # noqa: F401
+from .support.world import (  # noqa: F401
+    EMAILS,
+    ROLES,
+    World,
+    db_backend_fixture,
+    requests_of,
+    world_fixture,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -53,19 +59,6 @@ def expected(endpoint: str, access: Access, role: str) -> str | int:
     if endpoint in ENTRY_OF_THE_MEMBER:
         return OK if role == "member" else 404
     return OK
-
-
-def requests_of(app: Flask) -> list[tuple[Rule, str]]:
-    """Every route and method: GETs first, then the POST-only actions (which change
-    things), logging out last."""
-    found = []
-    for rule in app.url_map.iter_rules():
-        methods = rule.methods - {"HEAD", "OPTIONS"}
-        method = "GET" if "GET" in methods else "POST"
-        found.append((rule, method))
-    return sorted(
-        found, key=lambda item: (item[0].endpoint == "auth.logout", item[1], item[0].rule)
-    )
 
 
 @pytest.mark.parametrize("role", ROLES)

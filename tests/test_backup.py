@@ -1,25 +1,33 @@
-"""A backup, restored, gives back exactly the data it was taken from, on both databases."""
+"""A backup, restored, gives back exactly the data it was taken from, on both databases;
+only its owner may read it, and the database password never shows on a command line."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
 import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from booking import create_app
 from booking.database import run_write
 from booking.extensions import db
 from booking.models import MessageStatus, OutboxMessage, Reservation, Role, Venue
 from booking.notifications import hold_interrupted, send_due
 from booking.services import outbox
 
-from .conftest import paris
+from .conftest import base_config, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .support.postgres import TempPostgres
 from .support.smtp import smtp_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.postgres
@@ -139,3 +147,84 @@ def test_a_backup_older_than_held_messages_gets_them_as_failed(app, runner: Flas
     assert hold_interrupted(paris(2026, 6, 1, 9)) == 1
     status = db.session.execute(sa.text("SELECT status FROM outbox_message")).scalar_one()
     assert status == "failed"
+
+
+def test_backups_are_readable_by_their_owner_only(runner: FlaskCliRunner, app: Flask) -> None:
+    """A backup holds every e-mail address and password hash: nobody else on the server
+    may read it, even in a folder that an earlier version made open to all."""
+    folder = Path(app.instance_path) / "backups"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    result = runner.invoke(args=["backup"])
+    assert result.exit_code == 0, result.output
+    (copy,) = folder.iterdir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+
+    elsewhere = Path(app.instance_path) / "new" / "backups"
+    assert runner.invoke(args=["backup", "--to", str(elsewhere)]).exit_code == 0
+    (copy,) = elsewhere.iterdir()
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o700
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+
+
+SPY = """#!/bin/sh
+printf '%s\\n' "$0" "$@" >> "{log}"
+exec "{real}" "$@"
+"""
+
+
+def test_the_database_password_stays_off_the_command_line(
+    postgres_server: TempPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a password in DATABASE_URL, pg_dump and pg_restore get it through their
+    environment: a command line can be read by every account on the server (ps)."""
+    password = "backup-password-9f3c"
+    admin = f"host=127.0.0.1 port={postgres_server.port} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS booking_pw")
+        connection.execute("DROP ROLE IF EXISTS booking_pw")
+        connection.execute(f"CREATE ROLE booking_pw LOGIN PASSWORD '{password}'")
+        connection.execute("CREATE DATABASE booking_pw OWNER booking_pw")
+        hba = postgres_server.data / "pg_hba.conf"
+        rule = "host all booking_pw 127.0.0.1/32 scram-sha-256\n"
+        if rule not in hba.read_text():
+            hba.write_text(rule + hba.read_text())
+        connection.execute("SELECT pg_reload_conf()")
+    where = f"host=127.0.0.1 port={postgres_server.port} dbname=booking_pw user=booking_pw"
+    with pytest.raises(psycopg.OperationalError):  # the password is needed
+        psycopg.connect(where).close()
+    with psycopg.connect(f"{where} password={password}", autocommit=True) as connection:
+        connection.execute("CREATE TABLE kept (n integer)")
+        connection.execute("INSERT INTO kept VALUES (42)")
+
+    # What any account would see of the two commands: their command lines, kept by a
+    # program of the same name ahead on PATH that then runs the real one.
+    spies, log = tmp_path / "bin", tmp_path / "command-lines.txt"
+    spies.mkdir()
+    for name in ("pg_dump", "pg_restore"):
+        real = shutil.which(name)
+        assert real, f"{name} is not installed"
+        spy = spies / name
+        spy.write_text(SPY.format(log=log, real=real))
+        spy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spies}:{os.environ['PATH']}")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+
+    url = f"postgresql+psycopg://booking_pw:{password}@127.0.0.1:{postgres_server.port}/booking_pw"
+    app = create_app(base_config(tmp_path / "instance", url))
+    runner = app.test_cli_runner()
+    with app.app_context():
+        result = runner.invoke(args=["backup"])
+        assert result.exit_code == 0, result.output
+        (copy,) = (tmp_path / "instance" / "backups").iterdir()
+        with psycopg.connect(f"{where} password={password}", autocommit=True) as connection:
+            connection.execute("DELETE FROM kept")
+        result = runner.invoke(args=["restore", str(copy), "--yes"])
+        assert result.exit_code == 0, result.output
+    with psycopg.connect(f"{where} password={password}") as connection:
+        assert connection.execute("SELECT n FROM kept").fetchall() == [(42,)]
+
+    command_lines = log.read_text()
+    assert "pg_dump" in command_lines and "pg_restore" in command_lines
+    assert password not in command_lines

@@ -13,7 +13,9 @@ import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from email.message import EmailMessage
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -21,6 +23,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from gunicorn.ctl.client import ControlClient
 
 from booking import create_app
 from booking.extensions import db
@@ -60,6 +63,7 @@ class Site:
     postgres: TempPostgres
     folder: Path
     mail: MailServer
+    access_logs: tuple[Path, Path]  # gunicorn's, one per app server
 
     def app(self):  # type: ignore[no-untyped-def]
         return create_app(base_config(self.folder, self.url))
@@ -112,16 +116,17 @@ def site(postgres_server: TempPostgres, tmp_path_factory: pytest.TempPathFactory
         "MAIL_POLL_SECONDS": "1",
         **{key: str(value) for key, value in mail.config().items()},
     }
+    logs = (folder / "first.access.log", folder / "second.access.log")
     with redis_server() as redis_url:
         env["RATELIMIT_STORAGE_URI"] = redis_url  # both servers count failed logins there
         with (
-            gunicorn(url, workers=2, env=env, probe="/robots.txt") as first,
-            gunicorn(url, workers=2, env=env, probe="/robots.txt") as second,
+            gunicorn(url, workers=2, env=env, probe="/robots.txt", access_log=logs[0]) as first,
+            gunicorn(url, workers=2, env=env, probe="/robots.txt", access_log=logs[1]) as second,
             nginx_in_front(
                 [s.removeprefix("http://") for s in (first, second)], folder / "x"
             ) as proxy,
         ):
-            yield Site(proxy, (first, second), url, postgres_server, folder, mail)
+            yield Site(proxy, (first, second), url, postgres_server, folder, mail, logs)
     mail.stop()
 
 
@@ -226,6 +231,158 @@ def test_secret_feed_links_stay_out_of_the_proxy_log(site: Site) -> None:
     log = site.proxy.access_log.read_text()
     assert "/feeds/u/[secret].ics" in log
     assert secret not in log
+
+
+def _wait_for_mail(site: Site, before: int, to: str) -> EmailMessage:
+    deadline = clock.monotonic() + 30
+    while clock.monotonic() < deadline:
+        for message in site.mail.messages[before:]:
+            if message["To"] and to in message["To"]:
+                return message
+        clock.sleep(0.2)
+    raise AssertionError(f"no message to {to}")
+
+
+def test_signed_links_stay_out_of_the_logs(site: Site) -> None:
+    """A password link (like an invitation or a welcome link) lets whoever reads it
+    choose the account's password: nginx's and gunicorn's access logs mask it as they
+    mask the private feeds, on every route that takes one."""
+    session = browser(site)
+    before = len(site.mail.messages)
+    page = session.get(f"{site.proxy.https}/password/forgot", timeout=10)
+    asked = session.post(
+        f"{site.proxy.https}/password/forgot",
+        data={"email": "member14@example.org", "csrf_token": csrf_token(page.text)},
+        timeout=30,
+    )
+    assert asked.status_code == 200
+    body = _wait_for_mail(site, before, "member14@example.org").get_body(("plain",))
+    link = re.search(r"https?://\S+?(/password/reset/[\w.-]+)", body.get_content())
+    assert link, "the message holds a password link"
+    secrets = [link[1].rsplit("/", 1)[1]]
+    assert session.get(site.proxy.https + link[1], timeout=10).status_code == 200
+    for rule in site.app().url_map.iter_rules():
+        if "token" in rule.arguments:
+            made_up = f"MadeUp{len(secrets)}a_B-c"
+            session.get(site.proxy.https + rule.rule.replace("<token>", made_up), timeout=10)
+            secrets.append(made_up)
+    assert len(secrets) >= 6  # two feeds, invitations, password links, welcome links
+
+    masked = ("/password/reset/[secret]", "/invitations/[secret]", "/welcome/[secret]")
+
+    def logs() -> tuple[str, str]:
+        """nginx's, and both app servers' (each line written once its answer is sent)."""
+        return (
+            site.proxy.access_log.read_text(),
+            "".join(log.read_text() for log in site.access_logs),
+        )
+
+    deadline = clock.monotonic() + 10
+    while clock.monotonic() < deadline and not all(m in log for m in masked for log in logs()):
+        clock.sleep(0.1)
+    proxy_log, app_log = logs()
+    for path in masked:
+        assert path in proxy_log and path in app_log, path
+    for secret in secrets:
+        assert secret not in proxy_log and secret not in app_log, secret
+
+
+def test_a_forwarded_prefix_sent_through_the_proxy_moves_no_link(site: Site) -> None:
+    """Redirects, pages and the public feeds (cached for minutes by whoever fetched
+    them) keep pointing at the site, whatever X-Forwarded-Prefix a client sends."""
+    session = browser(site)
+    evil = {"X-Forwarded-Prefix": "//evil.example", "X-Forwarded-Host": "evil.example"}
+    to_login = session.get(
+        f"{site.proxy.https}/profile", headers=evil, allow_redirects=False, timeout=10
+    )
+    assert to_login.status_code == 302
+    assert to_login.headers["Location"].startswith(("/login", f"{site.proxy.https}/login"))
+    for path in ("/login", "/venues/fabrica", "/feeds/venues/fabrica.ics"):
+        answer = session.get(site.proxy.https + path, headers=evil, timeout=10)
+        assert answer.status_code == 200, path
+        assert "evil.example" not in answer.text, path
+
+
+def test_the_proxy_clears_the_forwarded_headers_it_does_not_set(tmp_path: Path) -> None:
+    """What the app behind nginx receives: the four X-Forwarded-* it trusts, set by nginx
+    whatever the client sent, and none of the others (read by some frameworks and
+    servers) that a client could use to move the site's links."""
+    received: list[dict[str, str]] = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received.append({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+    thread.start()
+    sent = {
+        "X-Forwarded-Prefix": "//evil.example",
+        "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "gopher",
+        "X-Forwarded-Port": "1",
+        "X-Forwarded-Ssl": "on",
+        "X-Forwarded-Protocol": "ssl",
+        "X-Forwarded-Server": "evil.example",
+        "X-Forwarded-Scheme": "https",
+        "X-Real-IP": "203.0.113.9",
+        "X-Original-URL": "/admin/",
+        "X-Rewrite-URL": "/admin/",
+        "Forwarded": "for=203.0.113.9;host=evil.example;proto=https",
+    }
+    try:
+        with nginx_in_front([f"127.0.0.1:{upstream.server_port}"], tmp_path / "x") as proxy:
+            answer = requests.get(
+                f"{proxy.https}/login", headers=sent, verify=str(proxy.certificate), timeout=10
+            )
+            assert answer.status_code == 200
+    finally:
+        upstream.shutdown()
+        thread.join()
+        upstream.server_close()
+    (headers,) = received
+    port = proxy.https.rsplit(":", 1)[1]
+    assert headers["x-forwarded-host"] == "localhost"
+    assert headers["x-forwarded-proto"] == "https"
+    assert headers["x-forwarded-port"] == port
+    assert headers["x-forwarded-for"].endswith("127.0.0.1")
+    cleared = {name.lower() for name in sent} - {
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+    }
+    assert cleared & set(headers) == set()
+
+
+def test_two_instances_on_one_host_keep_their_own_control(site: Site, tmp_path: Path) -> None:
+    """gunicorn's control socket defaults to one path per account: a second instance of
+    the same account took it over, and stopping either removed it. None is opened now,
+    unless GUNICORN_CONTROL_SOCKET names one for the instance."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": "", "MAIL_SEND_IN_BACKGROUND": "0"}
+    with gunicorn(site.url, workers=1, env=env), gunicorn(site.url, workers=1, env=env):
+        assert not (home / ".gunicorn").exists()
+    sockets = (tmp_path / "first.ctl", tmp_path / "second.ctl")
+    with (
+        gunicorn(site.url, workers=1, env={**env, "GUNICORN_CONTROL_SOCKET": str(sockets[0])}) as a,
+        gunicorn(site.url, workers=1, env={**env, "GUNICORN_CONTROL_SOCKET": str(sockets[1])}) as b,
+    ):
+        for server, path in ((a, sockets[0]), (b, sockets[1])):
+            deadline = clock.monotonic() + 10
+            while not path.exists() and clock.monotonic() < deadline:
+                clock.sleep(0.1)
+            with ControlClient(str(path)) as control:
+                workers = control.send_command("show workers")["workers"]
+            assert [w["pid"] for w in workers] == server.worker_pids()
+        assert not (home / ".gunicorn").exists()
 
 
 # --- two app servers, one database ----------------------------------------------------------

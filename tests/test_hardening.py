@@ -6,10 +6,11 @@ import logging
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from booking import create_app
@@ -17,8 +18,10 @@ from booking.config import ConfigurationError
 from booking.extensions import db
 from booking.models import LoginSession, Reservation, User
 from booking.security import logmask
+from booking.views.access import Access, rule_of
 
 from .conftest import PASSWORD, Factory, IsolatedClient, base_config
+from .support.world import EMAILS, World, requests_of, world_fixture  # noqa: F401
 
 STRONG_KEY = "a" * 16 + "strong-production-key-0123456789"
 
@@ -41,6 +44,44 @@ def test_every_page_forbids_framing_and_sniffing(client: FlaskClient) -> None:
 def test_https_pages_ask_browsers_to_stay_on_https(client: FlaskClient) -> None:
     response = client.get("/", base_url="https://localhost")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+# Who reaches each kind of page: the member their own, a manager their venue's.
+REACHES = {Access.MEMBER: "member", Access.MANAGER: "manager", Access.ADMIN: "admin"}
+
+
+def test_no_page_behind_a_login_is_kept_by_a_browser_or_a_proxy(
+    app: Flask, client: FlaskClient, auth, world: World
+) -> None:
+    """Every route of the URL map that needs a login, asked by someone who may open it:
+    its answer says no-store, so that the back button on a shared computer shows nothing
+    once its user has left. Public pages keep their caching (none for pages, minutes
+    for the public feeds) for visitors."""
+    kept = []
+    for access, role in REACHES.items():
+        assert auth.login(EMAILS[role]).status_code == 302
+        for rule, method in requests_of(app):
+            if rule_of(app, rule.endpoint) != access:
+                continue
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **world.url_values(rule))
+            data = world.form_values(rule) if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            if "no-store" not in response.headers.get("Cache-Control", ""):
+                kept.append(f"{method} {url} as {role}: {response.status_code}")
+            response.close()
+        auth.logout()
+    assert kept == []
+
+    home = client.get("/")
+    assert "Cache-Control" not in home.headers
+    feed = client.get(f"/feeds/venues/{world.slugs['venue']}.ics")
+    assert feed.headers["Cache-Control"] == "public, max-age=300"
+    auth.login(EMAILS["member"])
+    # The home page of someone logged in lists their bookings: not kept either.
+    assert "no-store" in client.get("/").headers["Cache-Control"]
+    feed = client.get(f"/feeds/venues/{world.slugs['venue']}.ics")
+    assert feed.headers["Cache-Control"] == "public, max-age=300"
 
 
 # --- configuration -------------------------------------------------------------------
@@ -81,6 +122,47 @@ def test_a_well_known_key_is_refused_even_in_development(tmp_path, monkeypatch) 
         create_app({"INSTANCE_PATH": str(tmp_path)})
 
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "booking.env.example"
+
+
+def example_settings() -> dict[str, str]:
+    settings = {}
+    for line in EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings[key] = value.strip('"')
+    return settings
+
+
+def test_the_example_secrets_are_refused(tmp_path, monkeypatch) -> None:
+    """deploy/booking.env.example is public: a site started with its secret key lets anyone
+    forge sessions and compute a manager's private calendar link. Each of its secret-like
+    values is refused, with what to do instead."""
+    settings = example_settings()
+    secret_like = {
+        key: value
+        for key, value in settings.items()
+        if any(word in key for word in ("SECRET", "PASSWORD", "TOKEN", "KEY"))
+        or urlsplit(value).password
+    }
+    assert {"SECRET_KEY", "SMTP_PASSWORD"} <= set(secret_like)
+    good = {
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "resa.example.org",
+        "EXTERNAL_URL": "https://resa.example.org",
+    }
+    for key, value in secret_like.items():
+        name = key if not urlsplit(value).password else f"password in {key}"
+        with pytest.raises(ConfigurationError, match=f"{name} is still the example value"):
+            _production(tmp_path, **{**good, key: value})
+    # A site that copied the whole file and changed nothing is told about the key first.
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert "SECRET_KEY" in str(refused.value) and "secrets.token_hex" in str(refused.value)
+
+
 def test_behind_the_proxy_links_follow_its_forwarded_scheme(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = _production(
@@ -101,6 +183,38 @@ def test_behind_the_proxy_links_follow_its_forwarded_scheme(tmp_path, monkeypatc
     assert response.headers["Strict-Transport-Security"]  # the proxy said https
     cookie = response.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_forwarded_prefix_moves_no_link(tmp_path, monkeypatch, make: Factory) -> None:
+    """nginx sets no X-Forwarded-Prefix: one sent by a client must not turn redirects,
+    page links and the public feeds (cached for minutes) into links to another site."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = _production(
+        tmp_path,
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="resa.example.org",
+        EXTERNAL_URL="https://resa.example.org",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    )
+    with app.app_context():
+        db.create_all()
+        venue = make.venue(slug="moulins")
+        make.resource(venue, slug="laser")
+    browser = app.test_client()
+    headers = {
+        "Host": "resa.example.org",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Prefix": "//evil.example",
+    }
+    answers = [
+        browser.get(url, headers=headers, base_url="http://resa.example.org")
+        for url in ("/profile", "/login", "/venues/moulins", "/feeds/venues/moulins.ics")
+    ]
+    assert [a.status_code for a in answers] == [302, 200, 200, 200]
+    assert answers[0].headers["Location"].startswith("/login")
+    for answer in answers:
+        assert "evil.example" not in answer.headers.get("Location", "")
+        assert "evil.example" not in answer.get_data(as_text=True)
 
 
 def test_another_host_gets_no_page_and_no_links(app: Flask, client: FlaskClient, make) -> None:
@@ -199,7 +313,69 @@ def test_a_nul_in_a_form_is_refused_next_to_its_field(
     assert "\x00" not in db.session.get(User, member.id).display_name
 
 
+# --- where a "next" leads ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%0A",
+        "/%0D%0ASet-Cookie:%20stolen=1",
+        "/%09/evil.example",
+        "/%E2%80%A8",
+        "/%C3%A9",
+        "/%20",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+    ],
+)
+def test_an_unsafe_next_falls_back_to_the_home_page(
+    client: FlaskClient, make: Factory, target: str
+) -> None:
+    language = client.get(f"/lang/fr?next={target}")
+    assert (language.status_code, language.headers["Location"]) == (302, "/")
+    user = make.user()
+    login = client.post(f"/login?next={target}", data={"email": user.email, "password": PASSWORD})
+    assert (login.status_code, login.headers["Location"]) == (302, "/")
+    again = client.get(f"/login?next={target}")  # already logged in: straight on
+    assert (again.status_code, again.headers["Location"]) == (302, "/")
+
+
+def test_a_next_of_the_site_is_followed(client: FlaskClient, make: Factory) -> None:
+    target = "/venues/lieu?week=2026-03-02"
+    assert client.get(f"/lang/en?next={quote(target)}").headers["Location"] == target
+    user = make.user()
+    login = client.post(
+        f"/login?next={quote(target)}", data={"email": user.email, "password": PASSWORD}
+    )
+    assert login.headers["Location"] == target
+
+
 # --- logs ----------------------------------------------------------------------------
+
+
+def test_every_secret_in_a_path_is_masked_in_logs(app: Flask) -> None:
+    """Every route that takes a token in its path (the feeds, invitations, password and
+    welcome links) has it masked, whatever the characters of a signed link; the
+    managers' pages about one invitation keep their number."""
+    secret = "eyJ1IjoxfQ.aB-c_9.Zz"
+    routes = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {rule.endpoint for rule in routes} >= {
+        "feeds.member",
+        "feeds.manager",
+        "invitations.accept",
+        "auth.reset_password",
+        "auth.welcome",
+    }
+    for rule in routes:
+        token = secret.replace(".", "") if rule.rule.endswith(".ics") else secret
+        path = rule.rule.replace("<token>", token)
+        for line in (f"GET {path} HTTP/1.1", f'"https://resa.example.org{path}?x=1"'):
+            masked = logmask.mask_secret_paths(line)
+            assert token not in masked and "[secret]" in masked, masked
+    kept = "POST /manage/venues/lieu/invitations/12/resend HTTP/1.1"
+    assert logmask.mask_secret_paths(kept) == kept
 
 
 def test_a_doubled_slash_does_not_let_a_token_into_the_log() -> None:

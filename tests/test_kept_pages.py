@@ -16,7 +16,9 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind, Venue
-from booking.presentation import fragments
+from booking.presentation import fragments, weeks
+from booking.services import availability
+from booking.services.keeping import MinuteStore
 
 from .conftest import book_as, paris
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -174,3 +176,58 @@ def test_visitors_members_and_languages_each_see_their_own(client, auth, place):
     assert "The rules, in plain words" in english
     auth.logout()
     assert "You will be asked to log in first." in seen(client, PAGE)
+
+
+# --- what a process keeps, and for how long -------------------------------------------------
+
+
+def kept_stores(client) -> dict[str, MinuteStore]:
+    return {
+        "page parts": client.application.extensions[fragments.EXTENSION],
+        "weeks worked out": availability._PLANS,
+        "days worded": weeks._WORDED,
+        "weeks in HTML": weeks._RENDERED,
+    }
+
+
+def test_what_is_kept_goes_when_its_minute_has_passed(client, place):
+    """Each booking makes a new version of the week, kept for the minute; none of them is
+    of any use once the minute has passed, and none is left (a busy site would otherwise
+    fill every worker's memory with weeks that nobody can see any more)."""
+    stores = kept_stores(client)
+    for store in stores.values():
+        store.clear()
+    clock = place["clock"]
+    both(client)
+    one_view = {name: len(store.items) for name, store in stores.items()}
+    assert all(one_view.values()), one_view
+    for hour in range(10, 16):
+        book_as(
+            place["cowork"],
+            place["member"],
+            starts_at=paris(2026, 3, 3, hour),
+            ends_at=paris(2026, 3, 3, hour, 30),
+            now=clock.now,
+        )
+        both(client)
+    busy_minute = {name: len(store.items) for name, store in stores.items()}
+    assert all(busy_minute[name] > one_view[name] for name in stores), busy_minute
+    clock.set(clock.now + timedelta(minutes=1))
+    both(client)
+    assert {name: len(store.items) for name, store in stores.items()} == one_view
+
+
+def test_a_store_keeps_within_its_budget() -> None:
+    minute = paris(2026, 3, 2, 9, 0)
+    store: MinuteStore[bytes] = MinuteStore(max_items=3, max_bytes=1000, size=len)
+    for n in range(5):
+        store.keep(minute, n, b"x" * 100)
+    assert list(store.items) == [2, 3, 4]  # the least recently used went first
+    assert store.get(minute, 2) == b"x" * 100
+    store.keep(minute, "large", b"x" * 900)  # 2 was just used: 3 and 4 go
+    assert list(store.items) == [2, "large"] and store.bytes == 1000
+    store.keep(minute, "too large", b"x" * 1001)  # larger than the budget: not kept
+    assert list(store.items) == [2, "large"]
+    assert store.get(minute + timedelta(minutes=1), "large") is None
+    store.keep(minute + timedelta(minutes=1), "next", b"y")
+    assert list(store.items) == ["next"] and store.bytes == 1

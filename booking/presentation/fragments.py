@@ -13,13 +13,13 @@ everything it depends on:
   site's address (the feed links are absolute).
 
 The site chrome around it (menu, messages, the member's name) is rendered on every
-request. Each app process keeps its own parts, a few dozen at most, as UTF-8.
+request. Each app process keeps its own parts, as UTF-8, for the current minute only
+(``booking.services.keeping``): a few dozen at most, and a few megabytes whatever the
+size of the venues' pages.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import date, datetime
 
@@ -29,37 +29,19 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..services.availability.week import next_minute
+from ..services.keeping import MinuteStore
 
 EXTENSION = "booking_fragments"
 SIZE = 48
+# However large the venues: a venue's week is a few kB of HTML per resource.
+MAX_BYTES = 4 * 1024 * 1024
 
 
-class Fragments:
-    """The parts one app keeps, the least recently used dropped first."""
+class Fragments(MinuteStore[bytes]):
+    """The parts one app keeps for the minute, the least recently used dropped first."""
 
-    def __init__(self, size: int = SIZE) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> str | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is None:
-                return None
-            self.items.move_to_end(key)
-        return found.decode()
-
-    def keep(self, key: tuple, html: str) -> None:
-        with self.lock:
-            self.items[key] = html.encode()
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
+    def __init__(self, size: int = SIZE, max_bytes: int = MAX_BYTES) -> None:
+        super().__init__(size, max_bytes, size=len)
 
 
 def kept(
@@ -68,18 +50,19 @@ def kept(
     """The part of a page about ``subject`` (its kind, id, stamp and the week shown), as
     rendered by ``render`` the first time it is asked in this minute and state."""
     fragments: Fragments = current_app.extensions[EXTENSION]
+    minute = next_minute(now)
     key = (
         *subject,
-        next_minute(now),
         today,
         str(get_locale()),
         bool(current_user.is_authenticated),
         request.url_root,
     )
-    html = fragments.get(key)
-    if html is None:
-        html = render()
-        fragments.keep(key, html)
+    found = fragments.get(minute, key)
+    if found is not None:
+        return Markup(found.decode())
+    html = render()
+    fragments.keep(minute, key, html.encode())
     return Markup(html)
 
 

@@ -7,8 +7,7 @@ sentences are made here rather than by many template filters).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -17,7 +16,8 @@ from flask import current_app
 from flask_babel import get_locale, gettext, ngettext
 from markupsafe import Markup
 
-from ..services.availability.week import DayPlan, Range, WeekPlan
+from ..services.availability.week import PLAN_WEEKS, DayPlan, Range, WeekPlan
+from ..services.keeping import MinuteStore
 from .descriptions import buffer_purpose
 from .formatting import venue_day, venue_time
 
@@ -138,31 +138,12 @@ def _line(
     return Line(state, times, text, ", ".join(notes), pick, query)
 
 
-class _Worded:
-    """Days already worded, by their plan: ``availability.day_plan`` hands back the same
-    object while the facts of that day stay the same, so its words can be kept too."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple, tuple[DayPlan, DayView]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple, plan: DayPlan) -> DayView | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is None or found[0] is not plan:
-                return None
-            self.items.move_to_end(key)
-            return found[1]
-
-    def keep(self, key: tuple, plan: DayPlan, view: DayView) -> None:
-        with self.lock:
-            self.items[key] = (plan, view)
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_WORDED = _Worded(4096)
+# Days worded, by their plan: ``availability`` hands back the same plan objects while the
+# facts of a week stay the same within the minute, so their words are kept by them (the
+# plan is kept with its words: its id names no other object meanwhile). For the minute,
+# as many days as the weeks it keeps.
+WORDED_DAYS = 7 * PLAN_WEEKS
+_WORDED: MinuteStore[tuple[DayPlan, DayView]] = MinuteStore(WORDED_DAYS)
 
 
 def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[DayView]:
@@ -174,10 +155,12 @@ def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[D
     views = []
     for day in plan.days:
         key = (id(day), capacity, purpose, today, language)
-        view = _WORDED.get(key, day)
-        if view is None:
+        found = _WORDED.get(plan.minute, key)
+        if found is not None and found[0] is day:
+            view = found[1]
+        else:
             view = _day(day, capacity, purpose, today, words)
-            _WORDED.keep(key, day, view)
+            _WORDED.keep(plan.minute, key, (day, view))
         views.append(view)
     return views
 
@@ -213,31 +196,14 @@ def _day(day: DayPlan, capacity: int, purpose: str, today: date, words: Words) -
     )
 
 
-class _Rendered:
-    """Weeks already laid out in HTML, by the worded days they show (the same objects while
-    the facts stay the same, see ``_Worded``) and the rest of what the macro is given."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple, tuple[tuple[DayView, ...], Markup]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple, days: tuple[DayView, ...]) -> Markup | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is None or any(a is not b for a, b in zip(found[0], days, strict=True)):
-                return None
-            self.items.move_to_end(key)
-            return found[1]
-
-    def keep(self, key: tuple, days: tuple[DayView, ...], html: Markup) -> None:
-        with self.lock:
-            self.items[key] = (days, html)
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_RENDERED = _Rendered(1024)
+# Weeks laid out in HTML, by the worded days they show (the same objects while the facts
+# stay the same, see ``_WORDED``) and the rest of what the macro is given; kept for the
+# minute of those words, within a budget of bytes (a week is 5 to 20 kB of HTML).
+RENDERED_WEEKS = PLAN_WEEKS
+RENDERED_BYTES = 4 * 1024 * 1024
+_RENDERED: MinuteStore[tuple[tuple[DayView, ...], Markup]] = MinuteStore(
+    RENDERED_WEEKS, RENDERED_BYTES, size=lambda kept: sys.getsizeof(kept[1])
+)
 
 
 def week_html(days: list[DayView], title: str, **options: object) -> Markup:
@@ -245,9 +211,12 @@ def week_html(days: list[DayView], title: str, **options: object) -> Markup:
     week pages show the same weeks to everyone until a booking or a rule changes."""
     shown = tuple(days)
     key = (tuple(map(id, shown)), title, tuple(sorted(options.items())), str(get_locale()))
-    html = _RENDERED.get(key, shown)
-    if html is None:
-        macro = current_app.jinja_env.get_template("reservations/_plan.html").module.week_plan
-        html = Markup(macro(days, title, **options))
-        _RENDERED.keep(key, shown, html)
+    minute = _WORDED.minute  # the minute the days were worded in
+    found = _RENDERED.get(minute, key) if minute is not None else None
+    if found is not None and all(a is b for a, b in zip(found[0], shown, strict=True)):
+        return found[1]
+    macro = current_app.jinja_env.get_template("reservations/_plan.html").module.week_plan
+    html = Markup(macro(days, title, **options))
+    if minute is not None:
+        _RENDERED.keep(minute, key, (shown, html))
     return html

@@ -33,11 +33,14 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     if app.config.get("PRODUCTION"):
-        # Behind nginx (deploy/): the client's address, scheme and host come from
-        # its X-Forwarded-* headers; ALLOWED_HOSTS still checks the host.
+        # Behind nginx (deploy/): the client's address, scheme, host and port come
+        # from the X-Forwarded-For, -Proto, -Host and -Port headers it sets;
+        # ALLOWED_HOSTS still checks the host. No X-Forwarded-Prefix: nginx does not
+        # set one, so whoever sent it could make every link and redirect point
+        # elsewhere (and the public feeds, cached for minutes, would keep them).
         hops = int(app.config.get("PROXY_HOPS") or 1)
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0
         )
 
     @app.after_request

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 
@@ -40,6 +41,14 @@ class Access(enum.StrEnum):
 
 # Endpoints that Flask itself provides.
 FRAMEWORK_RULES = {"static": Access.PUBLIC}
+
+# Pages behind a login show someone's bookings, members, messages or reports: no
+# browser, proxy or "back" button may keep a copy once that person has left the
+# computer (the social centre's, a library's). A public page rendered for someone
+# logged in carries their name and bookings too; public pages and feeds that say
+# how they may be cached (the feeds, robots.txt) keep that.
+NOT_STORED = "private, no-store"
+LOGGED_IN_RULES = frozenset({Access.MEMBER, Access.MANAGER, Access.ADMIN})
 
 
 def _declare(rule: Access) -> Callable[[F], F]:
@@ -97,7 +106,9 @@ def init_app(app: Flask) -> None:
     def load_user(token: str) -> User | None:
         # The cookies hold a login session's token, not the account's id:
         # closing the session (logout, new password) makes copies useless.
-        return sessions.user_for_session(token, clock.now(), app.config["REMEMBER_COOKIE_DURATION"])
+        user = sessions.user_for_session(token, clock.now(), app.config["REMEMBER_COOKIE_DURATION"])
+        g.viewer_logged_in = user is not None
+        return user
 
     @app.before_request
     def _refuse_undeclared() -> None:
@@ -105,6 +116,20 @@ def init_app(app: Flask) -> None:
         if request.endpoint is not None and rule_of(app, request.endpoint) is None:
             logging.getLogger(__name__).error("no access rule for %s", request.endpoint)
             abort(403)
+
+    @app.after_request
+    def _personal_pages_are_not_stored(response: Response) -> Response:
+        if request.endpoint is None or request.endpoint == "static":
+            return response
+        rule = rule_of(app, request.endpoint)
+        # The viewer as this request loaded them (never loaded again here: with the
+        # database away, this answer is the "try again" page).
+        shown_to_someone = g.get("viewer_logged_in", False)
+        if rule in LOGGED_IN_RULES or (
+            rule == Access.PUBLIC and shown_to_someone and "Cache-Control" not in response.headers
+        ):
+            response.headers["Cache-Control"] = NOT_STORED
+        return response
 
 
 def log_in(user: User, remember: bool = False) -> None:
@@ -119,15 +144,20 @@ def log_in(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+# What a local path and its query may hold, as a browser sends them: printable ASCII
+# without spaces. A control character (a line break would end the Location header) or
+# a space is never part of a link the site made; nor is a backslash, which browsers
+# read as a slash ("/\\evil.example" is another site).
+_SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
+MAX_NEXT_LENGTH = 2048
+
+
 def is_safe_next(target: str | None) -> bool:
-    """Only local paths: a login link must not send people to another site."""
-    if not target:
+    """Whether ``target`` (a ``next`` from the address or a form) is a path of this site.
+
+    Every redirect to a ``next`` asks this first and falls back to a page of its own:
+    a login link must not send people to another site, nor break the answer."""
+    if not target or len(target) > MAX_NEXT_LENGTH or not _SAFE_NEXT.fullmatch(target):
         return False
     parts = urlsplit(target)
-    return (
-        not parts.scheme
-        and not parts.netloc
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    )
+    return not parts.scheme and not parts.netloc

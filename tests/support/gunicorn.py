@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from .postgres import free_port
 
@@ -21,6 +22,13 @@ class Server(str):
     """The base URL of a running gunicorn, with its master process (to signal workers)."""
 
     process: subprocess.Popen[str]
+    errors: IO[str]
+
+    def log(self) -> str:
+        """What gunicorn and the app wrote to standard error so far."""
+        # Read without moving the file's offset, which gunicorn shares to write.
+        fd = self.errors.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -34,8 +42,12 @@ def gunicorn(
     instance: Path | None = None,
     env: dict[str, str] | None = None,
     probe: str = "/login",
+    access_log: Path | None = None,
 ) -> Iterator[Server]:
-    """Serve create_app() with ``workers`` processes; yields the base URL (a Server)."""
+    """Serve create_app() with ``workers`` processes; yields the base URL (a Server).
+
+    gunicorn reads the project's gunicorn.conf.py, as in production (its access log
+    goes to ``access_log`` when given)."""
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +68,7 @@ def gunicorn(
         "--backlog",
         "256",
         "--access-logfile",
-        "/dev/null",
+        str(access_log or "/dev/null"),
         "--log-level",
         "warning",
         "booking:create_app()",
@@ -66,6 +78,7 @@ def gunicorn(
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=errors, text=True)
     base = Server(f"http://127.0.0.1:{port}")
     base.process = process
+    base.errors = errors
     try:
         deadline = time.monotonic() + 30
         while True:

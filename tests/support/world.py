@@ -97,6 +97,19 @@ class World:
         return {}
 
 
+def requests_of(app: Flask) -> list[tuple[Any, str]]:
+    """Every route and method: GETs first, then the POST-only actions (which change
+    things), logging out last."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        method = "GET" if "GET" in methods else "POST"
+        found.append((rule, method))
+    return sorted(
+        found, key=lambda item: (item[0].endpoint == "auth.logout", item[1], item[0].rule)
+    )
+
+
 def build_world(make: Any, now: datetime) -> World:
     world = World()
     venue = make.venue(slug="lieu-a", name="Lieu A")

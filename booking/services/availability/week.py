@@ -7,7 +7,6 @@ from ``week_of``, in a constant number of queries whatever the history.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from ...models import (
     Venue,
 )
 from ...rules import Hold, Rules
+from ..keeping import MinuteStore
 from .bookables import Bookable, bookables
 from .candidates import instant, pick
 
@@ -458,19 +458,26 @@ def day_plan(
     )
 
 
-# Weeks of a few hundred resources: enough for a busy network's week pages.
-PLAN_CACHE_SIZE = 512
+# Weeks kept for the minute: those a busy network's pages show in one minute (each
+# version of a week, as bookings come, is one more), about 1 MB at most.
+PLAN_WEEKS = 256
+_PLANS: MinuteStore[tuple[DayPlan, ...]] = MinuteStore(PLAN_WEEKS)
 
 
-@functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
 def _planned_days(
     rules: Rules, held: tuple[Busy, ...], first_day: date, days: int, minute: datetime
 ) -> tuple[DayPlan, ...]:
     """The days of one resource's week: a pure function of its arguments, kept by them, so
     that a week asked again within the same minute, with the same bookings and rules, is
-    not worked out again. Every page still reads the bookings from the database."""
-    week = [first_day + timedelta(days=offset) for offset in range(days)]
-    return tuple(day_plan(rules, held, day, minute) for day in week)
+    not worked out again (the same objects are handed back, which the words and HTML
+    made from them are kept by). Every page still reads the bookings from the database."""
+    key = (rules, held, first_day, days)
+    found = _PLANS.get(minute, key)
+    if found is None:
+        week = [first_day + timedelta(days=offset) for offset in range(days)]
+        found = tuple(day_plan(rules, held, day, minute) for day in week)
+        _PLANS.keep(minute, key, found)
+    return found
 
 
 @dataclass
@@ -489,6 +496,7 @@ class WeekPlan:
 
     resource: Bookable
     days: list[DayPlan]
+    minute: datetime  # free times start from it (see ``next_minute``)
 
 
 def next_minute(now: datetime) -> datetime:
@@ -517,6 +525,7 @@ def week_plan(
                     bookable.rules, tuple(busy.get(bookable.id, ())), first_day, days, minute
                 )
             ),
+            minute,
         )
         for bookable in resources
     ]

@@ -1,6 +1,6 @@
 """The waiting list: a member asks to be told when a taken slot frees, and books it in one step.
 
-When a reservation is cancelled or refused, ``notify.slot_freed`` tells the
+When a reservation is cancelled or refused, the "slot_freed" message tells the
 members waiting for that time, in the order they asked. The link they get
 opens a page that books the slot with one button, if it is still free.
 """
