@@ -4,13 +4,14 @@ another venue, the venue's manager and an administrator."""
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from booking.models import PriceUnit
+from booking.extensions import db
+from booking.models import Invitation, PriceUnit, Role, SignupRequest
 from booking.services import Recurrence, SeriesRequest, book_series
 from booking.services.venues.tariffs import PriceRequest, add_price
 
@@ -51,6 +52,22 @@ def world(make: Factory, clock) -> dict[str, object]:
     price = add_price(
         resource.id, PriceRequest(date(2026, 4, 1), PriceUnit.HOUR, 800, 1500), manager.id, NOW
     )
+    invitation = Invitation(
+        venue_id=venue.id,
+        email="invitee@example.org",
+        display_name="Invitée",
+        role=Role.MEMBER,
+        nonce="0" * 32,
+        invited_by_id=manager.id,
+        created_at=NOW,
+        sent_at=NOW,
+        expires_at=NOW + timedelta(days=14),
+    )
+    asked = SignupRequest(
+        venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=NOW
+    )
+    db.session.add_all([invitation, asked])
+    db.session.commit()
     return {
         "slug": "a",
         "resource_id": resource.id,
@@ -58,6 +75,8 @@ def world(make: Factory, clock) -> dict[str, object]:
         "training_id": training.id,
         "closure_id": closure.id,
         "reservation_id": request.id,
+        "invitation_id": invitation.id,
+        "request_id": asked.id,
         "series_id": series.id,
         "tariff_id": price.id,
         "manager": manager,
