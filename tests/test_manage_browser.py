@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from booking import create_app
+from booking import clock, create_app
 from booking.extensions import db
 from booking.models import (
     Membership,
@@ -42,6 +42,7 @@ from .conftest import base_config
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
+from .support.outbox import link, sent_mail, to
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
@@ -363,18 +364,20 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         assert f"{name} est créé" in page.content()
     clean(page, width)
 
-    # A manager: Léa, who already has an account.
+    # A manager: Léa, who already has an account, is invited (never added silently).
     page.get_by_role("link", name="Membres", exact=True).click()
+    page.fill("#display_name", "Léa Martin")
     page.fill("#email", "lea@example.org")
     page.check("input[name=role][value=manager]")
-    page.get_by_role("button", name="Ajouter", exact=True).click()
-    assert "Léa Martin fait maintenant partie de Les Ateliers du Sud" in page.content()
+    page.get_by_role("button", name="Envoyer l’invitation", exact=True).click()
+    assert "Invitation envoyée à lea@example.org" in page.content()
 
+    # Until Léa accepts, the venue has no manager: the administrator sees what is left.
     page.get_by_role("link", name="Administration").first.click()
     card = page.locator(".card", has_text="Les Ateliers du Sud")
-    assert "Prêt pour les réservations" in card.inner_text()
+    assert "Installation à terminer" in card.inner_text()
     clean(page, width)
-    context.close()
+    admin, admin_context = page, context
 
     with app.app_context():
         venue = db.session.scalar(sa.select(Venue).where(Venue.slug == "les-ateliers-du-sud"))
@@ -383,16 +386,30 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         assert resources["Établis partagés"].capacity == 4
         assert resources["Scie à format"].qualification.name == "Sécurité atelier bois"
         assert len(venue.opening_periods) == 5
+        (invitation,) = to(sent_mail(clock.now()), "lea@example.org")
+        accept = link(invitation, "/invitations/")
+        db.session.remove()
+
+    # Léa accepts with the account she has; the new venue is open, and she manages it.
+    context, page = open_as(browser, base_url, "lea@example.org", PHONE)
+    page.goto(base_url + accept)
+    page.get_by_role("button", name="Rejoindre Les Ateliers du Sud").click()
+    assert "Vous avez rejoint Les Ateliers du Sud" in page.content()
+    with app.app_context():
         role = db.session.scalar(
             sa.select(Membership.role)
             .join(User)
-            .where(Membership.venue_id == venue.id, User.email == "lea@example.org")
+            .join(Venue, Venue.id == Membership.venue_id)
+            .where(Venue.slug == "les-ateliers-du-sud", User.email == "lea@example.org")
         )
         assert role == Role.MANAGER
         db.session.remove()
-
-    # The new venue is open to the public, and Léa manages it.
-    context, page = open_as(browser, base_url, "lea@example.org", PHONE)
+    admin.reload()
+    assert (
+        "Prêt pour les réservations"
+        in admin.locator(".card", has_text="Les Ateliers du Sud").inner_text()
+    )
+    admin_context.close()
     page.goto(base_url + "/venues/les-ateliers-du-sud")
     assert page.locator(".resource-card").count() == 3
     page.goto(base_url + "/manage/")
