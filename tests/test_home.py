@@ -219,3 +219,27 @@ def test_the_home_costs_the_same_with_thirty_venues_or_three_hundred(
         assert objects_many == objects_few, path
         assert abs(size_many - size_few) < size_few * 0.02, path
     assert max(sent for sent, _, _ in many.values()) <= (5 if who == "visitor" else 10), many
+
+
+def test_the_search_offers_a_member_their_own_places_not_the_whole_network(
+    client, auth, make, cooperatives
+):
+    make.user(cooperatives["cape"], email="lea@example.org")
+    page = client.get("/search").get_data(as_text=True)
+    assert 'id="venue"' not in page  # a visitor names a place in "What are you looking for?"
+    assert "Tiers-lieu 0001" not in page
+
+    auth.login("lea@example.org")
+    page = client.get("/search").get_data(as_text=True)
+    options = re.findall(
+        r'<option value="([^"]*)"', page.split('id="venue"')[1].split("</select>")[0]
+    )
+    assert options == ["", "la-cape"]
+    assert "Tous mes lieux" in page
+
+    # A link may name another place: it is offered, and searched.
+    response = client.get("/search?venue=lieu-7&when=week")
+    assert response.status_code == 200
+    options = response.get_data(as_text=True).split('id="venue"')[1].split("</select>")[0]
+    assert '<option value="lieu-7" selected>Tiers-lieu 0007</option>' in options
+    assert "Ressource 0 du lieu 7" in text_of(response)

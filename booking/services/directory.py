@@ -103,8 +103,8 @@ def _searchable() -> sa.CTE:
 _SEARCHABLE = _searchable()
 
 
-def _matching(words: Sequence[str]) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [Venue.is_active]
+def _matching(words: Sequence[str], active_only: bool) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [Venue.is_active] if active_only else []
     if words:
         found = sa.select(_SEARCHABLE.c.id).where(
             *(_SEARCHABLE.c.text.contains(word, autoescape=True) for word in words)
@@ -120,11 +120,13 @@ def venue_page(
     *,
     excluding: Collection[int] = (),
     with_resources: bool = True,
+    active_only: bool = True,
 ) -> VenuePage:
-    """One page of the active venues, by name, whose name or address holds every word of
-    ``text``, ``excluding`` some (a person's own); a page past the last shows the last."""
+    """One page of the active venues (or of all, for administrators), by name, whose name
+    or address holds every word of ``text``, ``excluding`` some (a person's own); a page
+    past the last shows the last."""
     words = search_words(text)
-    conditions = _matching(words)
+    conditions = _matching(words, active_only)
     if excluding:
         conditions.append(Venue.id.not_in(list(excluding)))
     total = session.scalar(sa.select(sa.func.count(Venue.id)).where(*conditions)) or 0
@@ -185,3 +187,17 @@ def _with_resources(session: Session, venues: Sequence[Venue]) -> list[Listed]:
         shown[resource.venue_id].append(resource)
         totals[resource.venue_id] = total
     return [Listed(v, shown[v.id], totals.get(v.id, 0)) for v in venues]
+
+
+def venue_choices(session: Session, user_id: int | None, asked: str = "") -> list[tuple[str, str]]:
+    """The places a search may be narrowed to, as (slug, name): the person's own and the
+    one asked for (a link may name any); other places are found by typing their name."""
+    own = sa.select(Membership.venue_id).where(Membership.user_id == (user_id or -1))
+    return [
+        (slug, name)
+        for slug, name in session.execute(
+            sa.select(Venue.slug, Venue.name)
+            .where(Venue.is_active, sa.or_(Venue.id.in_(own), Venue.slug == asked))
+            .order_by(Venue.name, Venue.id)
+        )
+    ]

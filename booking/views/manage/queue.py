@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from ... import clock
 from ...extensions import db
 from ...forms.manage import BulkApproveForm
+from ...forms.places import PlaceForm
 from ...forms.reservations import RefuseForm
 from ...models import Reservation, Series
 from ...permissions import can_manage
@@ -58,7 +59,10 @@ def _page(
         forms=forms,
         bulk=bulk or BulkApproveForm(),
         venue=venue,
-        venues=managed_venues(db.session, current_user),
+        # Administrators manage every venue: they find one in the administration's list
+        # (a page at a time, searchable), never in a list of the whole network here.
+        venues=[] if current_user.is_admin else managed_venues(db.session, current_user),
+        place_form=PlaceForm(formdata=None),
     )
     return page, status
 
