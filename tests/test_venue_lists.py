@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Venue
+from booking.models import SignupRequest, Venue
 
 from .support.growth import grow_network
 from .support.i18n import compiled_translations  # noqa: F401  (fixture)
@@ -69,8 +69,15 @@ def test_an_administrators_managers_page_does_not_list_every_venue(client, make,
     grow_network(12)
     page = client.get("/manage/").get_data(as_text=True)
     panel = page.split('id="venues-title"')[1].split("</section>")[0]
-    assert "Tiers-lieu" not in panel
+    assert "Tiers-lieu 00" not in page  # nor among the people joining: none is waiting
     assert 'action="/admin/#places"' in panel and 'name="place"' in panel
+    # A venue where someone asks to join is named, with the way to their request.
+    seven = db.session.scalar(sa.select(Venue.id).where(Venue.slug == "lieu-7"))
+    db.session.add(SignupRequest(venue_id=seven, email="fatou@example.org", display_name="Fatou"))
+    db.session.commit()
+    page = text_of(client.get("/manage/"))
+    assert "<strong>Tiers-lieu 0007</strong>" in page and "1 demande pour rejoindre" in page
+    assert "Tiers-lieu 0006" not in page
     found = text_of(client.get("/admin/?place=tiers-lieu+0011"))
     assert listed(found) == ["Tiers-lieu 0011"]
     assert 'href="/manage/venues/lieu-11"' in found
