@@ -18,6 +18,7 @@ from .support.live_server import serve
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_login_by_keyboard_only(phone, base_url):
     assert phone.evaluate("document.activeElement.name") == "password"
     phone.keyboard.type("tiers-lieux-demo")
     phone.keyboard.press("Enter")
-    phone.wait_for_url(base_url + "/")
+    expect(phone).to_have_url(base_url + "/")
 
     assert "Bonjour Amina Haddad" in phone.locator("[role=status]").inner_text()
     assert phone.locator("button", has_text="Se déconnecter").count() == 1
@@ -129,8 +130,9 @@ def test_language_switch_works_without_javascript(browser, base_url):
     page = context.new_page()
     page.goto(base_url + "/resources/decoupeuse-laser")
     page.get_by_role("link", name="English").click()
-    page.wait_for_url(base_url + "/resources/decoupeuse-laser")
-    assert page.locator("html").get_attribute("lang") == "en"
+    # Back at the same address: the language of the page says the new one has come.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(base_url + "/resources/decoupeuse-laser")
     assert "The rules, in plain words" in page.content()
     context.close()
 

@@ -47,6 +47,7 @@ from .support.outbox import link, sent_mail, to
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "tiers-lieux-demo"
@@ -87,7 +88,7 @@ def open_as(browser, base_url: str, email: str, viewport: dict, javascript: bool
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.locator("main button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
+    expect(page).to_have_url(base_url + "/")
     return context, page
 
 

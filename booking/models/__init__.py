@@ -1,5 +1,6 @@
 """The domain model, one module per aggregate."""
 
+from . import states  # noqa: F401  (a crash of CPython 3.11: see states.py)
 from .accounts import Invitation, SignupRequest, SignupStatus
 from .audit import AdminEvent
 from .feeds import Audience, FeedStamp

@@ -12,13 +12,15 @@ from werkzeug.wrappers import Response
 from .. import clock
 from ..extensions import db
 from ..forms.admin import AccountStateForm, VenueForm
+from ..forms.places import PlaceForm
 from ..models import HOLDING_STATUSES, Membership, Reservation, User, Venue
 from ..permissions import can_switch_account
+from ..services.venues.directory import venue_page
 from ..services.venues.members import set_account_active
 from ..services.venues.setup import (
     VenueSettings,
     create_venue,
-    setup_steps,
+    setup_steps_of,
     time_zones,
     update_venue,
 )
@@ -37,16 +39,34 @@ def _zones() -> list[str]:
 
 @bp.route("/")
 @access.admin
-def index() -> str:
-    venues = list(
-        db.session.scalars(
-            sa.select(Venue).options(selectinload(Venue.opening_periods)).order_by(Venue.name)
-        )
+def index() -> tuple[str, int]:
+    """The network's venues (retired ones too), a page at a time, found by name or town,
+    each with what it still needs to take bookings."""
+    asked = "place" in request.args
+    form = PlaceForm(formdata=request.args if asked else None)
+    status = 200
+    words = ""
+    if asked:
+        if form.validate():
+            words = form.place.data or ""
+        else:
+            status = 422
+    places = venue_page(
+        db.session,
+        words,
+        request.args.get("page", 1, type=int),
+        with_resources=False,
+        active_only=False,
     )
-    return render_template(
+    venues = [listed.venue for listed in places.venues]
+    steps = setup_steps_of(db.session, venues)
+    page = render_template(
         "admin/index.html",
-        venues=[(venue, setup_steps(db.session, venue)) for venue in venues],
+        venues=[(venue, steps[venue.id]) for venue in venues],
+        places=places,
+        place_form=form,
     )
+    return page, status
 
 
 def _settings(form: VenueForm) -> VenueSettings:

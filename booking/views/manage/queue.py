@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 from ... import clock
 from ...extensions import db
 from ...forms.manage import BulkApproveForm
+from ...forms.places import PlaceForm
 from ...forms.reservations import RefuseForm
 from ...models import Reservation, Series
-from ...permissions import can_manage
+from ...permissions import can_administer, can_manage
 from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
 from ...services.accounts.joining import joining_summary
@@ -66,8 +67,11 @@ def _page(
         forms=forms,
         bulk=bulk or BulkApproveForm(),
         venue=venue,
-        venues=managed_venues(db.session, current_user),
+        # Administrators manage every venue: they find one in the administration's list
+        # (a page at a time, searchable), never in a list of the whole network here.
+        venues=[] if can_administer(current_user) else managed_venues(db.session, current_user),
         joining=joining_summary(current_user),
+        place_form=PlaceForm(formdata=None),
     )
     return page, status
 
