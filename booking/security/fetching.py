@@ -196,6 +196,7 @@ def fetch(
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         requests += 1
+        response: http.client.HTTPResponse | None = None
         try:
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
@@ -232,6 +233,8 @@ def fetch(
         except (OSError, http.client.HTTPException):
             raise FetchError("connect", host) from None
         finally:
+            if response is not None:
+                response.close()
             connection.close()
     raise FetchError("too_many_redirects")
 
