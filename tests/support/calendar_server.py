@@ -49,7 +49,7 @@ def calendar_server() -> Iterator[CalendarServer]:
             state.answers.append(status)
             self.send_response(status)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             state.requests.append((self.path, dict(self.headers.items())))
             route = state.routes.get(self.path)
             if route is None:

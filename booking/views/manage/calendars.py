@@ -133,13 +133,15 @@ def upload_import(slug: str) -> Response | tuple[str, int]:
     limit = int(current_app.config["IMPORT_MAX_BYTES"])
     # This form alone carries a file: it may be larger than the others (MAX_CONTENT_LENGTH).
     request.max_content_length = limit + UPLOAD_MARGIN
+    too_large = ImportUploadForm(formdata=None)
+    too_large.file.errors = [calendar_message(Violation("file_too_large", "file", {"max": limit}))]
+    if (request.content_length or 0) > limit + UPLOAD_MARGIN:
+        return _page(venue, upload_form=too_large, status=413)  # refused unread
     try:
         form = ImportUploadForm()
         valid = form.validate_on_submit()
     except RequestEntityTooLarge:
-        form = ImportUploadForm(formdata=None)
-        form.file.errors = [calendar_message(Violation("file_too_large", "file", {"max": limit}))]
-        return _page(venue, upload_form=form, status=413)
+        return _page(venue, upload_form=too_large, status=413)
     if not valid:
         return _page(venue, upload_form=form, status=422)
     sent = form.file.data
