@@ -41,7 +41,8 @@ class CalendarImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     filename: Mapped[str] = mapped_column(sa.String(200), default="")
     format: Mapped[ImportFormat] = mapped_column(str_enum(ImportFormat, "import_format"))
-    # The file as text (decoded once, at upload); emptied once the import is done.
+    # A spreadsheet as text, or a calendar's events as read at upload (JSON: parsing iCal
+    # is the slow part); emptied once the import is done.
     content: Mapped[str] = mapped_column(sa.Text, default="")
     # The manager's choices at the last preview (which field names the resource...).
     mapping: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -40,12 +40,12 @@ from booking.services.venues.tariffs import PriceRequest, add_price
 
 from ..conftest import Factory, paris
 
-# A calendar's export waiting to be imported (one event, in the week after the world's day).
+# A calendar's export waiting to be imported, as the upload keeps it (its events read).
 IMPORT_FILE = (
-    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nBEGIN:VEVENT\r\n"
-    "UID:world@example.org\r\nDTSTAMP:20260301T100000Z\r\n"
-    "DTSTART:20260320T090000Z\r\nDTEND:20260320T100000Z\r\n"
-    "SUMMARY:Atelier\r\nLOCATION:Salle\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    '[{"key": "uid:world@example.org:2026-03-20T09:00:00+00:00", "summary": "Atelier", '
+    '"location": "Salle", "description": "", "all_day": false, "busy": true, '
+    '"starts_at": "2026-03-20T09:00:00+00:00", "ends_at": "2026-03-20T10:00:00+00:00", '
+    '"categories": [], "emails": [], "names": []}]'
 )
 
 ROLES = ("visitor", "member", "stranger", "manager", "admin")

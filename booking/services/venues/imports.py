@@ -18,6 +18,7 @@ spreadsheet (.csv), previewed, then imported in one transaction through the engi
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -141,8 +142,11 @@ def upload(
         venue, _ = managed_venue(db.session, venue_id, actor_id)
         mapping = Mapping()
         if kind == ImportFormat.ICS:
+            # Read once: parsing iCal is the slow part, so the preview and the import
+            # read the events kept as JSON rather than the file again.
             start = now - timedelta(days=DAYS_BACK)
-            read_calendar(text, venue.zone, start, now + timedelta(days=DAYS_AHEAD))
+            events = read_calendar(text, venue.zone, start, now + timedelta(days=DAYS_AHEAD))
+            text = json.dumps([_stored(event) for event in events], ensure_ascii=False)
         else:
             sheet = read_sheet(text)
             mapping.columns = sheet.guess()
@@ -204,14 +208,39 @@ class ImportPreview:
         return [line for line in self.lines if line.state == "free"]
 
 
+_FIELDS = ("key", "summary", "location", "description", "all_day", "busy")
+
+
+def _stored(event: Event) -> dict:
+    found = {name: getattr(event, name) for name in _FIELDS}
+    found.update(
+        starts_at=event.starts_at.isoformat(),
+        ends_at=event.ends_at.isoformat(),
+        categories=list(event.categories),
+        emails=list(event.emails),
+        names=list(event.names),
+    )
+    return found
+
+
+def _restored(data: dict) -> Event:
+    return Event(
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        categories=tuple(data["categories"]),
+        emails=tuple(data["emails"]),
+        names=tuple(data["names"]),
+        **{name: data[name] for name in _FIELDS},
+    )
+
+
 def _events(kept: CalendarImport, venue: Venue, mapping: Mapping, now: datetime) -> tuple:
     try:
         if kept.format == ImportFormat.ICS:
-            start = now - timedelta(days=DAYS_BACK)
-            events = read_calendar(
-                kept.content, venue.zone, start, now + timedelta(days=DAYS_AHEAD)
-            )
-            return events, ()
+            try:
+                return [_restored(item) for item in json.loads(kept.content)], ()
+            except (ValueError, KeyError, TypeError):
+                raise CalendarFileError("not_ical") from None
         sheet: Sheet = read_sheet(kept.content)
     except CalendarFileError as error:
         raise _file_error(error) from None
