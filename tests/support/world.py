@@ -251,6 +251,12 @@ def build_world(make: Any, now: datetime) -> World:
         "member": tokens.make_token(member, tokens.MEMBER),
         "manager": tokens.make_token(manager, tokens.MANAGER),
     }
+    # The profile page records a feed token's digest the first time it shows the link,
+    # even under a refused form: every account the walks log in with has its own already,
+    # so that what a refused request stores is never that (whichever route comes first).
+    for person in (manager, stranger, admin):
+        tokens.make_token(person, tokens.MEMBER)
+        tokens.make_token(person, tokens.MANAGER)
     db.session.commit()
     world.ids = {
         "venue": venue.id,
