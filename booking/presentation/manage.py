@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import ResourceKind, Role
 from ..services import Violation
+from .calendars_words import calendar_message
 from .formatting import format_clock, format_day, format_duration, venue_datetime, weekday_name
 from .labels import SOFT_RULE_LABELS
 from .messages import violation_message
@@ -158,7 +159,7 @@ def settings_message(v: Violation) -> str:
                 "This price has already started: it stays, since earlier bookings were counted "
                 "at it. Add a new price from a later day instead."
             )
-    return violation_message(v)
+    return calendar_message(v) or violation_message(v)
 
 
 def changed_meanwhile_message() -> str:
@@ -203,6 +204,11 @@ ACTION_LABELS = {
     "price.added": _l("Price added"),
     "price.removed": _l("Price withdrawn"),
     "rate.changed": _l("Rate changed"),
+    "closure.rule_created": _l("Recurring closure added"),
+    "closure.rule_removed": _l("Recurring closure removed"),
+    "calendar.followed": _l("Calendar followed"),
+    "calendar.unfollowed": _l("Calendar no longer followed"),
+    "import.done": _l("Bookings imported"),
 }
 
 GROUP_LABELS = {
@@ -255,6 +261,22 @@ FIELD_LABELS = {
     "member_cents": _l("Member rate"),
     "outside_cents": _l("Outside rate"),
     "rate": _l("Rate"),
+    "frequency": _l("Repeats"),
+    "first_day": _l("First day"),
+    "last_day": _l("Last day"),
+    "start_time": _l("From (time)"),
+    "end_time": _l("Until (time)"),
+    "until": _l("Until"),
+    "region": _l("Public holidays of"),
+    "occurrences": _l("Closures written"),
+    "host": _l("Calendar's server"),
+    "busy": _l("Busy times"),
+    "free": _l("Imported"),
+    "conflict": _l("In conflict"),
+    "imported": _l("Already imported"),
+    "past": _l("Past"),
+    "unmapped": _l("Without a resource"),
+    "unreadable": _l("Unreadable"),
 }
 
 MINUTE_FIELDS = {

@@ -53,6 +53,12 @@ def violation_message(v: Violation) -> str:
         case "closed":
             start, end = p["from"], p["to"]
             assert isinstance(start, datetime) and isinstance(end, datetime)
+            if p.get("busy"):
+                return gettext(
+                    "Busy %(when)s — %(calendar)s. Choose another time.",
+                    when=format_span(start, end, start.tzinfo),  # type: ignore[arg-type]
+                    calendar=p.get("reason") or "",
+                )
             reason = f" ({p['reason']})" if p.get("reason") else ""
             return gettext(
                 "Closed %(when)s%(reason)s. Choose another time.",

@@ -95,6 +95,7 @@ _WORDS = {
     "pending": lambda: gettext("Awaiting approval"),
     "outside": lambda: gettext("outside opening hours"),
     "closed": lambda: gettext("Closed"),
+    "busy": lambda: gettext("Busy"),
     "open": lambda: gettext("Open"),
 }
 
@@ -167,7 +168,7 @@ def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[D
 
 def _day(day: DayPlan, capacity: int, purpose: str, today: date, words: Words) -> DayView:
     if day.closed_reason is not None:
-        hours = words.word("closed")
+        hours = words.word("busy" if day.closed_busy else "closed")
     elif day.hours:
         spans = ", ".join(f"{o:%H:%M}{DASH}{c:%H:%M}" for o, c in day.hours)
         hours = f"{words.word('open')} {spans}"
@@ -189,9 +190,13 @@ def _day(day: DayPlan, capacity: int, purpose: str, today: date, words: Words) -
         [_line(item, capacity, purpose, words, clock) for item in day.ranges],
         day.day == today,
         [
-            gettext("Closed from %(start)s to %(end)s", start=clock(start), end=clock(end))
+            (
+                gettext("Busy from %(start)s to %(end)s", start=clock(start), end=clock(end))
+                if busy
+                else gettext("Closed from %(start)s to %(end)s", start=clock(start), end=clock(end))
+            )
             + (f" — {reason}" if reason else "")
-            for start, end, reason in day.closed_parts
+            for start, end, reason, busy in day.closed_parts
         ],
     )
 

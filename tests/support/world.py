@@ -2,7 +2,8 @@
 
 Venue A ("lieu-a") has a member who owns a pending reservation, a series, a waiting-list
 entry, a training and an e-mail; A also has a manager, a closure, an invitation, a
-request to join and a price to come. Venue B ("lieu-b") has its own manager. An
+request to join, a price to come, a recurring closure, a followed calendar and a
+file waiting to be imported. Venue B ("lieu-b") has its own manager. An
 administrator oversees both.
 ``url_values`` fills every URL argument of the app with A's objects.
 """
@@ -19,6 +20,11 @@ from flask import Flask
 
 from booking.extensions import db
 from booking.models import (
+    CalendarImport,
+    ClosureFrequency,
+    ClosureRule,
+    FollowedCalendar,
+    ImportFormat,
     Invitation,
     Membership,
     OutboxMessage,
@@ -33,6 +39,14 @@ from booking.services import Recurrence, SeriesRequest, book, book_series
 from booking.services.venues.tariffs import PriceRequest, add_price
 
 from ..conftest import Factory, paris
+
+# A calendar's export waiting to be imported, as the upload keeps it (its events read).
+IMPORT_FILE = (
+    '[{"key": "uid:world@example.org:2026-03-20T09:00:00+00:00", "summary": "Atelier", '
+    '"location": "Salle", "description": "", "all_day": false, "busy": true, '
+    '"starts_at": "2026-03-20T09:00:00+00:00", "ends_at": "2026-03-20T10:00:00+00:00", '
+    '"categories": [], "emails": [], "names": []}]'
+)
 
 ROLES = ("visitor", "member", "stranger", "manager", "admin")
 EMAILS = {
@@ -198,12 +212,51 @@ def build_world(make: Any, now: datetime) -> World:
         payload={},
         rendered="Subject: Réservation acceptée\r\n\r\nBonjour\r\n",
     )
+    # What calendars bring, at A and at B: a recurring closure, a calendar followed (at an
+    # address nobody answers, and loopback is refused anyway), a file waiting to import.
+    calendar_things = {}
+    for place, who in ((venue, manager), (other, stranger)):
+        calendar_things[place.id] = (
+            ClosureRule(
+                venue_id=place.id,
+                frequency=ClosureFrequency.WEEKLY,
+                first_day=day + timedelta(days=3),
+                last_day=day + timedelta(days=3),
+                start_time=time(8),
+                end_time=time(9),
+                reason="Ménage",
+                expanded_until=day + timedelta(days=760),
+                created_at=now,
+            ),
+            FollowedCalendar(
+                venue_id=place.id,
+                label="Agenda du centre social",
+                url="http://127.0.0.1:9/agenda.ics",
+                created_at=now,
+            ),
+            CalendarImport(
+                venue_id=place.id,
+                created_by_id=who.id,
+                created_at=now,
+                filename="agenda.ics",
+                format=ImportFormat.ICS,
+                content=IMPORT_FILE,
+                mapping={},
+            ),
+        )
+        db.session.add_all(calendar_things[place.id])
     db.session.add_all([invitation, request, entry, message])
     db.session.commit()
     world.tokens = {
         "member": tokens.make_token(member, tokens.MEMBER),
         "manager": tokens.make_token(manager, tokens.MANAGER),
     }
+    # The profile page records a feed token's digest the first time it shows the link,
+    # even under a refused form: every account the walks log in with has its own already,
+    # so that what a refused request stores is never that (whichever route comes first).
+    for person in (manager, stranger, admin):
+        tokens.make_token(person, tokens.MEMBER)
+        tokens.make_token(person, tokens.MANAGER)
     db.session.commit()
     world.ids = {
         "venue": venue.id,
@@ -225,6 +278,9 @@ def build_world(make: Any, now: datetime) -> World:
         "other_admin": other_admin.id,
         "twofold": twofold.id,
         "admin_at_a": admin_at_a.id,
+        "rule": calendar_things[venue.id][0].id,
+        "calendar": calendar_things[venue.id][1].id,
+        "import": calendar_things[venue.id][2].id,
     }
     world.slugs = {
         "venue": venue.slug,
@@ -239,6 +295,9 @@ def build_world(make: Any, now: datetime) -> World:
         "tariff": other_tariff.id,
         "member": other_member.id,
         "user": other_member.id,
+        "rule": calendar_things[other.id][0].id,
+        "calendar": calendar_things[other.id][1].id,
+        "import": calendar_things[other.id][2].id,
     }
     world.day = day
     return world

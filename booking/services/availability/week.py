@@ -303,8 +303,9 @@ def _opening(rules: Rules, day: date, bounds: tuple[datetime, datetime]) -> list
 
 def _closed(
     rules: Rules, bounds: tuple[datetime, datetime]
-) -> list[tuple[datetime, datetime, str]]:
-    """The parts of the day that closures take, as instants with their reason.
+) -> list[tuple[datetime, datetime, str, bool]]:
+    """The parts of the day that closures take, as instants with their reason and whether
+    it is a followed calendar's busy time.
 
     A closure by the day (``starts_on``/``ends_on``) takes whole days; one with
     instants (``starts_at``/``ends_at``) takes its own hours: the day is cut there.
@@ -319,15 +320,22 @@ def _closed(
             start = local_day_bounds(closure.starts_on, zone)[0]
             end = local_day_bounds(closure.ends_on, zone)[1]
         if start < day_end and day_start < end:
-            spans.append((max(start, day_start), min(end, day_end), closure.reason or ""))
+            spans.append(
+                (
+                    max(start, day_start),
+                    min(end, day_end),
+                    closure.reason or "",
+                    bool(getattr(closure, "busy", False)),
+                )
+            )
     return spans
 
 
 def _minus(
-    opening: list[tuple[datetime, datetime]], closed: list[tuple[datetime, datetime, str]]
+    opening: list[tuple[datetime, datetime]], closed: list[tuple[datetime, datetime, str, bool]]
 ) -> list[tuple[datetime, datetime]]:
     """Opening hours without the closed parts."""
-    for start, end, _reason in closed:
+    for start, end, _reason, _busy in closed:
         opening = [
             piece
             for o, c in opening
@@ -443,8 +451,11 @@ def day_plan(
     # Closed that day: when closures leave nothing of its hours (a closure of an
     # afternoon only cuts the afternoon out of the free times).
     closed_reason = None
+    closed_busy = False
     if closed and hours and not opening:
-        closed_reason = next((reason for *_, reason in closed if reason), "")
+        closed_reason = next((reason for _, _, reason, _ in closed if reason), "")
+        # Busy rather than closed when only followed calendars take the day.
+        closed_busy = all(busy for *_, busy in closed)
     zone = rules.zone
     return DayPlan(
         day,
@@ -454,7 +465,8 @@ def day_plan(
         # A closure of part of the day is said too, with its reason, not only cut out.
         []
         if closed_reason is not None
-        else [(s.astimezone(zone), e.astimezone(zone), why) for s, e, why in closed],
+        else [(s.astimezone(zone), e.astimezone(zone), why, busy) for s, e, why, busy in closed],
+        closed_busy,
     )
 
 
@@ -486,8 +498,10 @@ class DayPlan:
     hours: list[tuple[time, time]]
     closed_reason: str | None
     ranges: list[Range]
-    # Closures over part of the day, local start and end, and the reason anyone may read.
-    closed_parts: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+    # Closures over part of the day, local start and end, the reason anyone may read, and
+    # whether it is a followed calendar's busy time.
+    closed_parts: list[tuple[datetime, datetime, str, bool]] = field(default_factory=list)
+    closed_busy: bool = False  # the whole day taken by followed calendars' busy times
 
 
 @dataclass

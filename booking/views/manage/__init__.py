@@ -1,6 +1,7 @@
 """Venue managers (and administrators, for every venue): the requests to decide, the
-schedule, closures, opening hours, resources and their prices, trainings, members,
-invitations, requests to join and the log.
+schedule, closures (recurring ones too), calendars followed and bookings imported, opening
+hours, resources and their prices, trainings, members, invitations, requests to join and
+the log.
 
 One blueprint, one module per screen. Every route is declared ``manager``
 (``booking.views.access``); each one then asks ``permissions.can_manage``
@@ -9,6 +10,7 @@ about the venue it touches and answers 404 for any other venue.
 
 # The screens register their routes on ``bp``.
 from . import (  # noqa: F401
+    calendars,
     closures,
     hours,
     invitations,
