@@ -360,7 +360,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
-        assert f"{name} est créé" in page.content()
+        assert f"«\u00a0{name}\u00a0»\u00a0: ressource créée" in page.content()
     clean(page, width)
 
     # A manager: Léa, who already has an account.

@@ -69,7 +69,7 @@ def test_home_marks_resources_needing_a_training(client, make):
     laser.qualification = make.qualification()
     db.session.commit()
 
-    assert "Habilitation requise" in text_of(client.get("/"))
+    assert "Formation requise" in text_of(client.get("/"))
 
 
 def test_home_in_english(client, kitchen):
@@ -128,7 +128,7 @@ def test_venue_page_lists_closures_coming_up_only(client, kitchen, make):
 
     assert "Prochaines fermetures" in page
     assert "Congés d'hiver" in page
-    assert "Cuisine du centre social fermé" in page
+    assert "Cuisine du centre social : fermeture" in page
     assert "Désinfection" in page
     assert "Inventaire passé" not in page
     # A closure of a few hours says its hours; a private reason stays private.
@@ -216,7 +216,7 @@ def test_resource_page_for_a_shared_machine_needing_a_training(client, make):
 
     page = text_of(client.get("/resources/laser"))
 
-    assert "Habilitation requise" in page
+    assert "Formation requise" in page
     assert "la formation « Formation sécurité découpe laser »" in page
     assert "3 places" in page
     assert "Jusqu’à 3 personnes peuvent l’utiliser en même temps." in page

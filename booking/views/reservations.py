@@ -359,7 +359,10 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
                 cancelled = cancel_series_from(
                     reservation_id, current_user.id, form.reason.data or "", clock.now()
                 )
-                flash(_("%(count)d dates cancelled.", count=len(cancelled)), "success")
+                flash(
+                    ngettext("%(num)d date cancelled.", "%(num)d dates cancelled.", len(cancelled)),
+                    "success",
+                )
             else:
                 cancel(reservation_id, current_user.id, form.reason.data or "", clock.now())
                 flash(_("Booking cancelled. The slot is free for others."), "success")
