@@ -146,6 +146,15 @@ def test_the_venue_renamed_shows_at_once(client, place):
     assert "La Forge" in page and "La Fabrique" not in page
 
 
+def test_the_venues_phone_changed_shows_at_once_on_the_resource_page(client, place):
+    seen(client, PAGE)
+    db.session.execute(
+        sa.update(Venue).where(Venue.slug == "fabrique").values(phone="03 20 11 22 33")
+    )
+    db.session.commit()
+    assert 'href="tel:0320112233"' in client.get(PAGE).get_data(as_text=True)
+
+
 def test_a_resource_added_or_retired_shows_at_once(client, make, place):
     seen(client, WEEK)
     make.resource(place["venue"], slug="laser", name="Découpeuse laser")

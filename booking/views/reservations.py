@@ -39,6 +39,7 @@ from ..services.availability.week import plans, week_start
 from ..services.booking.member_bookings import my_reservations
 from ..services.venues.contacts import managers_of
 from . import access
+from .feeds import member_links, secret_page
 from .kit import errors_to_fields, today_at
 
 bp = Blueprint("reservations", __name__)
@@ -376,7 +377,13 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/reservations")
 @access.member
-def mine() -> str:
-    return render_template(
-        "reservations/mine.html", mine=my_reservations(current_user.id, clock.now())
+def mine() -> Response:
+    """The member's bookings, with their calendar link at hand (not only on the profile)."""
+    feed_links = member_links(current_user)
+    db.session.commit()  # the link's digest, recorded when first shown
+    page = render_template(
+        "reservations/mine.html",
+        mine=my_reservations(current_user.id, clock.now()),
+        feed_links=feed_links,
     )
+    return secret_page(page)
