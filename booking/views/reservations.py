@@ -41,6 +41,7 @@ from ..services.venues.contacts import managers_of
 from . import access
 from .feeds import member_links, secret_page
 from .kit import errors_to_fields, today_at
+from .waitlist import NONE, alternatives
 
 bp = Blueprint("reservations", __name__)
 
@@ -197,6 +198,9 @@ def new() -> str | Response | tuple[str, int]:
         ]
         if blocked:
             contacts = managers_of([resource.venue_id]).get(resource.venue_id, [])
+    # Taken: in one place, waiting for it and the nearest free times (views.waitlist).
+    conflict = status == 409
+    seats = form.seats.data if "seats" in form and isinstance(form.seats.data, int) else 1
     page = render_template(
         "reservations/new.html",
         form=form,
@@ -208,7 +212,11 @@ def new() -> str | Response | tuple[str, int]:
         today=today,
         blocked=blocked,
         contacts=contacts,
-        conflict=status == 409,
+        conflict=conflict,
+        wait_offer=conflict and own is None and _member_and_overrides(form)[0] == current_user.id,
+        alternatives=alternatives(resource, form.day.data, form.start.data, form.end.data, seats)
+        if conflict
+        else NONE,
     )
     return page, status
 
