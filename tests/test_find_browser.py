@@ -26,7 +26,7 @@ from .support.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 MONDAY = paris(2026, 3, 2, 9)  # tomorrow is Tuesday 3 March: Illicoop is open
 PASSWORD = "tiers-lieux-demo"
@@ -247,9 +247,7 @@ def test_with_javascript_the_search_and_the_week_update_without_reloading(browse
     page.fill("#purpose", "Comité de pilotage")
     page.locator("button[name=week]").last.click()
     # The week after Tuesday 3 March, in place of the other.
-    page.wait_for_function(
-        "document.querySelector('.plan-day-name').textContent.includes('10 mars')"
-    )
+    expect(page.locator(".plan-day-name").first).to_contain_text("10 mars")
     page.locator("button.plan-pick").first.click()
     assert page.input_value("#day") == "2026-03-10"
     assert page.input_value("#purpose") == "Comité de pilotage"
