@@ -275,6 +275,11 @@ def test_mistakes_on_the_waiting_page_are_said_next_to_their_fields(client, auth
     )
     assert past.status_code == 422
     assert "Cette heure est déjà passée." in text_of(past)
+    # The hour the clocks skip in spring does not exist: said next to the start.
+    gap = client.post(
+        "/waitlist/new?resource=laser", data={"day": "2027-03-28", "start": "02:30", "end": "04:00"}
+    )
+    assert gap.status_code == 422 and 'id="start-error"' in gap.get_data(as_text=True)
     empty = client.post("/waitlist/new?resource=laser", data={"purpose": "x" * 501})
     assert empty.status_code == 422 and "500 caractères au plus" in text_of(empty)
     assert client.get("/waitlist/new?resource=nowhere").status_code == 404

@@ -265,7 +265,8 @@ def new() -> ResponseReturnValue:
                     + "#your-slot"
                 )
             if error.violation is not None:
-                form.end.errors = [*form.end.errors, violation_message(error.violation)]
+                field = form.start if error.violation.field == "starts_at" else form.end
+                field.errors = [*field.errors, violation_message(error.violation)]
             else:
                 form.start.errors = [
                     *form.start.errors,
