@@ -54,7 +54,7 @@ def test_visitors_search_public_slots_and_are_asked_to_log_in(client, place):
     assert "/login?next=%2Freservations%2Fnew%3Fresource%3Dcoworking" in page
     assert "Samir" not in page and "Claire" not in page  # no names for visitors
     laser = text_of(client.get("/search?q=laser&when=week"))
-    assert "Habilitation requise" in laser and "Thomas" not in laser
+    assert "Formation requise" in laser and "Thomas" not in laser
 
 
 def test_a_member_finds_a_seat_and_its_link_opens_the_form_filled_in(client, auth, place):
@@ -83,7 +83,7 @@ def test_the_search_tells_whom_to_ask_for_a_missing_training(client, auth, place
     page = text_of(client.get("/search?q=laser&when=week"))
     assert "Formation sécurité découpe laser" in page
     assert "Thomas Leroy" in page and "mailto:thomas@example.org" in page
-    assert "Habilitation requise" in page
+    assert "Formation requise" in page
     assert not links_to_the_form(page)  # nothing offered that cannot succeed
 
 

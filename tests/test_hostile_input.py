@@ -100,7 +100,7 @@ def form_field_names() -> list[str]:
                 for name in dir(cls):
                     if isinstance(getattr(cls, name, None), UnboundField):
                         names.add(name)
-    return sorted(names | set(QUERY_NAMES) | {"action", "after", "pick", "csrf_token"})
+    return sorted(names | set(QUERY_NAMES) | {"action", "after", "pick", "wait", "csrf_token"})
 
 
 NAMES = form_field_names()

@@ -362,7 +362,8 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
-        assert f"{name} est créé" in page.content()
+        said = " ".join(page.locator("body").inner_text().replace("\u00a0", " ").split())
+        assert f"« {name} » : ressource créée" in said
     clean(page, width)
 
     # A manager: Léa, who already has an account, is invited (never added silently).

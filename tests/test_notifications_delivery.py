@@ -371,9 +371,11 @@ def test_send_mail_now_sends_what_waits_for_its_next_try(app, make, smtp, runner
     smtp.start()
     clock.set(NOW + timedelta(seconds=20))
     waiting = runner.invoke(args=["send-mail"])
-    assert "0 envoyés" in waiting.output and smtp.messages == []  # each waits its delay
+    assert (
+        "Envois réussis\u00a0: 0," in waiting.output and smtp.messages == []
+    )  # each waits its delay
     result = runner.invoke(args=["send-mail", "--now"])
     assert result.exit_code == 0, result.output
     assert "2 messages qui attendaient leur prochain essai partent maintenant." in result.output
-    assert "2 envoyés" in result.output
+    assert "Envois réussis\u00a0: 2," in result.output
     assert len(smtp.messages) == 2

@@ -209,7 +209,10 @@ def test_the_send_mail_command(runner, make, reset_message, clock):
     clock.set(NOW)
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0, result.output
-    assert "1 envoyés, 0 à réessayer plus tard, 0 en échec, 0 devenus inutiles." in result.output
+    assert (
+        "Envois réussis\u00a0: 1, à réessayer plus tard\u00a0: 0, en échec\u00a0: 0, "
+        "devenus inutiles\u00a0: 0." in result.output
+    )
     assert db.session.scalar(sa.select(OutboxMessage.status)) == MessageStatus.SENT
 
 

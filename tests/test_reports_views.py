@@ -228,7 +228,7 @@ def test_statements_page_and_unknown_month(client, auth, month: data.Month) -> N
     page = text_of(_get(client, "/reports/statements", venue="atelier", month="2026-10"))
     page = page.replace("\u00a0", " ").replace("\u202f", " ")
     assert "272,00 €" in page and "144,00 €" in page and "Tarif extérieur" in page
-    assert "24,00 € de l'heure" in page  # Bob's 25 October, after the price rose
+    assert "24,00 € de l’heure" in page  # Bob's 25 October, after the price rose
     wrong = _get(client, "/reports/statements", venue="atelier", month="2026-Q4")
     assert wrong.status_code == 422
     assert "Choisissez un mois dans la liste." in text_of(wrong)
@@ -283,7 +283,7 @@ def test_the_statement_lines_as_csv(client, auth, month: data.Month) -> None:
     assert night["Heures utilisées (heures)"] == "5,00"  # five real hours across the change
     assert night["Tarif"] == "Tarif extérieur"
     assert night["Prix (€)"] == "24,00" and night["Montant (€)"] == "120,00"
-    assert night["Facturé"] == "à l'heure"
+    assert night["Facturé"] == "à l’heure"
 
 
 def test_the_reservations_of_the_period_as_csv_include_every_status(
@@ -439,7 +439,7 @@ def test_a_manager_sets_a_price_from_a_later_day(client, auth, month: data.Month
 @pytest.mark.parametrize(
     ("form", "field", "message"),
     [
-        ({"valid_from": "2026-11-19"}, "valid_from", "au plus tôt aujourd'hui"),
+        ({"valid_from": "2026-11-19"}, "valid_from", "au plus tôt aujourd’hui"),
         ({"member_price": "douze"}, "member_price", "Écrivez un montant en euros"),
         ({"outside_price": ""}, "outside_price", "Indiquez le prix extérieur"),
         ({"member_price": "20000"}, "member_price", "au plus"),

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..models import ResourceKind, Role
@@ -321,7 +321,7 @@ def change_value(name: str, value: Any, zone: ZoneInfo) -> str:
     if name in MINUTE_FIELDS:
         return format_duration(int(value))
     if name == "horizon_days":
-        return gettext("%(num)d days", num=int(value))
+        return ngettext("%(num)d day", "%(num)d days", int(value))
     if name == "kind":
         return gettext("Space") if value == ResourceKind.SPACE.value else gettext("Equipment")
     if name == "role":

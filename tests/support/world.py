@@ -85,7 +85,7 @@ class World:
                 values[name] = self.ids[name.removesuffix("_id")]
         if path.startswith(("/invitations/", "/password/reset/", "/welcome/")):
             values["token"] = "not-a-real-link"
-        if rule.endpoint in ("reservations.new", "reservations.new_series"):
+        if rule.endpoint in ("reservations.new", "reservations.new_series", "waitlist.new"):
             values["resource"] = self.slugs["resource"]
         if rule.endpoint.startswith("reports."):
             values["venue"] = self.slugs["venue"]  # what a report is about, in its address
@@ -251,11 +251,11 @@ def build_world(make: Any, now: datetime) -> World:
         "member": tokens.make_token(member, tokens.MEMBER),
         "manager": tokens.make_token(manager, tokens.MANAGER),
     }
-    # The profile page records a feed token's digest the first time it shows the link,
-    # even under a refused form: every account the walks log in with has its own already,
-    # so that what a refused request stores is never that (whichever route comes first).
-    for person in (manager, stranger, admin):
+    # Every account's links as the pages that show them record them (the profile, My
+    # bookings): a page refused later then changes nothing, whichever it shows first.
+    for person in (member, manager, stranger, admin):
         tokens.make_token(person, tokens.MEMBER)
+    for person in (manager, stranger, admin):
         tokens.make_token(person, tokens.MANAGER)
     db.session.commit()
     world.ids = {

@@ -32,7 +32,7 @@ from ...models import (
 from ...rules import Hold, Rules
 from ..keeping import MinuteStore
 from .bookables import Bookable, bookables
-from .candidates import instant, pick
+from .candidates import instant, on_grid, pick
 
 
 def holds(session: Session, resource_id: int, start: datetime, end: datetime) -> list[Hold]:
@@ -266,6 +266,9 @@ class Range:
     pending: bool  # held only by requests awaiting a decision
     opening: bool  # within opening hours (a manager may book outside them)
     pick: tuple[datetime, datetime] | None = None  # a slot the engine accepts, local
+    # For time taken, or partly taken, within the hours and still to come: the slot a member
+    # may ask to be told about when it frees (local), on the grid, within the rules' lengths.
+    wait: tuple[datetime, datetime] | None = None
 
     @property
     def state(self) -> str:
@@ -410,6 +413,7 @@ def _ranges(
         # Time too short for any booking is not worth asking the rules about.
         if run_end is not None and run_end - max(stretch.start, now) >= shortest:
             chosen = pick(rules, holds, stretch.start, run_end, now)
+        wait = _to_wait_for(rules, stretch, now) if stretch.state != "free" else None
         ranges.append(
             Range(
                 stretch.start.astimezone(zone),
@@ -420,9 +424,33 @@ def _ranges(
                 stretch.pending,
                 stretch.opening,
                 (chosen[0].astimezone(zone), chosen[1].astimezone(zone)) if chosen else None,
+                (wait[0].astimezone(zone), wait[1].astimezone(zone)) if wait else None,
             )
         )
     return ranges
+
+
+def _to_wait_for(
+    rules: Rules, stretch: _Stretch, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The slot to wait for in time that is taken: from its start (or the next time on
+    the grid) to the end of what holds it, as long as a booking may be; within the hours
+    and on one local day. The member may change it before asking."""
+    if not stretch.opening or stretch.end <= now:
+        return None
+    start = on_grid(max(stretch.start, now), rules, up=True)
+    until = min(
+        stretch.in_use_until or stretch.end,
+        start + timedelta(minutes=rules.max_duration_minutes),
+    )
+    end = on_grid(until, rules, up=False)
+    shortest = start + timedelta(minutes=rules.min_duration_minutes)
+    if end < shortest:
+        end = on_grid(shortest, rules, up=True)
+    zone = rules.zone
+    if end <= start or end.astimezone(zone).date() != start.astimezone(zone).date():
+        return None
+    return start, end
 
 
 def day_plan(
