@@ -1,6 +1,6 @@
 """The domain model, one module per aggregate."""
 
-from .accounts import Invitation, SignupRequest, SignupStatus
+from .accounts import Invitation, PromisedTraining, SignupRequest, SignupStatus
 from .audit import AdminEvent
 from .feeds import Audience, FeedStamp
 from .outbox import OPEN_STATUSES, MessageStatus, OutboxMessage
@@ -47,6 +47,7 @@ __all__ = [
     "OpeningPeriod",
     "OutboxMessage",
     "PriceUnit",
+    "PromisedTraining",
     "Qualification",
     "QualificationGrant",
     "Rate",

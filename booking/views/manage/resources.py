@@ -98,21 +98,36 @@ def _save(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
     if not form.validate_on_submit():
         return _form_page(venue, form, resource, 422)
     settings = _settings(form)
+    new_training = form.new_training.data or ""
     if resource is None:
         saved = attempt(
-            form, lambda: create_resource(venue.id, settings, current_user.id, clock.now())
+            form,
+            lambda: create_resource(
+                venue.id, settings, current_user.id, clock.now(), new_training=new_training
+            ),
         )
         message = _("%(name)s is created. Members can book it now.", name=settings.name.strip())
     else:
         saved = attempt(
-            form, lambda: update_resource(resource.id, settings, current_user.id, clock.now())
+            form,
+            lambda: update_resource(
+                resource.id, settings, current_user.id, clock.now(), new_training=new_training
+            ),
         )
         message = _("The rules of %(name)s are saved.", name=settings.name.strip())
     if saved.result is None:
         for general in saved.general:
             flash(general, "error")
         return _form_page(venue, form, resource, saved.status)
+    if new_training.strip():
+        message += " " + _(
+            "The training “%(training)s” is created: grant it to the people who have it, "
+            "or tick it as you invite them.",
+            training=new_training.strip(),
+        )
     flash(message, "success")
+    if resource is None and request.form.get("action") == "another":
+        return redirect(url_for("manage.new_resource", slug=venue.slug))
     return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}")
 
 
