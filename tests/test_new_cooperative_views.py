@@ -283,7 +283,8 @@ def test_hours_in_a_few_taps_without_javascript(client, auth, place, make) -> No
     form = {"d0_0_opens": "10:00", "d0_0_closes": "12:00", "d0_1_opens": "13:00"}
     form |= {"d0_1_closes": "16:00", "copy_from": "0", "copy_to": ["1", "5"], "action": "save"}
     saved = client.post("/manage/venues/neuve/hours", data=form)
-    assert saved.status_code == 302
+    # Neuve is being set up: back to its checklist, where the next step is.
+    assert saved.status_code == 302 and saved.headers["Location"] == "/manage/venues/neuve"
     db.session.expire_all()
     hours = sorted(
         (p.weekday, p.opens_at, p.closes_at)
@@ -379,7 +380,7 @@ def test_gestion_opens_on_the_requests_once_the_venue_is_set_up(client, auth, pl
     auth.login("nadia@example.org")
     # KPA Dunkerque has hours, a manager and a member, but no resource yet.
     assert client.get("/manage/").headers["Location"] == "/manage/venues/dunkerque"
-    client.post(
+    created = client.post(
         "/manage/venues/dunkerque/resources/new",
         data={
             "name": "Salle",
@@ -394,6 +395,8 @@ def test_gestion_opens_on_the_requests_once_the_venue_is_set_up(client, auth, pl
             "buffer_minutes": "0",
         },
     )
+    # Set up now: the new resource is shown among the others, and Gestion shows requests.
+    assert created.headers["Location"].startswith("/manage/venues/dunkerque/resources#resource-")
     assert client.get("/manage/").status_code == 200
     assert "Préparer le lieu" not in text_of(client.get("/manage/venues/dunkerque"))
 

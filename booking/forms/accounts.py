@@ -116,8 +116,8 @@ class InviteManyForm(_Trained, Form):
         _l("The people to invite, one a line"),
         description=_l(
             "Name, e-mail and, if they will run the venue, “gestionnaire”, separated by "
-            "tabs (copied from a spreadsheet), semicolons or commas; "
-            "“Nadia Benali <nadia@example.org>” works too."
+            "tabs (copied from a spreadsheet), semicolons or commas; addresses copied from "
+            "an e-mail work too."
         ),
         filters=[lambda v: v.replace("\r\n", "\n") if isinstance(v, str) else v],
         validators=[Length(max=60000, message=_l("At most %(max)d characters."))],

@@ -21,7 +21,7 @@ from ...services.venues import hours as hours_service
 from ...services.venues.hours import Period
 from .. import access
 from ..kit import today_at
-from .common import bp, managed_venue, owned
+from .common import bp, managed_venue, next_step, owned
 
 
 def _form() -> HoursForm:
@@ -129,12 +129,13 @@ def _edit(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
                     len(outside),
                 )
             flash(message, "success" if not outside else "warning")
-            endpoint, values = (
-                ("manage.resource_hours", {"resource_id": resource.id})
-                if resource
-                else ("manage.hours", {})
-            )
-            return redirect(url_for(endpoint, slug=venue.slug, **values))
+            if resource:
+                back = url_for("manage.resource_hours", slug=venue.slug, resource_id=resource.id)
+            elif outside:
+                back = url_for("manage.hours", slug=venue.slug)  # the bookings to look at
+            else:
+                back = next_step(venue, url_for("manage.hours", slug=venue.slug))
+            return redirect(back)
         outside = hours_service.preview(venue.id, resource_id, periods, current_user.id, now)
     except NotAllowedError:
         abort(404)

@@ -24,7 +24,7 @@ from ...services.venues.resources import (
 from ...services.venues.tariffs import current_prices
 from .. import access
 from ..kit import today_at
-from .common import attempt, bp, cancelled_note, managed_venue, owned
+from .common import attempt, bp, cancelled_note, managed_venue, next_step, owned
 
 
 def _trainings(venue: Venue) -> list[tuple[int, str]]:
@@ -128,7 +128,8 @@ def _save(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
     flash(message, "success")
     if resource is None and request.form.get("action") == "another":
         return redirect(url_for("manage.new_resource", slug=venue.slug))
-    return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}")
+    listed = url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}"
+    return redirect(next_step(venue, listed) if resource is None else listed)
 
 
 @bp.route("/venues/<slug>/resources/new", methods=["GET", "POST"])
