@@ -380,6 +380,23 @@ def test_a_new_cooperative_is_set_up_in_one_sitting(
         assert promised == {(t, e) for t, emails in TRAINED.items() for e in emails}
         db.session.remove()
 
+    # --- Afterwards (not counted): what the manager sees of it ---------------------
+    page.get_by_role("link", name="KPA Dunkerque", exact=True).first.click()
+    tabs = page.get_by_role("navigation", name="Gestion de KPA Dunkerque")
+    tabs.get_by_role("link", name="Formations", exact=True).click()
+    page.get_by_role("link", name="Sécurité atelier bois").click()
+    expect(page.locator("main")).to_contain_text("Personnes invitées, pas encore inscrites")
+    expect(page.locator("main")).to_contain_text("Thomas Dubois")
+    journey.check(page)
+    # A day copied in the page: Monday onto Sunday, nothing saved before "Save".
+    tabs.get_by_role("link", name="Horaires d’ouverture", exact=True).click()
+    page.get_by_role("group", name="à").get_by_label("Dimanche").check()
+    page.get_by_role("button", name="Copier", exact=True).click()
+    expect(page.locator("#d6_0_opens")).to_have_value("09:00")
+    expect(page.locator("#d6_0_closes")).to_have_value("17:00")
+    expect(page.locator("[data-hours-status]")).to_contain_text("Copié")
+    journey.check(page)
+
     # --- Afterwards: Léa accepts on her phone and holds her training at once ---------
     lea_mail = mail_to(smtp, "lea.martin@example.org", "Invitation à rejoindre KPA Dunkerque")
     lea = browser.new_context(viewport=PHONE, locale="fr-FR").new_page()

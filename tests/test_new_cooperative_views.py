@@ -413,6 +413,25 @@ def test_no_words_send_anyone_to_ask_for_an_account_to_be_created() -> None:
         r"(crée|créer|créera)[a-z]* (un|son|leur) compte pour",
         r"vous en (crée|créera)",
         r"reçoit le rôle tout de suite",
+        r"adds the place to an existing",
+        r"ajoute le lieu à un compte existant",
     ]
     for pattern in dead_ends:
         assert not re.search(pattern, catalogue + templates, re.I), pattern
+
+
+def test_a_persons_data_includes_the_trainings_promised_to_them(client, auth, place) -> None:
+    auth.login("nadia@example.org")
+    client.post(
+        "/manage/venues/dunkerque/invitations",
+        data={
+            "display_name": "Karim Ait",
+            "email": "karim@example.org",
+            "role": "member",
+            "trainings": [str(place["laser"].id)],
+        },
+    )
+    auth.logout()
+    auth.login("karim@example.org")
+    data = client.get("/profile/data.json").get_json()
+    assert [row["qualification_id"] for row in data["trainings_promised"]] == [place["laser"].id]

@@ -249,8 +249,9 @@ def promise_training(
             training,
             actor,
             now,
+            # No address in the log: the person is named there once they join (the grant
+            # their acceptance makes), and erasing an account finds them by that.
             [
-                ["email", None, invitation.email],
                 ["granted_on", None, granted_on.isoformat()],
                 ["expires_on", None, expires_on.isoformat() if expires_on else None],
             ],
@@ -280,7 +281,7 @@ def withdraw_promise(training_id: int, invitation_id: int, actor_id: int, now: d
             training,
             actor,
             now,
-            [["email", promise.invitation.email, None]],
+            [["granted_on", promise.granted_on.isoformat(), None]],
         )
         session.delete(promise)
 
