@@ -100,7 +100,9 @@ def form_field_names() -> list[str]:
                 for name in dir(cls):
                     if isinstance(getattr(cls, name, None), UnboundField):
                         names.add(name)
-    return sorted(names | set(QUERY_NAMES) | {"action", "after", "pick", "wait", "csrf_token"})
+    return sorted(
+        names | set(QUERY_NAMES) | {"action", "after", "pick", "wait", "csrf_token", "pattern"}
+    )
 
 
 NAMES = form_field_names()
@@ -119,7 +121,27 @@ def plausible_values(world: World) -> dict[str, list[str]]:
         "count": ["2"],
         "interval": ["1"],
         "frequency": ["weekly"],
-        "action": ["preview", "book", "confirm", "accept", "refuse"],
+        "action": [
+            "preview",
+            "book",
+            "confirm",
+            "accept",
+            "refuse",
+            "send",
+            "copy",
+            "another",
+            "resend",
+            "revoke",
+            "save",
+        ],
+        "pattern": ["weekdays", "every_day"],
+        "people": ["Nouvelle;nouvelle@example.org\nAutre <autre@example.org>"],
+        "trained": [f"{world.ids['training']}:nouvelle@example.org"],
+        "copy_from": ["0"],
+        "copy_to": ["1", "6"],
+        "manager_email": ["nouvelle@example.org"],
+        "new_training": ["Sécurité bois"],
+        "ids": [str(world.ids["invitation"])],
         "resource": [world.slugs["resource"], world.slugs["other_resource"]],
         "venue": [world.slugs["venue"], world.slugs["other_venue"]],
         "member": [str(world.ids["member"]), str(world.ids["stranger"])],

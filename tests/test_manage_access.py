@@ -63,10 +63,10 @@ def world(make: Factory, clock) -> dict[str, object]:
         sent_at=NOW,
         expires_at=NOW + timedelta(days=14),
     )
-    asked = SignupRequest(
+    request_to_join = SignupRequest(
         venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=NOW
     )
-    db.session.add_all([invitation, asked])
+    db.session.add_all([invitation, request_to_join])
     db.session.commit()
     return {
         "slug": "a",
@@ -79,6 +79,8 @@ def world(make: Factory, clock) -> dict[str, object]:
         "request_id": asked.id,
         "series_id": series.id,
         "tariff_id": price.id,
+        "invitation_id": invitation.id,
+        "request_id": request_to_join.id,
         "manager": manager,
     }
 
@@ -129,9 +131,10 @@ def test_each_screen_for_each_kind_of_person(
             elif who == "member" or (admin_only and who in ("elsewhere", "manager")):
                 assert status == 403, where
             elif who == "elsewhere":
-                # Their own queue, and a bulk decision with nothing ticked, are theirs;
-                # everything of venue "a" is hidden from them.
-                expected = {200, 422} if url in ("/manage/", "/manage/approve") else {404}
+                # Their own queue (or, their venue being set up, its checklist), and a bulk
+                # decision with nothing ticked, are theirs; everything of venue "a" is
+                # hidden from them.
+                expected = {200, 302, 422} if url in ("/manage/", "/manage/approve") else {404}
                 assert status in expected, where
             else:
                 assert status not in (401, 403, 404, 405, 500), where

@@ -1,7 +1,7 @@
 """The domain model, one module per aggregate."""
 
 from . import states  # noqa: F401  (a crash of CPython 3.11: see states.py)
-from .accounts import Invitation, SignupRequest, SignupStatus
+from .accounts import Invitation, PromisedTraining, SignupRequest, SignupStatus
 from .audit import AdminEvent
 from .calendars import CalendarImport, FollowedCalendar, ImportedEvent, ImportFormat
 from .feeds import Audience, FeedStamp
@@ -55,6 +55,7 @@ __all__ = [
     "OpeningPeriod",
     "OutboxMessage",
     "PriceUnit",
+    "PromisedTraining",
     "Qualification",
     "QualificationGrant",
     "Rate",

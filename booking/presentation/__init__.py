@@ -83,6 +83,8 @@ def init_app(app: Flask) -> None:
         "closed_bands": schedule.closed_bands,
         "action_label": manage.action_label,
         "role_label": manage.role_label,
+        "line_status_label": manage.line_status_label,
+        "hours_pattern_label": manage.hours_pattern_label,
         "field_label": manage.field_label,
         "change_value": manage.change_value,
         "detail_text": manage.detail_text,

@@ -42,6 +42,8 @@ def settings_message(v: Violation) -> str:
             return gettext("This name is already used here: choose another one.")
         case "unknown_training":
             return gettext("Choose one of this venue's trainings.")
+        case "training_twice":
+            return gettext("Choose a training in the list or name a new one, not both.")
         case "capacity_range":
             return gettext("Between 1 and %(max)d people at a time.", max=p["max"])
         case "slot_invalid":
@@ -162,6 +164,57 @@ def settings_message(v: Violation) -> str:
     return calendar_message(v) or violation_message(v)
 
 
+LINE_STATUS_LABELS = {
+    "ready": _l("Ready"),
+    "again": _l("Invited already: sent again"),
+    "bad_email": _l("This address does not look right"),
+    "bad_name": _l("Name too long (120 characters at most)"),
+    "bad_role": _l("Role not understood: write “membre” or “gestionnaire”"),
+    "twice": _l("Twice in the list: invited once"),
+    "member": _l("Already part of the venue"),
+}
+
+
+def line_status_label(status: str) -> str:
+    """What a line of a list of people to invite comes to, in words."""
+    return str(LINE_STATUS_LABELS[str(status)])
+
+
+def roster_error_message(error: Any) -> str:
+    """Why a list of people (a file, mostly) cannot be read."""
+    match error.code:
+        case "too_many":
+            return gettext(
+                "At most %(max)d people at a time: split the list in two.",
+                max=error.params["max"],
+            )
+        case "xlsx":
+            return gettext(
+                "This is an Excel workbook: save it as .ods or .csv (File → Save as), "
+                "then choose that file."
+            )
+        case "empty":
+            return gettext("This file has no sheet to read.")
+    return gettext(
+        "This file cannot be read: choose the .ods or .csv file your spreadsheet saves, "
+        "or copy the cells and paste them above."
+    )
+
+
+# Weeks offered in one tap on the hours screen (services.venues.hours.PATTERNS).
+HOURS_PATTERN_LABELS = {
+    "weekdays": _l("Monday to Friday, 9:00–17:00"),
+    "weekdays_lunch": _l("Monday to Friday, 9:00–12:00 and 14:00–18:00"),
+    "monday_saturday": _l("Monday to Saturday, 9:00–18:00"),
+    "every_day": _l("Every day, 8:00–20:00"),
+    "afternoons": _l("Tuesday to Saturday, 14:00–19:00"),
+}
+
+
+def hours_pattern_label(key: str) -> str:
+    return str(HOURS_PATTERN_LABELS[key])
+
+
 def changed_meanwhile_message() -> str:
     return gettext(
         "Something changed while you were deciding (a new booking, a cancellation). "
@@ -193,6 +246,8 @@ ACTION_LABELS = {
     "training.removed": _l("Training removed"),
     "training.granted": _l("Training granted"),
     "training.revoked": _l("Training withdrawn"),
+    "training.promised": _l("Training recorded for someone invited"),
+    "training.unpromised": _l("Training no longer recorded for someone invited"),
     "role.granted": _l("Role given"),
     "role.changed": _l("Role changed"),
     "role.removed": _l("Role removed"),

@@ -139,6 +139,8 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "training.removed",
             "training.granted",
             "training.revoked",
+            "training.promised",
+            "training.unpromised",
         ),
     ),
     "roles": (

@@ -1,10 +1,10 @@
 """A small network where every kind of object exists, for tests that walk every route.
 
 Venue A ("lieu-a") has a member who owns a pending reservation, a series, a waiting-list
-entry, a training and an e-mail; A also has a manager, a closure, an invitation, a
-request to join, a price to come, a recurring closure, a followed calendar and a
-file waiting to be imported. Venue B ("lieu-b") has its own manager. An
-administrator oversees both.
+entry, a training and an e-mail; A also has a manager, a closure, an invitation (promised
+the training), a request to join, a price to come, a recurring closure, a followed
+calendar and a file waiting to be imported. Venue B ("lieu-b") has its own manager and
+invitation. An administrator oversees both.
 ``url_values`` fills every URL argument of the app with A's objects.
 """
 
@@ -29,6 +29,7 @@ from booking.models import (
     Membership,
     OutboxMessage,
     PriceUnit,
+    PromisedTraining,
     Role,
     SignupRequest,
     WaitlistEntry,
@@ -193,6 +194,17 @@ def build_world(make: Any, now: datetime) -> World:
         sent_at=now,
         expires_at=now + timedelta(days=14),
     )
+    other_invitation = Invitation(
+        venue_id=other.id,
+        email="invitee-b@example.org",
+        display_name="Invitée B",
+        role=Role.MEMBER,
+        nonce="1" * 32,
+        invited_by_id=stranger.id,
+        created_at=now,
+        sent_at=now,
+        expires_at=now + timedelta(days=14),
+    )
     request = SignupRequest(
         venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=now
     )
@@ -245,7 +257,17 @@ def build_world(make: Any, now: datetime) -> World:
             ),
         )
         db.session.add_all(calendar_things[place.id])
-    db.session.add_all([invitation, request, entry, message])
+    db.session.add_all([invitation, other_invitation, request, entry, message])
+    db.session.flush()
+    db.session.add(
+        PromisedTraining(
+            invitation_id=invitation.id,
+            qualification_id=training.id,
+            granted_on=day - timedelta(days=30),
+            promised_by_id=manager.id,
+            promised_at=now,
+        )
+    )
     db.session.commit()
     world.tokens = {
         "member": tokens.make_token(member, tokens.MEMBER),
@@ -293,6 +315,7 @@ def build_world(make: Any, now: datetime) -> World:
         "resource": other_room.id,
         "reservation": other_reservation.id,
         "tariff": other_tariff.id,
+        "invitation": other_invitation.id,
         "member": other_member.id,
         "user": other_member.id,
         "rule": calendar_things[other.id][0].id,

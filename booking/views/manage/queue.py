@@ -21,7 +21,8 @@ from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
 from ...services.accounts.joining import joining_summary
 from ...services.booking.lifecycle import Decisions, decide_many, decide_series
-from ...services.booking.queue import cards, managed_venues
+from ...services.booking.queue import cards, managed_venues, pending_count
+from ...services.venues.setup import setup_steps
 from .. import access
 from .common import bp, managed_venue
 
@@ -78,7 +79,17 @@ def _page(
 
 @bp.route("/")
 @access.manager
-def index() -> tuple[str, int]:
+def index() -> Response | tuple[str, int]:
+    """The requests waiting; for someone who runs one venue still being set up, with no
+    request waiting, its set-up checklist instead."""
+    if request.args.get("venue") is None:
+        venues = managed_venues(db.session, current_user)
+        if (
+            len(venues) == 1
+            and not pending_count(db.session, current_user)
+            and not setup_steps(db.session, venues[0], clock.now()).finished
+        ):
+            return redirect(url_for("manage.venue", slug=venues[0].slug))
     return _page()
 
 
