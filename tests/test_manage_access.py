@@ -75,8 +75,6 @@ def world(make: Factory, clock) -> dict[str, object]:
         "training_id": training.id,
         "closure_id": closure.id,
         "reservation_id": request.id,
-        "invitation_id": invitation.id,
-        "request_id": asked.id,
         "series_id": series.id,
         "tariff_id": price.id,
         "invitation_id": invitation.id,
