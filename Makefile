@@ -46,8 +46,11 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.dev system-deps translations lint
-	$(BIN)/python -m pytest
+# One test process per core (pytest-xdist); the tests compile the translations themselves.
+TEST_WORKERS ?= auto
+
+test: $(VENV)/.dev system-deps lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 extract-messages: $(VENV)/.runtime
 	@# --ignore-dirs: the default also skips folders starting with "_" (templates/_macros).

@@ -1,10 +1,18 @@
-"""Fixtures: an app on a fresh, migrated database (SQLite, or PostgreSQL where a
-test module asks for both), a client, the CLI runner, and factories."""
+"""Fixtures: an app on a fresh, migrated database (SQLite, or PostgreSQL too for tests
+marked ``postgres``), a client, the CLI runner, and factories.
+
+The suite runs in one process or in several (pytest-xdist, ``make test``): every
+expensive session fixture (the PostgreSQL cluster, the migrated SQLite template,
+Redis) is made once per process, in that process's own temporary folder and on
+ports no other process of the run is given (tests/support/ports.py).
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -31,7 +39,11 @@ from booking.models import (
     Venue,
 )
 
+from .support.i18n import compile_stale_catalogues
+from .support.ports import CLAIMS
 from .support.postgres import TempPostgres
+
+BACKENDS = ("sqlite", "postgresql")
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "correct horse battery"
@@ -63,6 +75,45 @@ def base_config(instance: Path, url: str) -> dict[str, Any]:
         # Tests send the outbox when they mean to (booking.notifications.send_due).
         "MAIL_SEND_IN_BACKGROUND": False,
     }
+
+
+_claims_key = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The app reads compiled catalogues (.mo, never committed): built here, in
+    # every process, each only if its .po is newer (so at most once per change).
+    compile_stale_catalogues()
+    # The first process of a run (the only one, or the one that starts the
+    # xdist workers, which inherit its environment) makes the folder where
+    # ports are claimed.
+    if CLAIMS not in os.environ:
+        config.stash[_claims_key] = os.environ[CLAIMS] = tempfile.mkdtemp(prefix="booking-ports-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_claims_key, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[CLAIMS]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``postgres`` (itself or its module) that uses the database runs twice,
+    on SQLite and on PostgreSQL: ``test_x[sqlite]``, ``test_x[postgresql]``. A test that
+    names its own backends (``@pytest.mark.parametrize("db_backend", ["postgresql"])``)
+    keeps them; an unmarked test runs on SQLite only."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgres") is None:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs["argnames"]
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "db_backend" in names:
+            return
+    metafunc.parametrize("db_backend", BACKENDS)
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -107,7 +158,7 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def db_backend() -> str:
-    """SQLite by default; engine test modules override this with both backends."""
+    """SQLite, unless the test is marked ``postgres`` (see pytest_generate_tests)."""
     return "sqlite"
 
 

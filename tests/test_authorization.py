@@ -16,7 +16,7 @@ from werkzeug.routing import Rule
 
 from booking.views.access import Access, rule_of
 
-from .support.world import EMAILS, ROLES, World, db_backend_fixture, world_fixture  # noqa: F401
+from .support.world import EMAILS, ROLES, World, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 

@@ -15,11 +15,6 @@ from booking.models import Reservation, Venue
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in primary-key order."""
     data = {}

@@ -20,18 +20,16 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import sqlalchemy as sa
+from playwright import sync_api
 
 from booking.extensions import db
 from booking.models import Reservation, SignupRequest, User
 
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 from .support.smtp import MailServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DEMO_PASSWORD = "tiers-lieux-demo"
 PARIS = ZoneInfo("Europe/Paris")

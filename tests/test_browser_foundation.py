@@ -12,12 +12,9 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

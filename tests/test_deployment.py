@@ -46,7 +46,8 @@ from .support.postgres import TempPostgres
 from .support.redis_server import redis_server
 from .support.smtp import MailServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# One site (nginx, two gunicorns, Redis, a mail server) for the module: one process runs it.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deployment")]
 
 KEY = "deployment-test-secret-key-0123456789abcdef-0123456789"
 MEMBERS = 16

@@ -21,12 +21,9 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MONDAY = paris(2026, 3, 2, 9)  # tomorrow is Tuesday 3 March: Illicoop is open
 PASSWORD = "tiers-lieux-demo"

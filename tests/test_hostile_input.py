@@ -36,7 +36,7 @@ import booking.forms
 from booking.extensions import db
 
 from .support.fingerprint import fingerprint
-from .support.world import EMAILS, World, db_backend_fixture, world_fixture  # noqa: F401
+from .support.world import EMAILS, World, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 

@@ -19,18 +19,12 @@ from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind,
 from booking.presentation import fragments
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 WEEK = "/venues/fabrique/week"
 PAGE = "/resources/coworking"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright import sync_api
 
 from booking import create_app
 from booking.extensions import db
@@ -40,12 +41,10 @@ from booking.services import book
 
 from .conftest import base_config
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-sync_api = pytest.importorskip("playwright.sync_api")
+# The scenarios share one demo network and change it in turn: one process runs them, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("manage_browser")]
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "tiers-lieux-demo"

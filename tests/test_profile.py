@@ -10,10 +10,7 @@ from booking.extensions import db
 from booking.models import User
 
 from .conftest import PASSWORD
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .postgres import free_port
+from .ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +36,15 @@ def gunicorn(
     env: dict[str, str] | None = None,
     probe: str = "/login",
 ) -> Iterator[Server]:
-    """Serve create_app() with ``workers`` processes; yields the base URL (a Server)."""
+    """Serve create_app() with ``workers`` processes; yields the base URL (a Server).
+
+    The app's instance folder (config.py, e-mails written when no mail server is
+    set) is ``instance``, or a temporary folder of its own: never the project's
+    instance/, which the servers of tests running at once would share."""
     port = free_port()
+    own_instance = instance is None
+    if instance is None:
+        instance = Path(tempfile.mkdtemp(prefix="booking-gunicorn-"))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -59,7 +67,7 @@ def gunicorn(
         "/dev/null",
         "--log-level",
         "warning",
-        "booking:create_app()",
+        f"booking:create_app({{'INSTANCE_PATH': {str(instance)!r}}})",
     ]
     # Its log goes to a file: a pipe nobody reads would fill up and block the workers.
     errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
@@ -89,3 +97,5 @@ def gunicorn(
             process.kill()
             process.wait()
         errors.close()
+        if own_instance:
+            shutil.rmtree(instance, ignore_errors=True)
