@@ -42,6 +42,7 @@ from booking.models import (
 from .support.i18n import compile_stale_catalogues
 from .support.ports import CLAIMS
 from .support.postgres import TempPostgres
+from .support.templates import share_compiled_templates
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -84,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The app reads compiled catalogues (.mo, never committed): built here, in
     # every process, each only if its .po is newer (so at most once per change).
     compile_stale_catalogues()
+    # Each app of a process reuses the templates another app compiled.
+    share_compiled_templates()
     # The first process of a run (the only one, or the one that starts the
     # xdist workers, which inherit its environment) makes the folder where
     # ports are claimed.
