@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from _pytest.nodeid import NodeId
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -99,6 +100,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
         del os.environ[CLAIMS]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give --dist loadgroup the groups of ``@pytest.mark.xdist_group`` (in each worker).
+
+    pytest-xdist 3.8 tells a test's group by appending "@group" to ``item._nodeid``,
+    which pytest 9.2 no longer reads (the id is ``item._id``): without this, the tests
+    of a group were spread over the workers, each setting up the module's site or
+    browser scenario again. Does nothing once xdist sets the suffix itself."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if groups and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

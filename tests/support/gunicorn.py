@@ -75,7 +75,8 @@ def gunicorn(
     base = Server(f"http://127.0.0.1:{port}")
     base.process = process
     try:
-        deadline = time.monotonic() + 30
+        # Generous: four workers importing the app on a busy two-core machine.
+        deadline = time.monotonic() + 60
         while True:
             try:
                 with urllib.request.urlopen(base + probe, timeout=2) as response:
@@ -86,7 +87,7 @@ def gunicorn(
                     errors.seek(0)
                     raise RuntimeError("gunicorn stopped: " + errors.read()) from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer within 30 seconds") from None
+                    raise RuntimeError("gunicorn did not answer within 60 seconds") from None
                 time.sleep(0.2)
         yield base
     finally:
