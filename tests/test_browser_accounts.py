@@ -107,6 +107,7 @@ def no_axe_violation(page) -> None:
 
 
 def fits(page, viewport) -> None:
+    page.wait_for_load_state()  # the style sheets too, after a click
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], page.url
 
 

@@ -118,6 +118,7 @@ def test_failed_login_keeps_the_visitor_on_the_form_with_one_message(phone, base
     phone.locator("main button[type=submit]").click()
     alert = phone.locator("[role=alert]")
     assert "n’est pas bon" in alert.inner_text()
+    phone.wait_for_load_state()  # the style sheets too, after a click
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 

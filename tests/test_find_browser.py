@@ -76,6 +76,7 @@ def log_in(page, base_url: str, email: str, then: str = "/") -> None:  # type: i
 
 
 def fits(page, size: str) -> bool:  # type: ignore[no-untyped-def]
+    page.wait_for_load_state()  # the style sheets too, after a click
     return page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
 
 

@@ -91,7 +91,10 @@ def open_as(browser, base_url: str, email: str, viewport: dict, javascript: bool
 
 def clean(page, width: int) -> None:
     """What a screen must be at every step: no accessibility violation, no sideways scroll
-    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too)."""
+    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too).
+    Measured once the page has loaded: after a click, the style sheets may still be on their
+    way (it happened with the suite in two processes on a busy machine)."""
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
     assert axe_violations(page) == [], page.url
 
@@ -236,6 +239,7 @@ def test_the_moulins_manager_runs_the_venue_from_a_phone_without_javascript(brow
     page.fill("#d5_1_opens", "14:00")
     page.fill("#d5_1_closes", "17:00")
     page.get_by_role("button", name="Vérifier ces horaires").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "La semaine avec ces horaires" in page.content()
     clean(page, width)
     page.get_by_role("button", name="Enregistrer ces horaires").click()
@@ -323,6 +327,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
     page.fill("#email", "contact@ateliers-du-sud.example.org")
     page.fill("#description", "Atelier partagé de bricolage et de réparation.")
     page.get_by_role("button", name="Créer le lieu").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "Préparer le lieu" in page.content()
     clean(page, width)
 
@@ -359,6 +364,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
+        page.wait_for_load_state()  # the next page, not the one left
         assert f"{name} est créé" in page.content()
     clean(page, width)
 
@@ -367,6 +373,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
     page.fill("#email", "lea@example.org")
     page.check("input[name=role][value=manager]")
     page.get_by_role("button", name="Ajouter", exact=True).click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "Léa Martin fait maintenant partie de Les Ateliers du Sud" in page.content()
 
     page.get_by_role("link", name="Administration").first.click()
