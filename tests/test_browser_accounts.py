@@ -20,18 +20,17 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import sqlalchemy as sa
+from playwright import sync_api
 
 from booking.extensions import db
 from booking.models import Reservation, SignupRequest, User
 
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 from .support.smtp import MailServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 DEMO_PASSWORD = "tiers-lieux-demo"
@@ -110,6 +109,7 @@ def no_axe_violation(page) -> None:
 
 
 def fits(page, viewport) -> None:
+    page.wait_for_load_state()  # the style sheets too, after a click
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], page.url
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from .support.browser import (
     DESKTOP,
@@ -12,13 +13,9 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -122,6 +119,7 @@ def test_failed_login_keeps_the_visitor_on_the_form_with_one_message(phone, base
     phone.locator("main button[type=submit]").click()
     alert = phone.locator("[role=alert]")
     assert "n’est pas bon" in alert.inner_text()
+    phone.wait_for_load_state()  # the style sheets too, after a click
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 

@@ -23,19 +23,13 @@ from booking.services.venues.following import FollowRequest, follow, refresh, un
 
 from .conftest import PASSWORD, Factory, book_as, paris
 from .support.calendar_server import CalendarServer, calendar_server, fixture
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.sql import statements
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.postgres]
 
 NOW = paris(2026, 3, 2, 9, 0)
 LOCAL = FetchPolicy(frozenset({"127.0.0.1"}), 5 * 1024 * 1024, 5.0)
 DEFAULT = FetchPolicy()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

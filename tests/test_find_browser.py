@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import Reservation, Resource, Status, User
@@ -22,14 +23,12 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Waits are locator assertions: they retry in Python. wait_for_function evaluates a
 # string in the page, which the site's Content-Security-Policy refuses (no unsafe-eval).
-expect = pytest.importorskip("playwright.sync_api").expect
 
 MONDAY = paris(2026, 3, 2, 9)  # tomorrow is Tuesday 3 March: Illicoop is open
 PASSWORD = "tiers-lieux-demo"
@@ -81,6 +80,7 @@ def log_in(page, base_url: str, email: str, then: str = "/") -> None:  # type: i
 
 
 def fits(page, size: str) -> bool:  # type: ignore[no-untyped-def]
+    page.wait_for_load_state()  # the style sheets too, after a click
     return page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
 
 

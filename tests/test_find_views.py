@@ -13,11 +13,10 @@ from booking.extensions import db
 from booking.models import Reservation, Status
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.network import two_cooperatives
 from .support.pages import text_of
 
-pytestmark = pytest.mark.usefixtures("compiled_translations", "clock")
+pytestmark = pytest.mark.usefixtures("clock")
 
 NOW = paris(2026, 3, 2, 9)  # the clock fixture's Monday 2 March 2026, 9:00
 
@@ -424,7 +423,6 @@ FORM_FIELDS = ["day", "start", "end", "seats", "pick", "week"]
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("who", [None, "samir@example.org"])
 def test_no_value_sent_to_the_search_or_the_form_breaks_them(client, auth, place, who):
     from booking.forms.base import has_control_characters

@@ -18,10 +18,8 @@ from babel.messages.pofile import read_po
 from booking.extensions import db
 
 from .conftest import PASSWORD
-from .support.i18n import TRANSLATIONS, compiled_translations  # noqa: F401  (fixture)
+from .support.i18n import TRANSLATIONS
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 ROOT = Path(__file__).resolve().parents[1]
 FRENCH = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"

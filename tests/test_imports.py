@@ -18,9 +18,8 @@ from booking.services.venues.imports import preview_import, run_import, upload
 
 from .conftest import PASSWORD, Factory, book_as, paris
 from .support.calendar_server import fixture
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.postgres]
 
 NOW = paris(2026, 3, 2, 9, 0)
 LIMIT = 10 * 1024 * 1024
@@ -31,11 +30,6 @@ CSV = (
     "07/03/2026;25:00;26:00;Cuisine;;;Heure impossible\r\n"
     "06/03/2026;15:00;16:00;Cuisine;;M. Petit;Chevauche le traiteur\r\n"
 ).encode("cp1252")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright import sync_api
 
 from booking import create_app
 from booking.extensions import db
@@ -40,13 +41,12 @@ from booking.services import book
 
 from .conftest import base_config
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 from .support.outbox import link, sent_mail, to
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+# The scenarios share one demo network and change it in turn: one process runs them, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("manage_browser")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -94,7 +94,10 @@ def open_as(browser, base_url: str, email: str, viewport: dict, javascript: bool
 
 def clean(page, width: int) -> None:
     """What a screen must be at every step: no accessibility violation, no sideways scroll
-    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too)."""
+    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too).
+    Measured once the page has loaded: after a click, the style sheets may still be on their
+    way (it happened with the suite in two processes on a busy machine)."""
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
     assert axe_violations(page) == [], page.url
 
@@ -239,6 +242,7 @@ def test_the_moulins_manager_runs_the_venue_from_a_phone_without_javascript(brow
     page.fill("#d5_1_opens", "14:00")
     page.fill("#d5_1_closes", "17:00")
     page.get_by_role("button", name="Vérifier ces horaires").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "La semaine avec ces horaires" in page.content()
     clean(page, width)
     page.get_by_role("button", name="Enregistrer ces horaires").click()
@@ -326,6 +330,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
     page.fill("#email", "contact@ateliers-du-sud.example.org")
     page.fill("#description", "Atelier partagé de bricolage et de réparation.")
     page.get_by_role("button", name="Créer le lieu").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "Préparer le lieu" in page.content()
     clean(page, width)
 
@@ -365,6 +370,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
+        page.wait_for_load_state()  # the next page, not the one left
         assert f"{name} est créé" in page.content()
     clean(page, width)
 

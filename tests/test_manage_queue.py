@@ -15,10 +15,7 @@ from booking.services.booking.lifecycle import decide_many, decide_series
 from booking.services.booking.queue import cards, pending_count
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 3, 2, 9, 0)
 

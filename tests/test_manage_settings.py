@@ -55,11 +55,6 @@ WEEKDAYS = [(d, time(9), time(12, 30)) for d in range(5)] + [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue(slug="moulins", name="KPA Moulins", hours=WEEKDAYS)

@@ -25,10 +25,7 @@ from booking.models import (
 )
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 3, 2, 9, 0)
 WEEKDAYS = [(d, time(9), time(12, 30)) for d in range(5)] + [

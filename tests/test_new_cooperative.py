@@ -61,11 +61,6 @@ NOW = paris(2026, 3, 2, 9, 0)
 DAYS = timedelta(days=14)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue(slug="dunkerque", name="KPA Dunkerque")

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright import sync_api
 
 from booking.extensions import db
 from booking.models import (
@@ -38,17 +39,11 @@ from booking.models import (
 )
 
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 from .support.smtp import MailServer
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.usefixtures("compiled_translations"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
-sync_api = pytest.importorskip("playwright.sync_api")
 
 ADMIN = "admin@kpa-cite.example.org"
 ADMIN_PASSWORD = "une phrase d'administration"
@@ -95,11 +90,6 @@ RESOURCES = [
     ("Atelier bois", "space", "4", "Sécurité atelier bois", False),
     ("Bureaux partagés", "space", "6", "", False),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture(scope="module")

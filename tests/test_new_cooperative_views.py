@@ -27,11 +27,8 @@ from booking.models import (
 )
 
 from .conftest import paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import flashes_of, text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 3, 2, 9, 0)
 NEW_PASSWORD = "une phrase assez longue"
@@ -141,7 +138,8 @@ def test_a_pasted_list_is_checked_then_sent_at_once(client, auth, place) -> None
 
 
 def _ods(rows: list[list[str]]) -> bytes:
-    odfdo = pytest.importorskip("odfdo")
+    import odfdo
+
     document = odfdo.Document("spreadsheet")
     document.body.clear()
     sheet = odfdo.Table("Membres")

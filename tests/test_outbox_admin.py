@@ -20,12 +20,9 @@ from booking.services import outbox
 from booking.services.accounts.invitations import invite
 
 from .conftest import paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail
 from .support.pages import text_of
 from .support.smtp import MailServer
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 6, 1, 9, 0)
 

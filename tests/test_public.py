@@ -10,10 +10,7 @@ from booking.extensions import db
 from booking.models import OpeningPeriod, ResourceKind
 
 from .conftest import PARIS, book_as
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 LUNCH_BREAK = [(d, time(9), time(12, 30)) for d in range(5)] + [
     (d, time(13, 30), time(19)) for d in range(5)

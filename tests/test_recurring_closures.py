@@ -25,17 +25,11 @@ from booking.services.venues.recurring import (
 )
 
 from .conftest import PASSWORD, Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.postgres]
 
 NOW = paris(2026, 3, 2, 9, 0)  # a Monday
 ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -25,10 +25,9 @@ from booking.models import AdminEvent, Membership, Rate, Tariff
 
 from .conftest import Factory
 from .support import reports_data as data
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.usefixtures("compiled_translations"), pytest.mark.postgres]
+pytestmark = pytest.mark.postgres
 
 OCTOBER = {"venue": "atelier", "period": "2026-10"}
 EXPORTS = [
@@ -40,11 +39,6 @@ EXPORTS = [
     "/reports/statements.ods",
 ]
 PAGES = ["/reports/", "/reports/statements"]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -13,16 +13,10 @@ from booking.extensions import db
 from booking.models import SignupRequest, Venue
 
 from .support.growth import grow_network
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 from .support.sql import statements
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations", "clock")]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("clock")]
 
 
 @pytest.fixture

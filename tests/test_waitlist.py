@@ -19,19 +19,13 @@ from booking.models import (
 from booking.services import cancel, refuse
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 NOW = paris(2026, 6, 1, 9, 0)
 SLOT = {"day": "2026-06-03", "start": "10:00", "end": "11:00"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from playwright import sync_api
 
 from booking.extensions import db
 from booking.models import Resource, User, WaitlistEntry
@@ -19,12 +20,10 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 MONDAY = paris(2026, 3, 2, 9)  # tomorrow is Tuesday 3 March: Illicoop is open

@@ -326,13 +326,8 @@ def build_world(make: Any, now: datetime) -> World:
     return world
 
 
-# The fixtures of the tests that walk every route, on both databases; a test module
-# imports them (as ``world_fixture, db_backend_fixture``) to use them.
-
-
-@pytest.fixture(name="db_backend", params=["sqlite", "postgresql"])
-def db_backend_fixture(request: pytest.FixtureRequest) -> str:
-    return request.param
+# The fixture of the tests that walk every route; a test module imports it (as
+# ``world_fixture``) to use it, and marks itself ``postgres`` to walk both databases.
 
 
 @pytest.fixture(name="world")
