@@ -288,7 +288,7 @@ def test_a_new_cooperative_is_set_up_in_one_sitting(
         last = number == len(RESOURCES)
         label = "Créer la ressource" if last else "La créer, puis en ajouter une autre"
         page.get_by_role("button", name=label).click()
-        expect(page.locator(".flash").first).to_contain_text(f"{name} est créé")
+        expect(page.locator(".flash").first).to_contain_text(f"« {name} » : ressource créée")
     expect(page).to_have_url(site + "/manage/venues/kpa-dunkerque")
     expect(page.locator(".setup-steps")).to_contain_text("personne n’a encore")
     journey.check(page)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import SignupRequest, Venue
+from booking.models import Membership, Role, SignupRequest, Venue
 
 from .support.growth import grow_network
 from .support.pages import text_of
@@ -77,12 +77,18 @@ def test_an_administrators_managers_page_does_not_list_every_venue(client, make,
     assert 'href="/manage/venues/lieu-11"' in found
 
     # A manager still sees the venues they manage.
+    # (Two of them: someone with one venue still being set up lands on its checklist.)
     own = db.session.scalar(sa.select(Venue).where(Venue.slug == "lieu-3"))
-    make.manager(own, email="claire@example.org")
+    claire = make.manager(own, email="claire@example.org")
+    other = db.session.scalar(sa.select(Venue).where(Venue.slug == "lieu-4"))
+    db.session.add(Membership(user=claire, venue=other, role=Role.MANAGER))
+    db.session.commit()
     auth.logout()
     auth.login("claire@example.org")
     panel = client.get("/manage/").get_data(as_text=True).split('id="venues-title"')[1]
-    assert 'href="/manage/venues/lieu-3"' in panel.split("</section>")[0]
+    panel = panel.split("</section>")[0]
+    assert 'href="/manage/venues/lieu-3"' in panel and 'href="/manage/venues/lieu-4"' in panel
+    assert 'href="/manage/venues/lieu-5"' not in panel
 
 
 def test_the_administrations_list_costs_the_same_with_thirty_venues_or_three_hundred(client, admin):
