@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from flask import abort
@@ -102,6 +104,32 @@ def test_css_imports_nothing_from_elsewhere(client):
     assert "@import" not in css
     assert "url(" not in css
     assert ":focus-visible" in css
+
+
+STYLESHEETS = sorted((Path(__file__).resolve().parent.parent / "static" / "css").glob("*.css"))
+
+
+@pytest.mark.parametrize("sheet", STYLESHEETS, ids=lambda path: path.name)
+def test_every_rule_of_a_stylesheet_is_closed(sheet: Path) -> None:
+    """A brace lost in a merge makes browsers read every later rule as part of one block
+    (the fields, cards and badges of every page lost their look once): each block closes,
+    and nothing but at-rules holds blocks."""
+    css = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
+    css = re.sub(r'"(?:[^"\\]|\\.)*"', '""', css)
+    depth, opened_by = 0, []
+    for line_number, line in enumerate(css.splitlines(), start=1):
+        for position, character in enumerate(line):
+            if character == "{":
+                opened_by.append(line[:position].strip() or "?")
+                depth += 1
+                assert depth == 1 or opened_by[-2].startswith("@"), (
+                    f"{sheet.name}:{line_number}: a rule opens inside {opened_by[-2]!r}"
+                )
+            elif character == "}":
+                depth -= 1
+                assert depth >= 0, f"{sheet.name}:{line_number}: a brace closes nothing"
+                opened_by.pop()
+    assert depth == 0, f"{sheet.name}: {opened_by[-1]!r} is never closed"
 
 
 def test_anonymous_menu_offers_login_and_both_languages(client, site):
