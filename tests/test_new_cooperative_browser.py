@@ -6,9 +6,12 @@ manager accepts from the e-mail (a real SMTP server gets it), lands on the set-u
 checklist, gives the venue its hours (a usual week in one tap, Saturday morning typed),
 creates five resources (two of them with the new training they need, from the resource's
 own form), pastes a list of twenty people (three of them already trained) and sends the
-invitations in one step. Every page is checked with axe-core; the test prints the pages
-opened, the forms sent and the time it took, and holds the forms to the target (25 at
-most for the whole set-up). It runs on SQLite and on PostgreSQL.
+invitations in one step; then closes the venue on public holidays, imports the bookings
+of the calendar it kept until now (an .ics export: last month's are left behind, the
+coming ones imported) and follows the social centre's own calendar as busy time (served
+by a real HTTP server on this machine). Every page is checked with axe-core; the test
+prints the pages opened, the forms sent and the time it took, and holds the forms to the
+target (25 at most for the whole set-up). It runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -28,17 +34,21 @@ from playwright import sync_api
 
 from booking.extensions import db
 from booking.models import (
+    Closure,
+    FollowedCalendar,
     Invitation,
     OpeningPeriod,
     PromisedTraining,
     Qualification,
     QualificationGrant,
+    Reservation,
     Resource,
     User,
     Venue,
 )
 
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
+from .support.calendar_server import CalendarServer, calendar_server
 from .support.live_server import serve
 from .support.smtp import MailServer
 
@@ -108,6 +118,14 @@ def smtp() -> Iterator[MailServer]:
 
 
 @pytest.fixture
+def social_centre() -> Iterator[CalendarServer]:
+    """The social centre's own room calendar, served as Nextcloud serves a subscription."""
+    with calendar_server() as server:
+        server.routes["/remote.php/dav/public-calendars/salle.ics"] = followed_calendar()
+        yield server
+
+
+@pytest.fixture
 def site(app: Flask, runner: Any, smtp: MailServer) -> Iterator[str]:
     """An empty network with one administrator, served as `make run` serves it: the real
     forms (CSRF tokens included), the outbox sent by a background thread to SMTP."""
@@ -125,7 +143,13 @@ def site(app: Flask, runner: Any, smtp: MailServer) -> Iterator[str]:
     )
     assert result.exit_code == 0, result.output
     app.config.update(
-        smtp.config(), MAIL_SEND_IN_BACKGROUND=True, MAIL_POLL_SECONDS=0.2, WTF_CSRF_ENABLED=True
+        smtp.config(),
+        MAIL_SEND_IN_BACKGROUND=True,
+        MAIL_POLL_SECONDS=0.2,
+        WTF_CSRF_ENABLED=True,
+        # The social centre's calendar is served on this machine: the administrator
+        # allows its host, as the calendars' documentation explains.
+        CALENDAR_ALLOWED_HOSTS="127.0.0.1",
     )
     from booking.notifications import init_app
 
@@ -203,12 +227,115 @@ def link_in(message: EmailMessage, path: str) -> str:
     return found.group(0)
 
 
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _stamp(day: date, hour: int) -> str:
+    return (
+        datetime(day.year, day.month, day.day, hour, tzinfo=PARIS)
+        .astimezone(ZoneInfo("UTC"))
+        .strftime("%Y%m%dT%H%M%SZ")
+    )
+
+
+def _weekdays(first: date, last: date, weekday: int) -> list[date]:
+    """The given weekday between two days, public holidays left out."""
+    off = holidays.country_holidays("FR", years=range(first.year, last.year + 1))
+    day = first + timedelta(days=(weekday - first.weekday()) % 7)
+    found = []
+    while day <= last:
+        if day not in off:
+            found.append(day)
+        day += timedelta(days=7)
+    return found
+
+
+def kept_calendar() -> tuple[bytes, int, int]:
+    """The calendar the cooperative kept its bookings in until now, exported as .ics:
+    Tuesday mornings in the hall and Thursday afternoons in the kitchen over the last
+    month and the next three weeks. Returns the file, how many are past, how many to come."""
+    today = datetime.now(PARIS).date()
+    past = [
+        (d, "Salle polyvalente", 10, 12)
+        for d in _weekdays(today - timedelta(days=30), today - timedelta(days=1), 1)
+    ] + [
+        (d, "Cuisine partagée", 14, 16)
+        for d in _weekdays(today - timedelta(days=30), today - timedelta(days=1), 3)
+    ]
+    coming = [
+        (d, "Salle polyvalente", 10, 12)
+        for d in _weekdays(today + timedelta(days=1), today + timedelta(days=21), 1)
+    ] + [
+        (d, "Cuisine partagée", 14, 16)
+        for d in _weekdays(today + timedelta(days=1), today + timedelta(days=21), 3)
+    ]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nextcloud calendar v4.7//EN"]
+    for number, (day, room, start, end) in enumerate(past + coming):
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:kpa-dunkerque-{number}@example.org",
+            f"DTSTAMP:{_stamp(today, 9)}",
+            f"DTSTART:{_stamp(day, start)}",
+            f"DTEND:{_stamp(day, end)}",
+            "SUMMARY:Atelier de quartier" if room == "Salle polyvalente" else "SUMMARY:Repas",
+            f"LOCATION:{room}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode(), len(past), len(coming)
+
+
+def followed_calendar() -> bytes:
+    """The social centre's room calendar: its sewing class every Wednesday afternoon."""
+    today = datetime.now(PARIS).date()
+    wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    return (
+        "\r\n".join(
+            [
+                "BEGIN:VCALENDAR",
+                "VERSION:2.0",
+                "PRODID:-//Nextcloud calendar v4.7//EN",
+                "BEGIN:VTIMEZONE",
+                "TZID:Europe/Paris",
+                "BEGIN:STANDARD",
+                "DTSTART:19701025T030000",
+                "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+                "TZOFFSETFROM:+0200",
+                "TZOFFSETTO:+0100",
+                "END:STANDARD",
+                "BEGIN:DAYLIGHT",
+                "DTSTART:19700329T020000",
+                "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+                "TZOFFSETFROM:+0100",
+                "TZOFFSETTO:+0200",
+                "END:DAYLIGHT",
+                "END:VTIMEZONE",
+                "BEGIN:VEVENT",
+                "UID:couture@centre-social.example.org",
+                f"DTSTAMP:{_stamp(today, 9)}",
+                f"DTSTART;TZID=Europe/Paris:{wednesday:%Y%m%d}T140000",
+                f"DTEND;TZID=Europe/Paris:{wednesday:%Y%m%d}T170000",
+                "RRULE:FREQ=WEEKLY;COUNT=20",
+                "SUMMARY:Atelier couture (privé)",
+                "END:VEVENT",
+                "END:VCALENDAR",
+            ]
+        )
+        + "\r\n"
+    ).encode()
+
+
 def flash(page: Any) -> str:
     return " ".join(page.locator(".flash").all_inner_texts()).replace("\u00a0", " ")
 
 
 def test_a_new_cooperative_is_set_up_in_one_sitting(
-    browser: Any, site: str, smtp: MailServer, app: Flask, db_backend: str
+    browser: Any,
+    site: str,
+    smtp: MailServer,
+    social_centre: CalendarServer,
+    app: Flask,
+    db_backend: str,
 ) -> None:
     journey = Journey(browser)
     started = time.monotonic()
@@ -311,10 +438,53 @@ def test_a_new_cooperative_is_set_up_in_one_sitting(
     journey.check(page)
     journey.step("Twenty people invited, three already trained")
 
-    # --- The calendars (issue 20, branch i20-calendars) -------------------------------
-    # Public holidays as closures, last month's bookings imported from .ics or CSV, a
-    # calendar followed: their steps go here when that branch is merged, counted in the
-    # same totals and held to the same budget.
+    # --- Closed on public holidays -----------------------------------------------------
+    page.get_by_role("navigation", name="Vous êtes ici").get_by_role(
+        "link", name="KPA Dunkerque"
+    ).click()
+    tabs = page.get_by_role("navigation", name="Gestion de KPA Dunkerque")
+    tabs.get_by_role("link", name="Fermetures", exact=True).click()
+    journey.check(page)
+    page.get_by_role("link", name=re.compile("^Ajouter une fermeture récurrente")).click()
+    journey.check(page)
+    page.check("input[name=frequency][value=holidays]")
+    page.fill("#reason", "Jour férié")
+    page.check("#reason_public")
+    page.get_by_role("button", name="Voir les réservations concernées").click()
+    expect(page.locator(".closure-preview")).to_contain_text("personne n’est concerné")
+    expect(page.locator(".occurrence-list")).to_contain_text("25 décembre")
+    journey.check(page)
+    page.get_by_role("button", name="Confirmer la fermeture récurrente").click()
+    expect(page.locator(".flash").first).to_contain_text("Fermeture récurrente enregistrée")
+    journey.check(page)
+    journey.step("Closed on public holidays")
+
+    # --- The bookings kept until now, imported from the old calendar's export ---------
+    exported, past, coming = kept_calendar()
+    tabs.get_by_role("link", name="Calendriers", exact=True).click()
+    journey.check(page)
+    page.set_input_files(
+        "#file", files=[{"name": "kpa.ics", "mimeType": "text/calendar", "buffer": exported}]
+    )
+    page.get_by_role("button", name="Lire le fichier").click()
+    expect(page.locator(".import-counts")).to_contain_text(str(coming))
+    journey.check(page, "new-cooperative-import")
+    button = f"Importer {coming} réservations libres"
+    page.get_by_role("button", name=button).click()
+    expect(page.locator(".flash").first).to_contain_text(f"{coming} réservations importées")
+    journey.check(page)
+    journey.step("The bookings kept until now, imported")
+
+    # --- The social centre's calendar followed as busy time for the hall -------------
+    tabs.get_by_role("link", name="Calendriers", exact=True).click()
+    page.fill("#label", "agenda du centre social")
+    page.fill("#url", social_centre.url("/remote.php/dav/public-calendars/salle.ics"))
+    page.select_option("#resource", label="Salle polyvalente")
+    page.get_by_role("button", name="Suivre ce calendrier").click()
+    expect(page.locator(".flash").first).to_contain_text("plages occupées bloquent")
+    expect(page.locator(".followed-calendar")).to_contain_text("agenda du centre social")
+    journey.check(page)
+    journey.step("A calendar followed")
 
     # --- Set up: the checklist is done, "Gestion" now opens on the requests ----------
     page.get_by_role("navigation", name="Vous êtes ici").get_by_role(
@@ -368,6 +538,27 @@ def test_a_new_cooperative_is_set_up_in_one_sitting(
             for p in db.session.scalars(sa.select(PromisedTraining))
         }
         assert promised == {(t, e) for t, emails in TRAINED.items() for e in emails}
+        booked = db.session.scalars(
+            sa.select(Reservation.starts_at)
+            .join(Resource, Resource.id == Reservation.resource_id)
+            .where(Resource.venue_id == venue.id)
+        ).all()
+        assert len(booked) == coming and past > 0  # last month's stay in the old calendar
+        today = datetime.now(PARIS).date()
+        year = today.year if today < date(today.year, 12, 25) else today.year + 1
+        christmas = datetime(year, 12, 25, 12, tzinfo=PARIS)
+        assert db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Closure)
+            .where(
+                Closure.venue_id == venue.id,
+                Closure.starts_at <= christmas,
+                Closure.ends_at > christmas,
+            )
+        )
+        assert db.session.scalar(
+            sa.select(FollowedCalendar.busy_count).where(FollowedCalendar.venue_id == venue.id)
+        )
         db.session.remove()
 
     # --- Afterwards (not counted): what the manager sees of it ---------------------

@@ -19,6 +19,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from ..presentation.calendars_words import FREQUENCY_LABELS, REGION_LABELS
 from .base import Form
@@ -146,7 +147,8 @@ class ImportMappingForm(Form):
     col_email = SelectField(_l("E-mail"), default="")
     col_name = SelectField(_l("Name"), default="")
     col_purpose = SelectField(_l("Purpose"), default="")
-    expected = IntegerField(validators=[Optional()])
+    # How many free bookings the preview showed: carried along, never typed.
+    expected = IntegerField(validators=[Optional()], widget=HiddenInput())
     action = HiddenField()
 
     def configure(
