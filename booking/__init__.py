@@ -24,12 +24,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
 
     from . import cli, models, notifications, presentation  # noqa: F401  (models register tables)
-    from .database import configure_engine
+    from .database import REPLICA, configure_engine
     from .extensions import csrf, db
     from .security import headers, limits
     from .views import register_blueprints
 
     db.init_app(app)
+    # The replica holds the primary's tables, none of its own: without a metadata of its
+    # own, create_all and the schema checks never address it (Flask-SQLAlchemy keeps
+    # one per bind for the life of the process, whichever app configured it).
+    db.metadatas.pop(REPLICA, None)
     csrf.init_app(app)
     limits.init_app(app)
     configure_engine(app)

@@ -215,6 +215,7 @@ def test_the_database_password_stays_off_the_command_line(
             connection.execute("DELETE FROM kept")
         result = runner.invoke(args=["restore", str(copy), "--yes"])
         assert result.exit_code == 0, result.output
+        db.engine.dispose()  # its connections closed now, not by whichever test collects them
     with psycopg.connect(f"{where} password={password}") as connection:
         assert connection.execute("SELECT n FROM kept").fetchall() == [(42,)]
 

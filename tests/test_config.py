@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from booking import create_app
 from booking.config import normalise_database_url
@@ -100,6 +101,22 @@ def test_a_replica_is_a_second_postgresql_engine(tmp_path, monkeypatch):
     # Sessions in UTC as on the primary; a replica that does not answer is given up soon.
     connect_args = app.config["SQLALCHEMY_BINDS"]["replica"]["connect_args"]
     assert connect_args == {"options": "-c TimeZone=UTC", "connect_timeout": 3}
+
+
+def test_an_app_with_a_replica_leaves_none_to_the_next(tmp_path, monkeypatch):
+    """The replica has the primary's tables, none of its own: an app of the same process
+    configured without one (the next test, a command) still creates its tables."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@primary.example.org/db")
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql://u@standby.example.org/db")
+    create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("DATABASE_REPLICA_URL")
+    plain = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})
+    with plain.app_context():
+        from booking.extensions import db
+
+        db.create_all()
+        assert "venue" in sa.inspect(db.engine).get_table_names()
 
 
 def test_a_replica_needs_postgresql_on_both_sides(tmp_path, monkeypatch):

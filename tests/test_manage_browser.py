@@ -370,8 +370,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
-        page.wait_for_load_state()  # the next page, not the one left
-        assert f"« {name} » : ressource créée" in page.content()
+        expect(page.locator(".flash").first).to_contain_text(f"« {name} » : ressource créée")
     clean(page, width)
 
     # A manager: Léa, who already has an account, is invited (never added silently).
