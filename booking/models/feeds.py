@@ -15,10 +15,12 @@ counts too). A stamp is a row per subject and kind:
 - ``u`` a member's own feed: their reservations, and the names of the
   resources and venues these are at.
 
-The triggers are code, not data: ``TRIGGERS`` below is their one current
+The triggers are code, not data: ``_triggers`` below is their one current
 definition, and ``install_triggers`` (re)creates them after every migration
 run (``migrations/env.py``), like a repeatable migration. That also repairs
 them on SQLite, where altering a table rebuilds it and drops its triggers.
+The one trigger that is not about feeds, the venue of each audit row
+(``models.reservations.audit_venue_ddl``), is installed with them.
 ``tests/test_schema.py`` checks that a migrated database has every one.
 """
 
@@ -32,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .reservations import AUDIT_VENUE_TRIGGER, audit_venue_ddl
 from .types import UTCDateTime
 
 
@@ -238,7 +241,7 @@ def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, li
     ]
 
 
-TRIGGER_NAMES = [name for name, *_ in _triggers("")]
+TRIGGER_NAMES = [name for name, *_ in _triggers("")] + [AUDIT_VENUE_TRIGGER]
 
 
 def _bump(select: str, dialect: str) -> str:
@@ -274,10 +277,11 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 
 def install_triggers(connection: Connection) -> bool:
-    """(Re)create the feed-stamp triggers, if the schema has stamps yet. Returns whether
-    it did."""
+    """(Re)create the feed-stamp triggers, if the schema has stamps yet, and the audit
+    rows' venue one. Returns whether it did."""
     if not sa.inspect(connection).has_table(FeedStamp.__tablename__):
         return False
-    for statement in trigger_ddl(connection.dialect.name):
+    dialect = connection.dialect.name
+    for statement in trigger_ddl(dialect) + audit_venue_ddl(dialect):
         connection.exec_driver_sql(statement)
     return True

@@ -1,0 +1,70 @@
+"""a network of three hundred venues: names the search matches in SQL, the venue of the log
+
+- resource.search_key, venue.search_key: each name folded as the search reads it
+  (lower case, no accents, punctuation or spaces), kept beside it by the models
+  (booking.models.names), so that the database finds the words asked for instead of
+  every resource of the network being read to look for them. Filled here for the
+  names that exist.
+- audit_event.venue_id, and an index on it and the time: a venue's log and the
+  decisions its report counts are a range of that index, instead of the whole
+  network's log read newest first until enough of the venue's turn up. A trigger
+  (booking.models.reservations.audit_venue_ddl, installed with the feed-stamp
+  triggers after every migration run) fills it for each new row; filled here for the
+  rows that exist.
+
+Revision ID: 309f71edfaf2
+Revises: d1a7f3c9b2e5
+Create Date: 2026-12-07 09:00:00.000000
+
+"""
+import unicodedata
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '309f71edfaf2'
+down_revision = 'd1a7f3c9b2e5'
+branch_labels = None
+depends_on = None
+
+
+def _search_key(name: str) -> str:
+    """As booking.models.names.search_key was when this migration was written."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    kept = "".join(c for c in decomposed if c.isalnum() or c.isspace())
+    return "".join(kept.split())
+
+
+def upgrade():
+    connection = op.get_bind()
+    for table in ("resource", "venue"):
+        op.add_column(
+            table, sa.Column("search_key", sa.String(length=160), server_default="", nullable=False)
+        )
+        rows = connection.execute(sa.text(f"SELECT id, name FROM {table}")).all()
+        if rows:
+            connection.execute(
+                sa.text(f"UPDATE {table} SET search_key = :key WHERE id = :id"),
+                [{"id": row_id, "key": _search_key(name)} for row_id, name in rows],
+            )
+    op.add_column("audit_event", sa.Column("venue_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE audit_event SET venue_id = (SELECT resource.venue_id FROM reservation "
+        "JOIN resource ON resource.id = reservation.resource_id "
+        "WHERE reservation.id = audit_event.reservation_id) WHERE reservation_id IS NOT NULL"
+    )
+    op.create_index(
+        "ix_audit_event_venue_created", "audit_event", ["venue_id", "created_at"], unique=False
+    )
+
+
+def downgrade():
+    op.execute("DROP TRIGGER IF EXISTS audit_event_venue" + (
+        " ON audit_event" if op.get_bind().dialect.name == "postgresql" else ""
+    ))
+    op.drop_index("ix_audit_event_venue_created", table_name="audit_event")
+    op.drop_column("audit_event", "venue_id")
+    for table in ("venue", "resource"):
+        op.drop_column(table, "search_key")
