@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind, Venue
 from booking.presentation import fragments, weeks
-from booking.services import availability
+from booking.services.availability import week as availability
 from booking.services.keeping import MinuteStore
 
 from .conftest import book_as, paris
