@@ -8,7 +8,7 @@ and for a member) must not grow with the reservations.
 from __future__ import annotations
 
 import re
-from datetime import UTC, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -100,3 +100,96 @@ def test_pages_cost_the_same_statements_with_ten_or_two_thousand_bookings(client
     # besides a member's own (their account and session, for the menu).
     for path in PAGES[:2]:
         assert many[path][1] == (1 if who == "visitor" else 3), many
+
+
+def test_the_managers_pages_read_the_same_rows_however_long_the_history_and_large_the_network(
+    client, auth, make, db_backend
+):
+    """The requests page reads the bookings around each request, not the resource's whole
+    history; the log reads its venue's newest rows, not the network's."""
+    if db_backend != "postgresql":
+        pytest.skip("PostgreSQL says how many rows it reads (EXPLAIN ANALYZE)")
+    from booking.models import AuditEvent, Resource
+    from booking.services import LocalMoment, book
+
+    from .support.sql import rows_read, sent_with_parameters
+
+    venue = make.venue(slug="fabrique", hours=[(d, time(8), time(20)) for d in range(7)])
+    kitchen = make.resource(venue, slug="cuisine", requires_approval=True)
+    member = make.user(venue, email="membre@example.org")
+    make.manager(venue, email="gestion@example.org")
+    regular = make.user(venue)
+    elsewhere = make.resource(make.venue(slug="ailleurs"), slug="laser")
+    book(
+        resource_id=kitchen.id,
+        member_id=member.id,
+        actor_id=member.id,
+        starts_at=LocalMoment(date(2026, 3, 4), time(10)),
+        ends_at=LocalMoment(date(2026, 3, 4), time(12)),
+        now=paris(2026, 3, 2, 9),
+    )
+    ids = {"kitchen": kitchen.id, "elsewhere": elsewhere.id, "member": regular.id}
+    auth.login("gestion@example.org")
+
+    def history(count: int, offset: int, last: datetime) -> None:
+        """``count`` past bookings of the kitchen, and as many moves in another venue's log,
+        newer than the kitchen's."""
+        rows = [
+            booking_row(
+                offset + n,
+                ids["kitchen"],
+                ids["member"],
+                last.astimezone(UTC) - timedelta(hours=2 * n),
+                timedelta(hours=1),
+            )
+            for n in range(count)
+        ]
+        db.session.execute(sa.insert(Reservation), rows)
+        other = db.session.scalar(
+            sa.insert(Reservation)
+            .values(
+                booking_row(
+                    offset + count,
+                    ids["elsewhere"],
+                    ids["member"],
+                    (last - timedelta(days=60)).astimezone(UTC),
+                    timedelta(hours=1),
+                )
+            )
+            .returning(Reservation.id)
+        )
+        db.session.execute(
+            sa.insert(AuditEvent),
+            [
+                {
+                    "reservation_id": other,
+                    "action": "created",
+                    "detail": "",
+                    "created_at": paris(2026, 3, 2, 8),
+                }
+                for _ in range(count)
+            ],
+        )
+        db.session.commit()
+
+    def read() -> dict[str, tuple[int, int]]:
+        db.session.execute(sa.text("ANALYZE"))  # the plans of a database that has lived
+        db.session.commit()
+        read = {}
+        for path in ("/manage/", "/manage/venues/fabrique/log"):
+            client.get(path)
+            with sent_with_parameters() as sent:
+                assert client.get(path).status_code == 200
+            read[path] = (rows_read(sent, "reservation"), rows_read(sent, "audit_event"))
+        return read
+
+    history(10, 0, paris(2026, 2, 28, 10))
+    short = read()
+    # Older than anything that could still hold the requested slot (MAX_HOLD).
+    history(2000, 100, paris(2026, 2, 10, 10))
+    long = read()
+    assert all(long[path][table] <= short[path][table] for path in short for table in (0, 1)), (
+        short,
+        long,
+    )
+    assert db.session.scalar(sa.select(sa.func.count(Resource.id))) == 2

@@ -11,6 +11,9 @@
   (booking.models.reservations.audit_venue_ddl, installed with the feed-stamp
   triggers after every migration run) fills it for each new row; filled here for the
   rows that exist.
+- ix_reservation_pending: the requests waiting for a manager, by resource (a partial
+  index: a few among millions), which every manager's page counts, without reading
+  the venue's whole history to find them.
 
 Revision ID: 309f71edfaf2
 Revises: d1a7f3c9b2e5
@@ -58,9 +61,18 @@ def upgrade():
     op.create_index(
         "ix_audit_event_venue_created", "audit_event", ["venue_id", "created_at"], unique=False
     )
+    op.create_index(
+        "ix_reservation_pending",
+        "reservation",
+        ["resource_id", "starts_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
 
 
 def downgrade():
+    op.drop_index("ix_reservation_pending", table_name="reservation")
     op.execute("DROP TRIGGER IF EXISTS audit_event_venue" + (
         " ON audit_event" if op.get_bind().dialect.name == "postgresql" else ""
     ))
