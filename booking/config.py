@@ -198,9 +198,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # No JIT compilation: every query here is short, and compiling one that the
         # planner thinks costly (a report's on a large network) took a second, ten times
         # what running it takes.
-        options.setdefault("connect_args", {}).setdefault(
-            "options", "-c TimeZone=UTC -c jit=off"
-        )
+        options.setdefault("connect_args", {}).setdefault("options", "-c TimeZone=UTC -c jit=off")
     if app.config.get("DATABASE_REPLICA_URL"):
         apply_replica(app, normalise_database_url(str(app.config["DATABASE_REPLICA_URL"])))
     production = app.config["BOOKING_ENV"] == "production"

@@ -193,3 +193,85 @@ def test_the_managers_pages_read_the_same_rows_however_long_the_history_and_larg
         long,
     )
     assert db.session.scalar(sa.select(sa.func.count(Resource.id))) == 2
+
+
+# --- lists that grow with the network: a page at a time ------------------------------------
+
+LISTS = {
+    "members": "/manage/venues/fabrique/members",
+    "log": "/manage/venues/fabrique/log",
+    "venues": "/admin/",
+    "accounts": "/admin/accounts",
+    "messages": "/admin/messages",
+    "statements": "/reports/statements?venue=fabrique&month=2026-02",
+    "network statements": "/reports/statements?month=2026-02",
+}
+
+
+def test_lists_that_grow_with_the_network_are_paged_at_a_flat_cost(client, auth, make):
+    """Whether a venue has three people or a hundred and twenty, and the network three
+    venues or a hundred and twenty, each list shows a page of fifty, links to the next,
+    and costs the same statements."""
+    from booking.models import Membership, OutboxMessage, Role, User, Venue
+
+    venue = make.venue(slug="fabrique", hours=[(d, time(0), time(23, 30)) for d in range(7)])
+    resource_id = make.resource(venue, slug="atelier").id
+    make.user(email="admin@example.org", is_admin=True)
+    auth.login("admin@example.org")
+    counter = iter(range(10_000))
+
+    def grow(count: int) -> None:
+        """``count`` more people at the venue, each with a booking in February and a
+        message; ``count`` more venues."""
+        for _ in range(count):
+            n = next(counter)
+            person = User(email=f"membre{n}@example.org", display_name=f"Membre {n:04d}")
+            person.password_hash = "-"
+            person.memberships = [Membership(venue_id=venue.id, role=Role.MEMBER)]
+            db.session.add(person)
+            db.session.add(Venue(slug=f"lieu-{n}", name=f"Lieu {n:04d}", address="Lille"))
+            db.session.flush()
+            start = paris(2026, 2, 1, 0).astimezone(UTC) + timedelta(hours=3 * n)
+            db.session.execute(
+                sa.insert(Reservation).values(
+                    booking_row(n, resource_id, person.id, start, timedelta(hours=1))
+                )
+            )
+            db.session.add(
+                OutboxMessage(
+                    kind="accepted",
+                    recipient_id=person.id,
+                    payload={"reservations": []},
+                    status="sent",
+                    attempts=1,
+                    due_at=start,
+                    created_at=start,
+                    subject="Réservation acceptée",
+                )
+            )
+        db.session.commit()
+
+    def cost() -> dict[str, int]:
+        counts = {}
+        for name, path in LISTS.items():
+            client.get(path)
+            with statements() as sent:
+                response = client.get(path)
+            assert response.status_code == 200, path
+            counts[name] = len(sent)
+        return counts
+
+    grow(3)
+    few = cost()
+    grow(117)
+    many = cost()
+    assert few == many
+    # A page of fifty, and the next one.
+    members = client.get(LISTS["members"]).get_data(as_text=True)
+    assert "Membre 0049" in members and "Membre 0050" not in members
+    assert 'rel="next"' in members
+    following = client.get(LISTS["members"] + "?page=2").get_data(as_text=True)
+    assert "Membre 0050" in following and "Membre 0049" not in following
+    assert 'rel="prev"' in following
+    for name in ("venues", "accounts", "messages", "statements", "network statements"):
+        assert 'rel="next"' in client.get(LISTS[name]).get_data(as_text=True), name

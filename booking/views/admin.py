@@ -18,11 +18,12 @@ from ..services.venues.members import set_account_active
 from ..services.venues.setup import (
     VenueSettings,
     create_venue,
-    setup_steps,
+    setup_steps_of,
     time_zones,
     update_venue,
 )
 from . import access
+from .kit import Paging
 from .manage.common import attempt, cancelled_note
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -35,17 +36,46 @@ def _zones() -> list[str]:
     return [*COMMON_ZONES, *sorted(time_zones() - set(COMMON_ZONES))]
 
 
+def _search() -> str:
+    return (request.args.get("q") or "").replace("\x00", "").strip()[:100]
+
+
+def _containing(search: str) -> str:
+    """A LIKE pattern for ``search`` anywhere, its own wildcards taken as they are."""
+    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 @bp.route("/")
 @access.admin
 def index() -> str:
-    venues = list(
-        db.session.scalars(
-            sa.select(Venue).options(selectinload(Venue.opening_periods)).order_by(Venue.name)
+    """The network's venues, a page at a time, with what each has of what it needs; found
+    by a word of their name or address."""
+    search = _search()
+    query = sa.select(Venue).order_by(Venue.name, Venue.id)
+    if search:
+        pattern = _containing(search)
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Venue.name).like(pattern, escape="\\"),
+                sa.func.lower(Venue.address).like(pattern, escape="\\"),
+            )
+        )
+    page = Paging.asked()
+    offset, limit = page.window
+    venues, more = page.cut(
+        list(
+            db.session.scalars(
+                query.options(selectinload(Venue.opening_periods)).offset(offset).limit(limit)
+            )
         )
     )
+    steps = setup_steps_of(db.session, venues)
     return render_template(
         "admin/index.html",
-        venues=[(venue, setup_steps(db.session, venue)) for venue in venues],
+        venues=[(venue, steps[venue.id]) for venue in venues],
+        search=search,
+        pages=page.links("admin.index", more),
     )
 
 
@@ -114,25 +144,32 @@ def edit_venue(slug: str) -> Response | tuple[str, int]:
 @bp.route("/accounts")
 @access.admin
 def accounts() -> str:
-    search = (request.args.get("q") or "").replace("\x00", "").strip()[:100]
+    """Every account, a page at a time by name (an index keeps the order: no page sorts
+    the whole network's people), or those whose name or address holds the words."""
+    search = _search()
+    page = Paging.asked()
+    offset, limit = page.window
     query = (
         sa.select(User)
         .options(selectinload(User.memberships).selectinload(Membership.venue))
         .order_by(sa.func.lower(User.display_name), User.id)
-        .limit(200)
+        .offset(offset)
+        .limit(limit)
     )
     if search:
-        pattern = (
-            "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        pattern = _containing(search)
         query = query.where(
             sa.or_(
                 sa.func.lower(User.display_name).like(pattern, escape="\\"),
                 User.email.like(pattern, escape="\\"),
             )
         )
+    people, more = page.cut(list(db.session.scalars(query)))
     return render_template(
-        "admin/accounts.html", people=list(db.session.scalars(query)), search=search
+        "admin/accounts.html",
+        people=people,
+        search=search,
+        pages=page.links("admin.accounts", more),
     )
 
 

@@ -283,15 +283,18 @@ def member_rows(
     now: datetime,
     search: str = "",
     role: Role | None = None,
+    *,
+    offset: int = 0,
     limit: int = 200,
 ) -> list[MemberRow]:
-    """The people of a venue with their role, their last booking there and how many are to come;
-    two queries whatever their number."""
+    """The people of a venue (``limit`` of them from ``offset``, by name) with their role,
+    their last booking there and how many are to come; two queries whatever their number."""
     query = (
         sa.select(User, Membership.role, Membership.rate)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.venue_id == venue_id)
         .order_by(sa.func.lower(User.display_name), User.id)
+        .offset(offset)
         .limit(limit)
     )
     text = search.strip().lower()

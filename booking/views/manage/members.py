@@ -25,7 +25,7 @@ from ...services.venues.members import (
 )
 from ...services.venues.trainings import member_grants, venue_trainings
 from .. import access
-from ..kit import today_at
+from ..kit import Paging, today_at
 from .common import attempt, bp, cancelled_note, managed_venue
 from .invitations import send_invitation
 
@@ -49,12 +49,26 @@ def members(slug: str) -> Response | tuple[str, int]:
             send_invitation(venue, form)
             return redirect(url_for("manage.members", slug=venue.slug))
     search = (request.args.get("q") or "").replace("\x00", "")[:100]
+    page = Paging.asked()
+    offset, limit = page.window
+    rows, more = page.cut(
+        member_rows(
+            db.session,
+            venue.id,
+            clock.now(),
+            search,
+            _role_filter(),
+            offset=offset,
+            limit=limit,
+        )
+    )
     return (
         render_template(
             "manage/members.html",
             venue=venue,
             form=form,
-            rows=member_rows(db.session, venue.id, clock.now(), search, _role_filter()),
+            rows=rows,
+            pages=page.links("manage.members", more, slug=venue.slug),
             search=search,
             role=request.args.get("role", ""),
         ),
