@@ -127,7 +127,8 @@ class QualificationGrant(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The day the member took the training (the record is made when granted_at).
     granted_on: Mapped[date] = mapped_column(sa.Date, default=lambda: utcnow().date())
-    expires_on: Mapped[date | None] = mapped_column(sa.Date)  # last valid day, inclusive
+    # The last valid day, inclusive; indexed for the nightly reminders of those ending.
+    expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
 
     qualification: Mapped[Qualification] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")

@@ -11,6 +11,10 @@
   (booking.models.reservations.audit_venue_ddl, installed with the feed-stamp
   triggers after every migration run) fills it for each new row; filled here for the
   rows that exist.
+- The nightly jobs' indexes: sessions by when last seen, e-mails by when written
+  (the purges), trainings by their last day (the reminders of those ending).
+- ix_user_name: the administrators' list of accounts by name, a page at a time
+  (PostgreSQL only: SQLite sorts its few people itself).
 - ix_reservation_pending: the requests waiting for a manager, by resource (a partial
   index: a few among millions), which every manager's page counts, without reading
   the venue's whole history to find them.
@@ -31,6 +35,13 @@ revision = '309f71edfaf2'
 down_revision = 'd1a7f3c9b2e5'
 branch_labels = None
 depends_on = None
+
+
+JOB_INDEXES = (
+    ("login_session", "last_seen_at"),
+    ("outbox_message", "created_at"),
+    ("qualification_grant", "expires_on"),
+)
 
 
 def _search_key(name: str) -> str:
@@ -61,6 +72,13 @@ def upgrade():
     op.create_index(
         "ix_audit_event_venue_created", "audit_event", ["venue_id", "created_at"], unique=False
     )
+    if connection.dialect.name == "postgresql":
+        op.create_index(
+            "ix_user_name", "user", [sa.text("lower(display_name)"), "id"], unique=False
+        )
+    # What the nightly jobs look for, by the index of its time.
+    for table, column in JOB_INDEXES:
+        op.create_index(f"ix_{table}_{column}", table, [column], unique=False)
     op.create_index(
         "ix_reservation_pending",
         "reservation",
@@ -72,10 +90,16 @@ def upgrade():
 
 
 def downgrade():
+    for table, column in JOB_INDEXES:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_user_name", table_name="user")
     op.drop_index("ix_reservation_pending", table_name="reservation")
-    op.execute("DROP TRIGGER IF EXISTS audit_event_venue" + (
-        " ON audit_event" if op.get_bind().dialect.name == "postgresql" else ""
-    ))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_venue ON audit_event")
+        op.execute("DROP FUNCTION IF EXISTS audit_event_venue()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_venue")
     op.drop_index("ix_audit_event_venue_created", table_name="audit_event")
     op.drop_column("audit_event", "venue_id")
     for table in ("venue", "resource"):
