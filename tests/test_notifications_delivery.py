@@ -377,3 +377,18 @@ def test_send_mail_now_sends_what_waits_for_its_next_try(app, make, smtp, runner
     assert "2 messages qui attendaient leur prochain essai partent maintenant." in result.output
     assert "2 envoyés" in result.output
     assert len(smtp.messages) == 2
+
+
+def test_a_batch_reads_its_messages_and_their_recipients_once(app, make, smtp):
+    """Ten thousand reminders the evening before: each message costs only what its kind
+    reads, its rows and recipients being read with the batch's."""
+    from .support.sql import statements
+
+    record_messages(make, 12)
+    db.session.remove()
+    with statements() as sent:
+        report = send_due(NOW)
+    assert report.sent == 12
+    reads = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    assert sum("FROM outbox_message" in s for s in reads) == 1, reads
+    assert sum('FROM "user"' in s for s in reads) <= 2, reads

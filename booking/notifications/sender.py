@@ -42,7 +42,7 @@ from email.utils import parsedate_to_datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..database import run_write
 from ..extensions import db
@@ -261,7 +261,15 @@ def _prepare(
 ) -> tuple[list[_Prepared], Report]:
     """Render the claimed messages, then keep their bytes in one write before any is
     sent; drop those no longer true, fail those that cannot be written."""
+    # The batch's rows and recipients in two queries (held here, so that the session
+    # keeps them): each message then reads only what its kind needs.
+    batch = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.id.in_([message_id for message_id, _ in claimed]))
+        .options(selectinload(OutboxMessage.recipient))
+    ).all()
     rendered = [_render(message_id, attempt, run.now, links) for message_id, attempt in claimed]
+    del batch
     db.session.commit()  # end the reads: nothing stays open while the server is slow
 
     def work(session: Session) -> tuple[list[_Prepared], Report]:
