@@ -275,3 +275,45 @@ def test_lists_that_grow_with_the_network_are_paged_at_a_flat_cost(client, auth,
     assert 'rel="prev"' in following
     for name in ("venues", "accounts", "messages", "statements", "network statements"):
         assert 'rel="next"' in client.get(LISTS[name]).get_data(as_text=True), name
+
+
+def test_the_reminders_read_the_day_they_remind_of(make, db_backend):
+    """The evening job reads tomorrow's bookings, not those of the days after."""
+    if db_backend != "postgresql":
+        pytest.skip("PostgreSQL says how many rows it reads (EXPLAIN ANALYZE)")
+    from booking.services.booking.reminders import record_reminders
+
+    from .support.sql import rows_read, sent_with_parameters
+
+    venue = make.venue(slug="fabrique", hours=[(d, time(0), time(23, 30)) for d in range(7)])
+    laser = make.resource(venue, slug="laser")
+    member = make.user(venue)
+    evening = paris(2026, 3, 2, 18)
+    tomorrow = paris(2026, 3, 3, 10).astimezone(UTC)
+    db.session.execute(
+        sa.insert(Reservation).values(
+            booking_row(0, laser.id, member.id, tomorrow, timedelta(hours=1))
+        )
+    )
+    db.session.commit()
+
+    def read() -> int:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        with sent_with_parameters() as sent:
+            record_reminders(evening)
+        return rows_read(sent, "reservation")
+
+    alone = read()
+    later = paris(2026, 3, 4, 8).astimezone(UTC)  # the day after tomorrow, and on
+    db.session.execute(
+        sa.insert(Reservation),
+        [
+            booking_row(
+                n, laser.id, member.id, later + timedelta(minutes=30 * n), timedelta(minutes=30)
+            )
+            for n in range(1, 200)
+        ],
+    )
+    db.session.commit()
+    assert read() <= alone
