@@ -394,7 +394,7 @@ def _tariffs(shape: Shape, today: date, now: str) -> Iterator[str]:
 # time for an hour or an hour and a half, so that none overlaps, buffer included; a
 # twentieth cancelled in the past; refusals and decisions where approval is needed;
 # PENDING_PER_APPROVAL_RESOURCE requests waiting among the bookings to come, and a third
-# of yesterday's left undecided (the expiry job's work). Written by the database itself
+# of those of the last three days left undecided (the expiry job's work). Written by the database itself
 # from generate_series: five million rows go faster than through COPY from Python.
 RESERVATIONS_SQL = """
 WITH spread AS (
@@ -413,7 +413,7 @@ WITH spread AS (
         (on_day + make_time(10 + (k %% 3) * 2, 0, 0)) AT TIME ZONE timezone AS starts_at,
         CASE WHEN k %% 2 = 1 THEN 60 ELSE 90 END AS minutes,
         CASE
-            WHEN on_day < %(today)s::date - 1 THEN CASE
+            WHEN on_day < %(today)s::date - 3 THEN CASE
                 WHEN k %% 20 = 0 THEN 'cancelled'
                 WHEN approval AND k %% 20 = 1 THEN 'refused'
                 ELSE 'confirmed' END

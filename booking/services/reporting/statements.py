@@ -172,6 +172,7 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
     )
     minutes = ((epoch(Reservation.ends_at) - epoch(Reservation.starts_at)) // 60).label("minutes")
     rate = sa.func.coalesce(Membership.rate, Rate.MEMBER.value)
+    venue_ids = [v.id for v in venues]
     query = (
         sa.select(
             Venue.id.label("venue_id"),
@@ -196,9 +197,21 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
         .join(Venue, sa.and_(Venue.id == Resource.venue_id, Venue.timezone == months.c.zone))
         .outerjoin(
             Membership,
-            sa.and_(Membership.user_id == Reservation.user_id, Membership.venue_id == Venue.id),
+            sa.and_(
+                Membership.user_id == Reservation.user_id,
+                Membership.venue_id == Venue.id,
+                Membership.venue_id.in_(venue_ids),
+            ),
         )
-        .where(Venue.id.in_([v.id for v in venues]), Reservation.status == Status.CONFIRMED)
+        .where(
+            Venue.id.in_(venue_ids),
+            # The venues' own bookings of the month (a range of the index on resource and
+            # start for each of their resources), not the whole network's month.
+            Reservation.resource_id.in_(
+                sa.select(Resource.id).where(Resource.venue_id.in_(venue_ids))
+            ),
+            Reservation.status == Status.CONFIRMED,
+        )
     )
     windows = price_windows(session, venues)
     if not windows:
