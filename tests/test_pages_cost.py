@@ -106,7 +106,8 @@ def test_the_managers_pages_read_the_same_rows_however_long_the_history_and_larg
     client, auth, make, db_backend
 ):
     """The requests page reads the bookings around each request, not the resource's whole
-    history; the log reads its venue's newest rows, not the network's."""
+    history; the log reads its venue's newest rows, not the network's; the members page
+    each person's last booking and those to come, not their whole history."""
     if db_backend != "postgresql":
         pytest.skip("PostgreSQL says how many rows it reads (EXPLAIN ANALYZE)")
     from booking.models import AuditEvent, Resource
@@ -176,7 +177,7 @@ def test_the_managers_pages_read_the_same_rows_however_long_the_history_and_larg
         db.session.execute(sa.text("ANALYZE"))  # the plans of a database that has lived
         db.session.commit()
         read = {}
-        for path in ("/manage/", "/manage/venues/fabrique/log"):
+        for path in ("/manage/", "/manage/venues/fabrique/log", "/manage/venues/fabrique/members"):
             client.get(path)
             with sent_with_parameters() as sent:
                 assert client.get(path).status_code == 200
