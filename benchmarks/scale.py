@@ -14,9 +14,13 @@ venue and as many reservations per resource:
     ahead, 20,000 requests waiting for a manager, 3,000 closures, an audit row for
     every move, 150,000 e-mails already sent and 10,000 waiting.
 
-Both are loaded with COPY, the large tables without their indexes, constraints and
-feed-stamp triggers; these are created after the load (the exclusion constraint
-checks then that no two bookings of a resource overlap: the data is valid).
+Venues, resources, people, closures, prices, sessions and e-mails are loaded with
+COPY; the reservations, the log and the e-mails waiting are written by the database
+itself (INSERT … SELECT from generate_series). The large tables are loaded without
+their keys, indexes, constraints, feed-stamp triggers and foreign keys; these are
+created after the load (the exclusion constraint then checks that no two holding
+bookings of a resource overlap, the foreign keys that every row points somewhere:
+the data is valid).
 Venue 0 holds the same bookings in both networks, so that a figure measured on it
 differs between them only by what the rest of the network holds.
 
@@ -30,8 +34,9 @@ each figure, its SQL statements, and the large network's figure ÷ the small one
   * the free-slot search in one venue, and across the network (a word that matches
     300 resources, tomorrow afternoon, one hour; and any resource over a week);
   * a venue's feed, in full and its 304;
-  * a venue's yearly report, and the network's month of statements (the page);
-  * the administrators' accounts and messages pages;
+  * a venue's yearly report and statements page; the network's statements page and
+    its month of statements (every line, as the downloads hold them);
+  * the administrators' venues, accounts and messages pages;
   * the nightly jobs (expiry, reminders, purge) and the sender on 10,000 messages.
 
 Targets: every per-venue figure within 1.5× of the small network's; the network-wide
@@ -52,7 +57,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time as clock
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
@@ -394,8 +398,9 @@ def _tariffs(shape: Shape, today: date, now: str) -> Iterator[str]:
 # time for an hour or an hour and a half, so that none overlaps, buffer included; a
 # twentieth cancelled in the past; refusals and decisions where approval is needed;
 # PENDING_PER_APPROVAL_RESOURCE requests waiting among the bookings to come, and a third
-# of those of the last three days left undecided (the expiry job's work). Written by the database itself
-# from generate_series: five million rows go faster than through COPY from Python.
+# of those of the last three days left undecided (the expiry job's work). Written by the
+# database itself from generate_series: five million rows go faster than through COPY
+# from Python.
 RESERVATIONS_SQL = """
 WITH spread AS (
     SELECT r.id AS rid, r.requires_approval AS approval, r.capacity > 1 AS shared,
@@ -544,39 +549,24 @@ def _definitions(connection: Any) -> tuple[list[str], list[str]]:
 def _recreate(
     server: TempPostgres, shape: Shape, statements: list[str], progress: Callable[[str], None]
 ) -> None:
-    """Create the keys, indexes and constraints dropped for the load: the exclusion
-    constraint (a GiST index, the longest to build) on a connection of its own meanwhile,
-    the foreign keys last."""
+    """Create the keys, indexes and constraints dropped for the load: keys and indexes, the
+    exclusion constraint (a GiST index, the longest to build: it checks that no two holding
+    bookings of a resource overlap), the foreign keys last."""
     import psycopg
 
     dsn = f"host=127.0.0.1 port={server.port} user=postgres dbname=network_{shape.label}"
 
-    def run(batch: list[str], errors: list[BaseException]) -> None:
-        try:
-            with psycopg.connect(dsn, autocommit=True) as connection:
-                connection.execute("SET maintenance_work_mem = '1GB'")
-                for statement in batch:
-                    connection.execute(statement)
-                    words = statement.split()
-                    name = words[5] if statement.startswith("ALTER") else words[2]
-                    if not name.startswith("fk_"):
-                        progress(f"created {name}")
-        except BaseException as error:
-            errors.append(error)
+    def first(statement: str) -> int:
+        return 2 if "FOREIGN KEY" in statement else 1 if " EXCLUDE " in statement else 0
 
-    exclusion = [st for st in statements if " EXCLUDE " in st]
-    keys_and_indexes = [
-        st for st in statements if " EXCLUDE " not in st and "FOREIGN KEY" not in st
-    ]
-    foreign = [st for st in statements if "FOREIGN KEY" in st]
-    errors: list[BaseException] = []
-    beside = threading.Thread(target=run, args=(exclusion, errors))
-    beside.start()
-    run(keys_and_indexes, errors)
-    beside.join()
-    run(foreign, errors)
-    if errors:
-        raise errors[0]
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("SET maintenance_work_mem = '1GB'")
+        for statement in sorted(statements, key=first):
+            connection.execute(statement)
+            words = statement.split()
+            name = words[5] if statement.startswith("ALTER") else words[2]
+            if not name.startswith("fk_"):
+                progress(f"created {name}")
     progress("foreign keys checked")
 
 
