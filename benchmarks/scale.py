@@ -89,7 +89,7 @@ from booking.services.booking.reminders import record_reminders  # noqa: E402
 from booking.services.reporting.activity import activity_report  # noqa: E402
 from booking.services.reporting.periods import Period  # noqa: E402
 from booking.services.reporting.statements import monthly_statements  # noqa: E402
-from tests.support.i18n import compile_catalogues  # noqa: E402
+from tests.support.i18n import compile_stale_catalogues  # noqa: E402
 from tests.support.postgres import TempPostgres  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -1180,7 +1180,7 @@ def main() -> int:
     parser.add_argument("--queued", type=int, default=QUEUED, help="e-mails for the sender")
     args = parser.parse_args()
     globals()["QUEUED"] = args.queued
-    compile_catalogues()
+    compile_stale_catalogues()
     work = Path(tempfile.mkdtemp(prefix="booking-scale-"))
     server = TempPostgres()
     say("starting a throw-away PostgreSQL cluster")

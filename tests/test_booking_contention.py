@@ -25,15 +25,11 @@ from booking.services import BookingError, LocalMoment, book
 from .conftest import Factory, paris
 from .support.sql import statements
 
-pytestmark = pytest.mark.postgres
+# PostgreSQL only: SQLite takes its one write lock before anything is read.
+pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("db_backend", ["postgresql"])]
 
 NOW = paris(2026, 3, 2, 9)
 TUESDAY = NOW.date() + timedelta(days=1)
-
-
-@pytest.fixture
-def db_backend() -> str:
-    return "postgresql"
 
 
 @pytest.fixture

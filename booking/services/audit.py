@@ -107,7 +107,18 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "refused": (("refused",), ()),
     "cancelled": (("cancelled", "withdrawn", "cancelled_by_closure"), ()),
     "expired": (("expired",), ()),
-    "closures": ((), ("closure.created", "closure.removed")),
+    "closures": (
+        (),
+        (
+            "closure.created",
+            "closure.removed",
+            "closure.rule_created",
+            "closure.rule_removed",
+            "calendar.followed",
+            "calendar.unfollowed",
+            "import.done",
+        ),
+    ),
     "hours": ((), ("hours.changed",)),
     "resources": (
         (),
@@ -128,6 +139,8 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "training.removed",
             "training.granted",
             "training.revoked",
+            "training.promised",
+            "training.unpromised",
         ),
     ),
     "roles": (

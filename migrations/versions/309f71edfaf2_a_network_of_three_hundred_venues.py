@@ -20,7 +20,7 @@
   the venue's whole history to find them.
 
 Revision ID: 309f71edfaf2
-Revises: d1a7f3c9b2e5
+Revises: e7b4c2a9d610
 Create Date: 2026-12-07 09:00:00.000000
 
 """
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '309f71edfaf2'
-down_revision = 'd1a7f3c9b2e5'
+down_revision = 'e7b4c2a9d610'
 branch_labels = None
 depends_on = None
 
