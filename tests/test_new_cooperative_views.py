@@ -317,7 +317,8 @@ def test_a_resource_creates_the_training_it_needs(client, auth, place) -> None:
     assert created.status_code == 302
     assert created.headers["Location"] == "/manage/venues/dunkerque/resources/new"
     (said,) = [f for f in flashes_of(client.get(created.headers["Location"])) if "créé" in f]
-    assert "« Découpeuse laser » : ressource créée" in said and "« Laser niveau 2 » est créée" in said
+    assert "« Découpeuse laser » : ressource créée" in said
+    assert "« Laser niveau 2 » est créée" in said
     laser = db.session.scalar(sa.select(Resource).where(Resource.name == "Découpeuse laser"))
     assert laser.qualification.name == "Laser niveau 2"
     both = client.post(
