@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app booking
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format translations extract-messages system-deps serve bench clean
+.PHONY: run test lint format translations extract-messages system-deps serve bench bench-scale clean
 
 $(BIN)/python:
 	@echo "Creating the virtual environment in $(VENV)"
@@ -68,6 +68,11 @@ bench: $(VENV)/.dev system-deps
 	$(BIN)/python benchmarks/outbox.py
 	$(BIN)/python benchmarks/pages.py
 	$(BIN)/python benchmarks/reports.py
+
+# A network of 300 venues and 5,000,000 reservations beside one of 6 venues (about a
+# quarter of an hour on two cores): what grows with the network, and what must not.
+bench-scale: $(VENV)/.dev system-deps
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -10,7 +10,9 @@ Prints:
     4 on PostgreSQL, 10 on SQLite);
   * the SQL statements of one booking and of a ten-date series;
   * accepted bookings per second under contention (gunicorn, 4 workers,
-    16 clients booking the same resource at once), on both databases;
+    16 clients booking at once), on the same resource and across ten resources of
+    one venue, on both databases: with ten resources it should grow (bookings of
+    different resources never wait for each other), not stay at one resource's figure;
   * the peak memory of this process.
 
 Run it with `make bench` or `.venv/bin/python benchmarks/booking.py`.
@@ -350,7 +352,11 @@ def history_ratio(
     }
 
 
-def contention(url: str, instance: Path, label: str, clients: int, per_client: int) -> float:
+def contention(
+    url: str, instance: Path, label: str, clients: int, per_client: int, resources: int = 1
+) -> float:
+    """Accepted bookings per second, ``clients`` booking at once, client i on resource
+    i mod ``resources``, each at slots of its own."""
     app = make_app(url, instance)
     with app.app_context():
         upgrade()
@@ -374,7 +380,7 @@ def contention(url: str, instance: Path, label: str, clients: int, per_client: i
                 hour = 8 + (slot % 20) // 2
                 minute = 30 * (slot % 2)
                 response = session.post(
-                    f"{base}/reservations/new?resource=r0",
+                    f"{base}/reservations/new?resource=r{index % resources}",
                     data={
                         "csrf_token": token[id(session)],
                         "day": day.isoformat(),
@@ -387,7 +393,8 @@ def contention(url: str, instance: Path, label: str, clients: int, per_client: i
                 accepted += response.status_code == 302
             return accepted
 
-        say(f"[{label}] {clients} clients × {per_client} bookings on one resource")
+        where = "one resource" if resources == 1 else f"{resources} resources of one venue"
+        say(f"[{label}] {clients} clients × {per_client} bookings on {where}")
         began = clock.perf_counter()
         results = all_at_once([lambda i=i: client_run(i) for i in range(clients)])
         elapsed = clock.perf_counter() - began
@@ -404,30 +411,43 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=200, help="bookings timed per history size")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--contention-only", action="store_true", help="only the bookings under contention"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="booking-bench-"))
     results: dict[str, dict[str, float]] = {}
-    results["sqlite"] = history_ratio(
-        (f"sqlite:///{work / 'small.sqlite3'}", f"sqlite:///{work / 'large.sqlite3'}"),
-        work,
-        "sqlite",
-        args.samples,
-    )
-    rates = {"sqlite": contention(f"sqlite:///{work / 'race.sqlite3'}", work, "sqlite", 16, 10)}
+    if not args.contention_only:
+        results["sqlite"] = history_ratio(
+            (f"sqlite:///{work / 'small.sqlite3'}", f"sqlite:///{work / 'large.sqlite3'}"),
+            work,
+            "sqlite",
+            args.samples,
+        )
+    rates = {
+        "sqlite": contention(f"sqlite:///{work / 'race.sqlite3'}", work, "sqlite", 16, 10),
+        "sqlite, 10 resources": contention(
+            f"sqlite:///{work / 'race10.sqlite3'}", work, "sqlite", 16, 10, RESOURCES
+        ),
+    }
     server = None
     if not args.skip_postgres:
         server = TempPostgres()
         say("[postgresql] starting a throw-away cluster")
         server.start()
         try:
-            results["postgresql"] = history_ratio(
-                (server.create_database("bench_small"), server.create_database("bench_large")),
-                work,
-                "postgresql",
-                args.samples,
-            )
+            if not args.contention_only:
+                results["postgresql"] = history_ratio(
+                    (server.create_database("bench_small"), server.create_database("bench_large")),
+                    work,
+                    "postgresql",
+                    args.samples,
+                )
             rates["postgresql"] = contention(
                 server.create_database("bench_race"), work, "postgresql", 16, 10
+            )
+            rates["postgresql, 10 resources"] = contention(
+                server.create_database("bench_race10"), work, "postgresql", 16, 10, RESOURCES
             )
         finally:
             server.stop()
@@ -456,7 +476,7 @@ def main() -> int:
         )
     for name, rate in rates.items():
         say(
-            f"  {name:<10} {rate:6.0f} accepted bookings/s under contention (4 workers, 16 clients)"
+            f"  {name:<24} {rate:6.0f} accepted bookings/s under contention (4 workers, 16 clients)"
         )
     say(f"  peak RSS of the benchmark process {rss:.0f} MiB")
     say("Targets met." if met else "Targets NOT met.")

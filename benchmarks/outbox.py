@@ -42,7 +42,7 @@ from booking.models import (  # noqa: E402
 )
 from booking.notifications import send_due  # noqa: E402
 from booking.services import approve, book, outbox  # noqa: E402
-from tests.support.i18n import compile_catalogues  # noqa: E402
+from tests.support.i18n import compile_stale_catalogues  # noqa: E402
 from tests.support.postgres import TempPostgres  # noqa: E402
 from tests.support.smtp import MailServer  # noqa: E402
 
@@ -193,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
-    compile_catalogues()
+    compile_stale_catalogues()
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{folder}/outbox.sqlite3", args.count)
     server = TempPostgres()

@@ -98,9 +98,10 @@ def test_a_replica_is_a_second_postgresql_engine(tmp_path, monkeypatch):
         replica = db.engines["replica"]
     assert replica.url.host == "standby.example.org"
     assert replica.url.drivername == "postgresql+psycopg"
-    # Sessions in UTC as on the primary; a replica that does not answer is given up soon.
+    # Sessions in UTC and without JIT as on the primary; a replica that does not answer is
+    # given up soon.
     connect_args = app.config["SQLALCHEMY_BINDS"]["replica"]["connect_args"]
-    assert connect_args == {"options": "-c TimeZone=UTC", "connect_timeout": 3}
+    assert connect_args == {"options": "-c TimeZone=UTC -c jit=off", "connect_timeout": 3}
 
 
 def test_an_app_with_a_replica_leaves_none_to_the_next(tmp_path, monkeypatch):

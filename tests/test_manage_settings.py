@@ -620,3 +620,42 @@ def test_the_managers_pages_read_alike_on_both_engines(place: dict, make: Factor
         LogFilter(member_id=place["member"].id),
     )
     assert [e.action for e in entries] == ["created", "training.granted"] and not more
+
+
+def test_each_move_in_the_log_knows_its_venue_whatever_wrote_it(place: dict, make: Factory) -> None:
+    """The log of a venue is read by its venue (an index on it), not by going through the
+    whole network's log: every row gets the venue of its reservation, from the booking
+    engine as from a row written in bulk."""
+    from booking.models import AuditEvent
+    from booking.services.audit import LogFilter, venue_log
+
+    elsewhere = make.venue(slug="ailleurs", hours=WEEKDAYS)
+    laser = make.resource(elsewhere, slug="laser")
+    there = make.user(elsewhere)
+    booked = book_as(
+        place["kitchen"],
+        place["member"],
+        starts_at=paris(2026, 3, 3, 10),
+        ends_at=paris(2026, 3, 3, 12),
+        now=NOW,
+    )
+    other = book_as(
+        laser, there, starts_at=paris(2026, 3, 3, 10), ends_at=paris(2026, 3, 3, 12), now=NOW
+    )
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {"reservation_id": other.id, "action": "approved", "detail": "", "created_at": NOW},
+            {"reservation_id": booked.id, "action": "approved", "detail": "", "created_at": NOW},
+        ],
+    )
+    db.session.commit()
+    venues = dict(
+        db.session.execute(sa.select(AuditEvent.reservation_id, AuditEvent.venue_id)).all()
+    )
+    assert venues == {booked.id: place["venue"].id, other.id: elsewhere.id}
+    entries, _ = venue_log(db.session, db.session.get(Venue, place["venue"].id), LogFilter())
+    assert sorted((e.action, e.reservation_id) for e in entries) == [
+        ("approved", booked.id),
+        ("created", booked.id),
+    ]

@@ -373,3 +373,32 @@ def test_send_mail_now_sends_what_waits_for_its_next_try(app, make, smtp, runner
     assert "2 messages qui attendaient leur prochain essai partent maintenant." in result.output
     assert "Envois réussis\u00a0: 2," in result.output
     assert len(smtp.messages) == 2
+
+
+def test_a_batch_reads_its_messages_and_what_they_report_once(app, make, smtp):
+    """Ten thousand reminders the evening before: each message costs only what its kind
+    reads besides, its row, its recipient and the reservations it reports being read with
+    the batch's."""
+    from .support.sql import statements
+
+    venue = make.venue(name="KPA Moulins")
+    laser = make.resource(venue, name="Découpeuse laser")
+    people = [make.user(venue, email=f"membre{n}@example.org") for n in range(12)]
+    booked = [
+        book_as(
+            laser,
+            person,
+            starts_at=NOW + timedelta(days=1, hours=n),
+            ends_at=NOW + timedelta(days=1, hours=n, minutes=30),
+            now=NOW,
+        )
+        for n, person in enumerate(people)
+    ]
+    run_write(lambda session: outbox.to_members(session, "accepted", booked, NOW))
+    db.session.remove()
+    with statements() as sent:
+        report = send_due(NOW)
+    assert report.sent == 12
+    reads = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    for table in ("outbox_message", "reservation", '"user"'):
+        assert sum(f"FROM {table}" in s for s in reads) <= 2, (table, reads)

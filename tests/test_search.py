@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Reservation
+from booking.models import Reservation, Resource
 from booking.services.availability.search import SearchQuery, find_free_slots, folded
 
 from .conftest import book_as, paris, whole_day
@@ -212,3 +212,46 @@ def test_a_search_costs_the_same_queries_however_many_bookings_exist(network):
     # The viewer, the resources, their hours and closures, their bookings, the quota
     # minutes, the managers to ask.
     assert few == many <= 7
+
+
+def test_across_the_network_only_the_resources_a_page_needs_are_read(network, make):
+    """Forty venues with a kitchen each: the kitchens are found by the database (not every
+    resource read to look for the word), and the bookings read are those of the few
+    kitchens that open first, enough for a page, not those of all forty."""
+    for n in range(40):
+        opens = time(8) if n % 4 == 0 else time(13)  # ten open in the morning
+        venue = make.venue(slug=f"lieu-{n}", name=f"Tiers-lieu {n}", hours=[(1, opens, time(19))])
+        make.resource(venue, slug=f"cuisine-{n}", name="Cuisine partagée")
+        make.resource(venue, slug=f"laser-{n}", name="Découpeuse laser")
+    asked: list[tuple[str, dict]] = []
+
+    def record(_conn, statement, multiparams, params, _options) -> None:  # type: ignore[no-untyped-def]
+        given = params or (multiparams[0] if multiparams else {})
+        asked.append((str(statement), given if isinstance(given, dict) else {}))
+
+    db.session.remove()
+    sa.event.listen(db.engine, "before_execute", record)
+    try:
+        result = search(None, words="cuisine")
+    finally:
+        sa.event.remove(db.engine, "before_execute", record)
+    assert len(result.slots) == 30 and result.truncated
+    starts = [s.starts_at for s in result.slots]
+    assert starts == sorted(starts)
+    # The ten kitchens open in the morning fill the page.
+    assert {s.resource.slug for s in result.slots} == {f"cuisine-{n}" for n in range(0, 40, 4)}
+
+    def resources_asked(table: str) -> set[int]:
+        """The resources whose rows of ``table`` were asked for."""
+        return {
+            resource_id
+            for statement, parameters in asked
+            if f"FROM {table}" in statement
+            for resource_id in parameters.get("resource_ids", [])
+        }
+
+    cuisines = {
+        r.id for r in db.session.scalars(sa.select(Resource).where(Resource.slug.like("cuisine-%")))
+    }
+    assert resources_asked("opening_period") == cuisines
+    assert 0 < len(resources_asked("reservation")) < len(cuisines) / 2

@@ -5,20 +5,32 @@ cost one indexed query, so every change that a feed shows bumps a stamp in
 the same transaction, by database triggers (a row written by hand in psql
 counts too). A stamp is a row per subject and kind:
 
-- ``r`` a resource's public feed: its reservations, its name, its venue's
-  name, address and time zone; and its page, which also shows its rules, its
+- ``r`` a resource's public feed: its reservations, its closures, its name, its
+  venue's name, address and time zone; and its page, which also shows its rules, its
   hours, its training and its venue's details, so changes to these bump it too;
-- ``v`` a venue's public feed: the same for every resource of the venue, and
-  the venue's week page likewise;
-- ``m`` a venue as its managers see it: the same, plus the names and e-mail
-  addresses of the members who booked there;
+- ``v`` what a venue's public feed and week page show besides its resources' rows:
+  the venue's details and hours, resources added, moved or removed;
+- ``m`` what the venue's managers' feed shows besides its resources' rows: the names
+  and e-mail addresses of the members who booked there;
 - ``u`` a member's own feed: their reservations, and the names of the
   resources and venues these are at.
 
-The triggers are code, not data: ``TRIGGERS`` below is their one current
+A venue's stamp is never a row of its own that every booking rewrites: that row
+would stay locked until each booking's COMMIT, and bookings of different
+resources of a venue would queue behind each other. A booking bumps the rows of
+its resource and of its member only; a venue's stamp is read as its own row (``v``
+or ``m``) with the rows of its resources, in one indexed aggregate (the sum of
+their versions, their latest change: ``booking.services.booking.feeds``). Each
+row's version only grows, and a resource leaving the venue bumps the venue's own
+row (carrying its latest change along), so that the pair read never comes back to
+an earlier value and the time of the last change never goes backwards.
+
+The triggers are code, not data: ``_triggers`` below is their one current
 definition, and ``install_triggers`` (re)creates them after every migration
 run (``migrations/env.py``), like a repeatable migration. That also repairs
 them on SQLite, where altering a table rebuilds it and drops its triggers.
+The one trigger that is not about feeds, the venue of each audit row
+(``models.reservations.audit_venue_ddl``), is installed with them.
 ``tests/test_schema.py`` checks that a migrated database has every one.
 """
 
@@ -32,6 +44,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .reservations import AUDIT_VENUE_TRIGGER, audit_venue_ddl
 from .types import UTCDateTime
 
 
@@ -80,12 +93,10 @@ _NEVER = {
 
 def _reservation(row: str, at: str, only_if: str = "true") -> list[str]:
     """A reservation shows in its resource's feed, its venue's public and managers'
-    feeds, and its member's feed."""
-    venue = f"FROM resource WHERE id = {row}.resource_id AND ({only_if})"
+    feeds, and its member's feed: the venue's read its resources' rows, so that two
+    bookings of different resources never write the same row."""
     return [
         f"SELECT '{RESOURCE}', {row}.resource_id, 1, {at} WHERE {only_if}",
-        f"SELECT '{VENUE}', venue_id, 1, {at} {venue}",
-        f"SELECT '{MANAGED}', venue_id, 1, {at} {venue}",
         f"SELECT '{MEMBER}', {row}.user_id, 1, {at} WHERE {only_if}",
     ]
 
@@ -193,10 +204,17 @@ def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, li
             ],
         ),
         (
+            # The venue's feeds no longer read the resource's row: its own rows carry
+            # the resource's latest change, so that their time never goes backwards.
             "feed_stamp_resource_delete",
             "resource",
             "DELETE",
-            [f"SELECT '{VENUE}', OLD.venue_id, 1, {never} WHERE true"],
+            [
+                f"SELECT '{kind}', OLD.venue_id, 1, coalesce((SELECT changed_at FROM "
+                f"feed_stamp WHERE kind = '{RESOURCE}' AND subject_id = OLD.id), {never}) "
+                "WHERE true"
+                for kind in (VENUE, MANAGED)
+            ],
         ),
         (
             "feed_stamp_venue_details_update",
@@ -238,7 +256,7 @@ def _triggers(now: str, dialect: str = "sqlite") -> list[tuple[str, str, str, li
     ]
 
 
-TRIGGER_NAMES = [name for name, *_ in _triggers("")]
+TRIGGER_NAMES = [name for name, *_ in _triggers("")] + [AUDIT_VENUE_TRIGGER]
 
 
 def _bump(select: str, dialect: str) -> str:
@@ -274,10 +292,11 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 
 def install_triggers(connection: Connection) -> bool:
-    """(Re)create the feed-stamp triggers, if the schema has stamps yet. Returns whether
-    it did."""
+    """(Re)create the feed-stamp triggers, if the schema has stamps yet, and the audit
+    rows' venue one. Returns whether it did."""
     if not sa.inspect(connection).has_table(FeedStamp.__tablename__):
         return False
-    for statement in trigger_ddl(connection.dialect.name):
+    dialect = connection.dialect.name
+    for statement in trigger_ddl(dialect) + audit_venue_ddl(dialect):
         connection.exec_driver_sql(statement)
     return True

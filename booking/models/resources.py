@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
+from .names import search_key, search_key_default
 from .types import UTCDateTime, str_enum, utcnow
 from .venues import OpeningPeriod, Venue
 
@@ -49,6 +50,10 @@ class Resource(db.Model):
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id"), index=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(160))
+    # The name as the search matches words against it (booking.models.names), kept with it.
+    search_key: Mapped[str] = mapped_column(
+        sa.String(160), default=search_key_default, server_default=""
+    )
     kind: Mapped[ResourceKind] = mapped_column(str_enum(ResourceKind, "resource_kind"))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     capacity: Mapped[int] = mapped_column(default=1)
@@ -75,6 +80,11 @@ class Resource(db.Model):
         order_by="(OpeningPeriod.weekday, OpeningPeriod.opens_at)",
         cascade="all, delete-orphan",
     )
+
+    @validates("name")
+    def _keep_search_key(self, _key: str, name: str) -> str:
+        self.search_key = search_key(name or "")
+        return name
 
     @property
     def opening_periods(self) -> list[OpeningPeriod]:
@@ -117,7 +127,8 @@ class QualificationGrant(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The day the member took the training (the record is made when granted_at).
     granted_on: Mapped[date] = mapped_column(sa.Date, default=lambda: utcnow().date())
-    expires_on: Mapped[date | None] = mapped_column(sa.Date)  # last valid day, inclusive
+    # The last valid day, inclusive; indexed for the nightly reminders of those ending.
+    expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
 
     qualification: Mapped[Qualification] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualification_grants")

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
+from .names import search_key, search_key_default
 from .types import UTCDateTime, meets, str_enum, utcnow
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ class Venue(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(160))
+    # The name as the search matches words against it (booking.models.names), kept with it.
+    search_key: Mapped[str] = mapped_column(
+        sa.String(160), default=search_key_default, server_default=""
+    )
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
@@ -46,6 +51,11 @@ class Venue(db.Model):
         back_populates="venue", order_by="Closure.starts_at", cascade="all, delete-orphan"
     )
     memberships: Mapped[list[Membership]] = relationship(back_populates="venue")
+
+    @validates("name")
+    def _keep_search_key(self, _key: str, name: str) -> str:
+        self.search_key = search_key(name or "")
+        return name
 
     @property
     def zone(self) -> ZoneInfo:

@@ -42,11 +42,11 @@ from email.utils import parsedate_to_datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..database import run_write
 from ..extensions import db
-from ..models import MessageStatus, OutboxMessage
+from ..models import MessageStatus, OutboxMessage, Reservation, Resource
 from .compose import Obsolete, compose, link_life, mime
 from .links import Links
 from .transport import DeliveryError, FileTransport, Send, SMTPTransport, transport_for
@@ -261,7 +261,35 @@ def _prepare(
 ) -> tuple[list[_Prepared], Report]:
     """Render the claimed messages, then keep their bytes in one write before any is
     sent; drop those no longer true, fail those that cannot be written."""
+    # The batch's rows and recipients, and the reservations they report with their
+    # resources, venues and members, a few queries for the batch (held here, so that the
+    # session keeps them): each message then reads only what else its kind needs.
+    batch = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.id.in_([message_id for message_id, _ in claimed]))
+        .options(selectinload(OutboxMessage.recipient))
+    ).all()
+    reported = {
+        snap["id"]
+        for message in batch
+        if isinstance(message.payload, dict)
+        for snap in message.payload.get("reservations", [])
+        if isinstance(snap, dict) and isinstance(snap.get("id"), int)
+    }
+    held = (
+        db.session.scalars(
+            sa.select(Reservation)
+            .where(Reservation.id.in_(reported))
+            .options(
+                selectinload(Reservation.resource).selectinload(Resource.venue),
+                selectinload(Reservation.user),
+            )
+        ).all()
+        if reported
+        else []
+    )
     rendered = [_render(message_id, attempt, run.now, links) for message_id, attempt in claimed]
+    del batch, held
     db.session.commit()  # end the reads: nothing stays open while the server is slow
 
     def work(session: Session) -> tuple[list[_Prepared], Report]:

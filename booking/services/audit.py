@@ -242,7 +242,8 @@ def venue_log(
             .join(Resource, Resource.id == Reservation.resource_id)
             .join(member, member.id == Reservation.user_id)
             .outerjoin(actor, actor.id == AuditEvent.actor_id)
-            .where(Resource.venue_id == venue.id)
+            # The venue the move happened at: a range of the log's index on venue and time.
+            .where(AuditEvent.venue_id == venue.id)
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(wanted)
         )

@@ -27,6 +27,7 @@ from ..services.venues.setup import (
     update_venue,
 )
 from . import access
+from .kit import Paging
 from .manage.common import attempt, cancelled_note
 from .manage.invitations import valid_for
 
@@ -38,6 +39,16 @@ COMMON_ZONES = ("Europe/Paris", "Europe/Brussels", "Europe/London", "UTC")
 
 def _zones() -> list[str]:
     return [*COMMON_ZONES, *sorted(time_zones() - set(COMMON_ZONES))]
+
+
+def _search() -> str:
+    return (request.args.get("q") or "").replace("\x00", "").strip()[:100]
+
+
+def _containing(search: str) -> str:
+    """A LIKE pattern for ``search`` anywhere, its own wildcards taken as they are."""
+    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 @bp.route("/")
@@ -158,25 +169,32 @@ def edit_venue(slug: str) -> Response | tuple[str, int]:
 @bp.route("/accounts")
 @access.admin
 def accounts() -> str:
-    search = (request.args.get("q") or "").replace("\x00", "").strip()[:100]
+    """Every account, a page at a time by name (an index keeps the order: no page sorts
+    the whole network's people), or those whose name or address holds the words."""
+    search = _search()
+    page = Paging.asked()
+    offset, limit = page.window
     query = (
         sa.select(User)
         .options(selectinload(User.memberships).selectinload(Membership.venue))
         .order_by(sa.func.lower(User.display_name), User.id)
-        .limit(200)
+        .offset(offset)
+        .limit(limit)
     )
     if search:
-        pattern = (
-            "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        pattern = _containing(search)
         query = query.where(
             sa.or_(
                 sa.func.lower(User.display_name).like(pattern, escape="\\"),
                 User.email.like(pattern, escape="\\"),
             )
         )
+    people, more = page.cut(list(db.session.scalars(query)))
     return render_template(
-        "admin/accounts.html", people=list(db.session.scalars(query)), search=search
+        "admin/accounts.html",
+        people=people,
+        search=search,
+        pages=page.links("admin.accounts", more),
     )
 
 

@@ -6,6 +6,7 @@ reads exactly what members would receive.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from email import message_from_string
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -24,6 +25,7 @@ from ..notifications import drop, send_again, transport
 from ..notifications.secret_links import may_work
 from ..presentation.outbox import Parts, hide_secret_links, message_parts, with_links
 from . import access
+from .kit import Paging
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/messages")
 
@@ -34,28 +36,57 @@ def _zone() -> ZoneInfo:
 
 
 PAGE = 100
+# Messages done with (sent, or no longer needed) are counted over this many days only:
+# they are kept for months, and counting them all would read every one each time.
+RECENT_DAYS = 7
+DONE = (MessageStatus.SENT, MessageStatus.DROPPED)
+
+
+def _counts(now: datetime) -> dict[MessageStatus, int]:
+    """How many messages are in each state (the recent ones only for those done with), in
+    one query: a range of the index on state and due time for each state."""
+    since = now - timedelta(days=RECENT_DAYS)
+    counted = sa.or_(
+        *(
+            OutboxMessage.status == status
+            if status not in DONE
+            else sa.and_(OutboxMessage.status == status, OutboxMessage.due_at >= since)
+            for status in MessageStatus
+        )
+    )
+    return {
+        MessageStatus(status): count
+        for status, count in db.session.execute(
+            sa.select(OutboxMessage.status, sa.func.count())
+            .where(counted)
+            .group_by(OutboxMessage.status)
+        ).tuples()
+    }
 
 
 @bp.route("")
 @access.admin
 def index() -> ResponseReturnValue:
-    messages = list(
-        db.session.scalars(
-            sa.select(OutboxMessage)
-            .order_by(OutboxMessage.id.desc())
-            .limit(PAGE)
-            .options(selectinload(OutboxMessage.recipient))
+    """The messages, newest first, a page at a time."""
+    page = Paging.asked(PAGE)
+    offset, limit = page.window
+    messages, more = page.cut(
+        list(
+            db.session.scalars(
+                sa.select(OutboxMessage)
+                .order_by(OutboxMessage.id.desc())
+                .offset(offset)
+                .limit(limit)
+                .options(selectinload(OutboxMessage.recipient))
+            )
         )
-    )
-    counts = dict(
-        db.session.execute(
-            sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-        ).all()
     )
     return render_template(
         "outbox/index.html",
         messages=messages,
-        counts={MessageStatus(k): v for k, v in counts.items()},
+        pages=page.links("outbox.index", more),
+        recent_days=RECENT_DAYS,
+        counts=_counts(clock.now()),
         where=transport().description,
         smtp=bool(current_app.config["SMTP_HOST"]),
         base_url_missing=not current_app.config["EXTERNAL_URL"],

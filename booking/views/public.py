@@ -32,7 +32,7 @@ from ..presentation.weeks import Words, week_view
 from ..services import reads_only
 from ..services.accounts.preferences import save_language
 from ..services.availability.week import plans, week_start
-from ..services.booking.feeds import stamp_join
+from ..services.booking.feeds import VenueStamp, stamp_join
 from ..services.booking.member_bookings import next_reservations
 from ..services.venues.closures import venue_closures
 from ..services.venues.directory import Listed, own_venues, venue_page
@@ -115,10 +115,10 @@ _RESOURCE_HEAD = (
     .outerjoin(_RESOURCE_STAMP, _ON_RESOURCE)
     .where(Resource.slug == sa.bindparam("slug"), Resource.is_active, Venue.is_active)
 )
-_VENUE_STAMP, _ON_VENUE = stamp_join(stamps.VENUE, Venue.id)
+_VENUE_STAMP = VenueStamp.of(stamps.VENUE, Venue.id)
 _VENUE_HEAD = (
-    sa.select(Venue.id, Venue.name, Venue.timezone, _VENUE_STAMP.version)
-    .outerjoin(_VENUE_STAMP, _ON_VENUE)
+    sa.select(Venue.id, Venue.name, Venue.timezone, *_VENUE_STAMP.columns)
+    .outerjoin(_VENUE_STAMP.own, _VENUE_STAMP.on)
     .where(Venue.slug == sa.bindparam("slug"), Venue.is_active)
 )
 
@@ -181,7 +181,8 @@ def week(slug: str) -> str:
     head = db.session.execute(_VENUE_HEAD, {"slug": slug}).one_or_none()
     if head is None:
         abort(404)
-    venue_id, venue_name, timezone, version = head
+    venue_id, venue_name, timezone, *stamp = head
+    version = VenueStamp.version(*stamp)
     now, today = _local_today(timezone)
     first = week_start(request.args.get("week"), today)
 

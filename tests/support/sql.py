@@ -34,6 +34,52 @@ def statements() -> Iterator[list[str]]:
         sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
+@contextmanager
+def sent_with_parameters() -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements this thread sends meanwhile, with their parameters as the
+    driver receives them (to EXPLAIN them again: ``rows_read``)."""
+    seen: list[tuple[str, Any]] = []
+    me = threading.get_ident()
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if threading.get_ident() == me and statement.lstrip().upper().startswith(
+            ("SELECT", "WITH")
+        ):
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+def rows_read(statements: list[tuple[str, Any]], table: str) -> int:
+    """How many rows of ``table`` PostgreSQL reads to answer these statements again
+    (EXPLAIN ANALYZE): those its scans return and those their filters throw away."""
+    total = 0
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters or None)
+            (plan,) = cursor.fetchone()
+            for node in _scans(plan[0]["Plan"]):
+                if node.get("Relation Name") == table:
+                    loops = node.get("Actual Loops", 1)
+                    total += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * loops
+        raw.rollback()
+    finally:
+        raw.close()
+    return total
+
+
 def booking_row(
     n: int,
     resource_id: int,

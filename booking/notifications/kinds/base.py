@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from ...extensions import db
 from ...models import OutboxMessage, Reservation, Resource, Status, User, Venue
@@ -116,17 +117,25 @@ class Composer:
         """The reservations the message is about, as they are now and as it reports them
         (status, SEQUENCE and last change when it happened)."""
         snaps = self.payload.get("reservations", [])
-        current = {
-            reservation.id: reservation
-            for reservation in db.session.scalars(
-                sa.select(Reservation)
-                .where(Reservation.id.in_([snap["id"] for snap in snaps]))
-                .options(
-                    selectinload(Reservation.resource).selectinload(Resource.venue),
-                    selectinload(Reservation.user),
+        # Those the sender read with its batch are taken as they are; the rest, read here.
+        current: dict[int, Reservation] = {}
+        for snap in snaps:
+            known = db.session.identity_map.get(identity_key(Reservation, snap["id"]))
+            if known is not None:
+                current[snap["id"]] = known
+        missing = [snap["id"] for snap in snaps if snap["id"] not in current]
+        if missing:
+            current.update(
+                (reservation.id, reservation)
+                for reservation in db.session.scalars(
+                    sa.select(Reservation)
+                    .where(Reservation.id.in_(missing))
+                    .options(
+                        selectinload(Reservation.resource).selectinload(Resource.venue),
+                        selectinload(Reservation.user),
+                    )
                 )
             )
-        }
         reported = [_reported(current[s["id"]], s) for s in snaps if s["id"] in current]
         if not reported:
             raise Obsolete("the reservations no longer exist")

@@ -4,7 +4,7 @@ told of their own bookings (with the calendar entries that keep their phone up t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,6 +225,15 @@ class Reminder(AboutReservations):
         reminded there ("tomorrow" in that zone)."""
         if not zones:
             return 0
+        # Only the days reminded of, whatever the zone: the bookings of a day of the
+        # network, not of three.
+        bounds = [
+            (
+                datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)),
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)),
+            )
+            for zone, day in zones.items()
+        ]
         candidates = session.execute(
             sa.select(*outbox.REPORTED, Venue.timezone)
             .join(Resource, Resource.id == Reservation.resource_id)
@@ -233,7 +242,8 @@ class Reminder(AboutReservations):
             .where(
                 Reservation.status == Status.CONFIRMED,
                 Reservation.starts_at > now,
-                Reservation.starts_at < now + timedelta(days=3),
+                Reservation.starts_at >= min(start for start, _ in bounds),
+                Reservation.starts_at < max(end for _, end in bounds),
                 User.active,
                 User.remind_day_before,
             )

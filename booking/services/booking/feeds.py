@@ -152,6 +152,49 @@ def stamp_join(kind: str, subject: Any) -> Any:
     return stamp, sa.and_(stamp.kind == kind, stamp.subject_id == subject)
 
 
+@dataclass(frozen=True)
+class VenueStamp:
+    """A venue's stamp as a query reads it (``booking.models.feeds``): its own row
+    (outer-joined on ``on``), and the sum of its resources' versions and their latest
+    change, as correlated aggregates over the resources' rows."""
+
+    own: Any
+    on: Any
+    versions: Any
+    changed_at: Any
+
+    @classmethod
+    def of(cls, kind: str, venue_id: Any) -> VenueStamp:
+        own, on = stamp_join(kind, venue_id)
+        theirs = aliased(FeedStamp)
+        rows = (
+            sa.select(Resource.id)
+            .join(theirs, sa.and_(theirs.kind == stamps.RESOURCE, theirs.subject_id == Resource.id))
+            .where(Resource.venue_id == venue_id)
+        )
+        return cls(
+            own,
+            on,
+            rows.with_only_columns(sa.func.sum(theirs.version)).scalar_subquery(),
+            rows.with_only_columns(sa.func.max(theirs.changed_at)).scalar_subquery(),
+        )
+
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        """Read in this order by ``version`` and ``latest``."""
+        return self.own.version, self.versions, self.own.changed_at, self.changed_at
+
+    @staticmethod
+    def version(own: int | None, versions: int | None, *_: Any) -> tuple[int, int]:
+        """What changes whenever anything the venue's feed or page shows changes."""
+        return own or 0, int(versions or 0)
+
+    @staticmethod
+    def latest(_own: Any, _versions: Any, *times: datetime | None) -> datetime | None:
+        """The time of the last change a feed shows."""
+        return max((t for t in times if t is not None), default=None)
+
+
 # --- the four feeds ---------------------------------------------------------------
 
 
@@ -192,18 +235,19 @@ def resource_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     )
 
 
+_VENUE_STAMP = VenueStamp.of(stamps.VENUE, Venue.id)
+_VENUE_FEED = (
+    sa.select(Venue.id, Venue.name, Venue.timezone, Venue.created_at, *_VENUE_STAMP.columns)
+    .outerjoin(_VENUE_STAMP.own, _VENUE_STAMP.on)
+    .where(Venue.slug == sa.bindparam("slug"), Venue.is_active)
+)
+
+
 def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | None:
-    stamp, on = stamp_join(stamps.VENUE, Venue.id)
-    row = db.session.execute(
-        sa.select(
-            Venue.id, Venue.name, Venue.timezone, Venue.created_at, stamp.version, stamp.changed_at
-        )
-        .outerjoin(stamp, on)
-        .where(Venue.slug == slug, Venue.is_active)
-    ).one_or_none()
+    row = db.session.execute(_VENUE_FEED, {"slug": slug}).one_or_none()
     if row is None:
         return None
-    venue_id, name, timezone, created_at, version, changed_at = row
+    venue_id, name, timezone, created_at, *stamp = row
     return Feed(
         scope=f"venue:{venue_id}",
         audience=Audience.PUBLIC,
@@ -215,8 +259,8 @@ def venue_feed(slug: str, now: datetime, config: Mapping[str, Any]) -> Feed | No
                 sa.select(Resource.id).where(Resource.venue_id == venue_id, Resource.is_active)
             )
         ],
-        stamps=(version,),
-        changed_at=changed_at,
+        stamps=VenueStamp.version(*stamp),
+        changed_at=VenueStamp.latest(*stamp),
         created_at=created_at,
         subject={"venue": name, "timezone": timezone},
         closure_conditions=[
@@ -269,7 +313,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     None for any other token, or for someone who manages nothing."""
     if not tokens.is_well_formed(token, tokens.MANAGER):
         return None
-    stamp, on = stamp_join(stamps.MANAGED, Venue.id)
+    stamp = VenueStamp.of(stamps.MANAGED, Venue.id)
     manages = sa.or_(User.is_admin, Venue.id.in_(venues_managed_by(User.id)))
     rows = db.session.execute(
         sa.select(
@@ -278,12 +322,11 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
             User.active,
             User.created_at,
             Venue.id,
-            stamp.version,
-            stamp.changed_at,
+            *stamp.columns,
         )
         .select_from(User)
         .outerjoin(Venue, manages)
-        .outerjoin(stamp, on)
+        .outerjoin(stamp.own, stamp.on)
         .where(tokens.key_column(tokens.MANAGER) == tokens.digest(token))
         .order_by(Venue.id)
     ).all()
@@ -292,10 +335,11 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
     user_id, version, active, created_at = rows[0][:4]
     if not active or not tokens.is_current(token, tokens.MANAGER, user_id, version):
         return None
-    venues = [(venue_id, version) for *_, venue_id, version, _ in rows if venue_id is not None]
-    if not venues:
+    managed = [(row[4], row[5:]) for row in rows if row[4] is not None]
+    if not managed:
         return None
-    changes = [changed_at for *_, changed_at in rows if changed_at is not None]
+    venues = [(venue_id, VenueStamp.version(*stamp)) for venue_id, stamp in managed]
+    changes = [VenueStamp.latest(*stamp) for _, stamp in managed]
     venue_ids = [venue_id for venue_id, _ in venues]
     return Feed(
         scope=f"manager:{user_id}",
@@ -307,7 +351,7 @@ def manager_feed(token: str, now: datetime, config: Mapping[str, Any]) -> Feed |
             )
         ],
         stamps=tuple(venues),
-        changed_at=max(changes, default=None),
+        changed_at=max((c for c in changes if c is not None), default=None),
         created_at=created_at,
         closure_conditions=[Closure.venue_id.in_(venue_ids)],
     )

@@ -1,12 +1,21 @@
-"""What a booking needs to know, loaded under the lock in a few queries.
+"""What a booking needs to know, loaded in a few queries, most of them before the lock.
 
-1. the resource, its venue and its training, locked (``SELECT … FOR UPDATE``
-   on PostgreSQL; SQLite already holds its write lock since ``BEGIN IMMEDIATE``);
+1. the resource, its venue and its training, with the version of the resource's
+   stamp (``booking.models.feeds``: every change to its rules, hours, closures and
+   bookings bumps it), and the member and whoever books for them with their role at
+   the venue and their training, in one query;
 2. its opening hours and the closures that meet the days asked for, in one query;
-3. the member and whoever books for them, with their role at the venue and
-   their training, in one query;
-4. what holds the resource at that time (``Reservation.overlapping``);
+3. the lock: the resource's row and its stamp's ``FOR UPDATE`` on PostgreSQL, which
+   returns the stamp as it is once the lock is held; only when it moved since 1 (a
+   rule, the hours, a closure or a booking changed meanwhile) are 1 and 2 read again,
+   under the lock. SQLite already holds its write lock since ``BEGIN IMMEDIATE``:
+   nothing to take;
+4. what holds the resource at that time (``Reservation.overlapping``), under the lock;
 5. the member's weeks, only for resources with a weekly quota.
+
+Bookings of one resource queue on its row for what must be counted under it (the
+seats held, the quota), not for reading its rules; bookings of different resources
+never wait for each other.
 
 Statements are built once, at import: building them is most of what a
 booking costs in Python. Each runs on the session's connection, past the ORM.
@@ -22,12 +31,13 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...localtime import local_day_bounds, to_local
 from ...models import (
     MAX_HOLD,
     Closure,
+    FeedStamp,
     OpeningPeriod,
     Qualification,
     QualificationGrant,
@@ -39,6 +49,7 @@ from ...models import (
     UTCDateTime,
     Venue,
 )
+from ...models import feeds as stamps
 from ...models.users import Membership
 from ...permissions import can_act_for_others
 from ...rules import SOFT_RULES, ClosedRange, Grant, Hold, Period, Rules
@@ -125,7 +136,11 @@ def rules_of(
 # No time zone is further than this from UTC.
 ANY_ZONE = timedelta(hours=14)
 
-_RESOURCE = (
+_STAMP = aliased(FeedStamp)
+_ON_STAMP = sa.and_(_STAMP.kind == stamps.RESOURCE, _STAMP.subject_id == Resource.id)
+# The resource, its venue, its training and its stamp, with the member and whoever books
+# for them (each a row), their role at the venue and their training for the resource.
+_HEAD = (
     sa.select(
         Resource.venue_id,
         Resource.is_active,
@@ -135,15 +150,49 @@ _RESOURCE = (
         Qualification.name,
         Venue.name,
         Venue.timezone,
+        _STAMP.version,
+        User.id,
+        User.active,
+        User.is_admin,
+        Membership.role,
+        QualificationGrant.id,
+        QualificationGrant.expires_on,
     )
+    .select_from(Resource)
     .join(Venue, Venue.id == Resource.venue_id)
+    .join(User, sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id")))
     .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+    .outerjoin(_STAMP, _ON_STAMP)
+    .outerjoin(
+        Membership, sa.and_(Membership.user_id == User.id, Membership.venue_id == Resource.venue_id)
+    )
+    .outerjoin(
+        QualificationGrant,
+        sa.and_(
+            QualificationGrant.user_id == User.id,
+            QualificationGrant.qualification_id == Resource.qualification_id,
+        ),
+    )
     .where(Resource.id == sa.bindparam("resource_id"))
 )
-# PostgreSQL: bookings of one resource queue on its row, so the count of seats
-# in use sees every booking committed before ours. SQLite leaves FOR UPDATE
-# out: BEGIN IMMEDIATE already serialises writers.
-_RESOURCE_LOCKED = _RESOURCE.with_for_update(of=Resource)
+# PostgreSQL: bookings of one resource queue on its row, so the count of seats in use
+# sees every booking committed before ours. Its stamp's row is locked with it: a lock
+# returns the row as the transaction it waited for left it (a plain read in the same
+# statement would not), and every change to the rules, hours, closures or bookings
+# writes that row, so its version says whether what was read before still holds.
+# SQLite has no FOR UPDATE: BEGIN IMMEDIATE already serialises writers.
+_LOCK = (
+    sa.select(_STAMP.version)
+    .select_from(Resource)
+    .join(_STAMP, _ON_STAMP)
+    .where(Resource.id == sa.bindparam("resource_id"))
+    .with_for_update(of=[Resource, _STAMP])
+)
+# A resource without a stamp yet (made before stamps were): its row alone, and what the
+# booking needs read again under the lock.
+_LOCK_RESOURCE = (
+    sa.select(Resource.id).where(Resource.id == sa.bindparam("resource_id")).with_for_update()
+)
 
 
 def _calendar_statement(
@@ -218,34 +267,6 @@ class Calendars:
         return tuple(sorted(found, key=lambda c: c.starts_at))
 
 
-def _people_statement(with_training: bool) -> sa.Select:
-    """The member and whoever books for them, with their role at the venue and their
-    training for the resource (when it needs one)."""
-    grant_on = QualificationGrant.user_id == User.id
-    if with_training:
-        grant_on = sa.and_(
-            grant_on, QualificationGrant.qualification_id == sa.bindparam("qualification_id")
-        )
-    else:
-        grant_on = sa.and_(grant_on, sa.false())
-    return (
-        sa.select(
-            User.id,
-            User.active,
-            User.is_admin,
-            Membership.role,
-            QualificationGrant.id,
-            QualificationGrant.expires_on,
-        )
-        .outerjoin(
-            Membership,
-            sa.and_(Membership.user_id == User.id, Membership.venue_id == sa.bindparam("venue_id")),
-        )
-        .outerjoin(QualificationGrant, grant_on)
-        .where(sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id")))
-    )
-
-
 _CALENDAR = _calendar_statement(
     lambda column: column == sa.bindparam("resource_id"),
     lambda column: column == sa.bindparam("venue_id"),
@@ -254,7 +275,6 @@ CALENDAR_MANY = _calendar_statement(
     lambda column: column.in_(sa.bindparam("resource_ids", expanding=True)),
     lambda column: column.in_(sa.bindparam("venue_ids", expanding=True)),
 )
-_PEOPLE = {True: _people_statement(True), False: _people_statement(False)}
 _HOLDS = (
     sa.select(
         Reservation.id,
@@ -290,67 +310,31 @@ def load(
     """Everything the rules need about a resource and two people, permissions checked.
 
     ``days`` gives, once the venue's zone is known, the local days whose
-    closures matter.
+    closures matter. With ``lock``, the resource's row is locked last (PostgreSQL),
+    and what was read before is read again only if the resource changed meanwhile.
     """
     connection = session.connection()
-    row = connection.execute(
-        _RESOURCE_LOCKED if lock else _RESOURCE, {"resource_id": resource_id}
-    ).one_or_none()
-    if row is None:
-        raise NotAllowedError("not_found")
-    venue_id, resource_active, *values = row[: 2 + len(RULE_COLUMNS)]
-    requires_approval, qualification_id, qualification_name, venue_name, timezone = row[
-        2 + len(RULE_COLUMNS) :
-    ]
-    zone = ZoneInfo(timezone)
-    first_day, last_day = days(zone)
-    first, _ = local_day_bounds(first_day, zone)
-    _, last = local_day_bounds(last_day, zone)
-
-    calendars = Calendars(
-        connection.execute(
-            _CALENDAR,
-            {"resource_id": resource_id, "venue_id": venue_id, "first": first, "last": last},
-        )
-    )
-
-    people: dict[int, Person] = {}
-    for uid, active, is_admin, role, grant_id, expires_on in connection.execute(
-        _PEOPLE[qualification_id is not None],
-        {
-            "member_id": member_id,
-            "actor_id": actor_id,
-            "venue_id": venue_id,
-            "qualification_id": qualification_id,
-        },
-    ):
-        people[uid] = Person(
-            uid,
-            active,
-            is_admin,
-            (Seat(venue_id, Role(role)),) if role is not None else (),
-            Grant(expires_on) if grant_id is not None else None,
-        )
-    member, actor = people.get(member_id), people.get(actor_id)
+    read = _read(connection, resource_id, member_id, actor_id, days)
+    if lock and connection.dialect.name != "sqlite":
+        params = {"resource_id": resource_id}
+        locked = connection.execute(_LOCK, params).one_or_none()
+        if locked is None and connection.execute(_LOCK_RESOURCE, params).first() is None:
+            raise NotAllowedError("not_found")
+        if locked is None or locked[0] != read.version:
+            # Its rules, hours, closures or bookings changed since: read under the lock.
+            read = _read(connection, resource_id, member_id, actor_id, days)
+    member, actor = read.people.get(member_id), read.people.get(actor_id)
     if member is None or actor is None:
         raise NotAllowedError("not_found")
-
-    rules = rules_of(
-        zone,
-        values,
-        qualification_id is not None,
-        calendars.periods(resource_id, venue_id),
-        calendars.closed(resource_id, venue_id),
-    )
     context = Context(
         resource_id=resource_id,
-        venue_id=venue_id,
-        venue_name=venue_name,
-        resource_active=resource_active,
-        exclusive=rules.capacity == 1,
-        requires_approval=requires_approval,
-        qualification_name=qualification_name or "",
-        rules=rules,
+        venue_id=read.venue_id,
+        venue_name=read.venue_name,
+        resource_active=read.active,
+        exclusive=read.rules.capacity == 1,
+        requires_approval=read.requires_approval,
+        qualification_name=read.qualification_name or "",
+        rules=read.rules,
         member=member,
         actor=actor,
         overrides=frozenset(overrides),
@@ -362,6 +346,79 @@ def load(
     if context.overrides - SOFT_RULES:
         raise NotAllowedError("override")
     return context
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A resource and two people as a booking reads them: the venue, the rules with the
+    hours and closures of the days asked, the people, and the resource's stamp then."""
+
+    venue_id: int
+    venue_name: str
+    active: bool
+    requires_approval: bool
+    qualification_name: str | None
+    rules: Rules
+    people: dict[int, Person]
+    version: int | None
+
+
+def _read(
+    connection: sa.Connection,
+    resource_id: int,
+    member_id: int,
+    actor_id: int,
+    days: Callable[[ZoneInfo], tuple[date, date]],
+) -> _Read:
+    """The resource and the people in one query, then its hours and closures in another."""
+    rows = connection.execute(
+        _HEAD, {"resource_id": resource_id, "member_id": member_id, "actor_id": actor_id}
+    ).all()
+    if not rows:
+        raise NotAllowedError("not_found")
+    head = rows[0]
+    venue_id, resource_active, *values = head[: 2 + len(RULE_COLUMNS)]
+    requires_approval, qualification_id, qualification_name, venue_name, timezone, version = head[
+        2 + len(RULE_COLUMNS) : 8 + len(RULE_COLUMNS)
+    ]
+    people = {}
+    for uid, active, is_admin, role, grant_id, expires_on in (
+        row[8 + len(RULE_COLUMNS) :] for row in rows
+    ):
+        people[uid] = Person(
+            uid,
+            active,
+            is_admin,
+            (Seat(venue_id, Role(role)),) if role is not None else (),
+            Grant(expires_on) if grant_id is not None else None,
+        )
+    zone = ZoneInfo(timezone)
+    first_day, last_day = days(zone)
+    first, _ = local_day_bounds(first_day, zone)
+    _, last = local_day_bounds(last_day, zone)
+    calendars = Calendars(
+        connection.execute(
+            _CALENDAR,
+            {"resource_id": resource_id, "venue_id": venue_id, "first": first, "last": last},
+        )
+    )
+    rules = rules_of(
+        zone,
+        values,
+        qualification_id is not None,
+        calendars.periods(resource_id, venue_id),
+        calendars.closed(resource_id, venue_id),
+    )
+    return _Read(
+        venue_id,
+        venue_name,
+        resource_active,
+        requires_approval,
+        qualification_name,
+        rules,
+        people,
+        version,
+    )
 
 
 class Held(NamedTuple):

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from ...models import (
+    MAX_HOLD,
     Qualification,
     QualificationGrant,
     Reservation,
@@ -84,10 +85,7 @@ def _pending(user: User, venue_id: int | None) -> sa.Select:
     query = (
         sa.select(Reservation)
         .join(Resource, Resource.id == Reservation.resource_id)
-        .where(
-            Reservation.status == Status.PENDING,
-            Resource.venue_id.in_(managed_venue_ids_query(user)),
-        )
+        .where(Reservation.waiting(), Resource.venue_id.in_(managed_venue_ids_query(user)))
     )
     if venue_id is not None:
         query = query.where(Resource.venue_id == venue_id)
@@ -117,8 +115,11 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
     if not pending:
         return []
 
-    # Other reservations on the same slots (buffers included), in one query.
+    # Other reservations on the same slots (buffers included), in one query: a range of
+    # each resource's bookings from the earliest request on (nothing holds longer than
+    # MAX_HOLD), not its whole history.
     mine, other = aliased(Reservation), aliased(Reservation)
+    earliest = min(p.starts_at for p in pending) - MAX_HOLD
     others: dict[int, list[Reservation]] = defaultdict(list)
     for request_id, found in session.execute(
         sa.select(mine.id, other)
@@ -128,6 +129,7 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
                 other.resource_id == mine.resource_id,
                 other.id != mine.id,
                 other.status.in_((Status.PENDING, Status.CONFIRMED)),
+                other.starts_at >= earliest,
                 *meets(other.starts_at, other.blocked_until, mine.starts_at, mine.blocked_until),
             ),
         )

@@ -14,9 +14,11 @@ of reservations: the lines, and the totals by member, by resource, by venue.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -96,10 +98,15 @@ class Statements:
     resources: list[ResourceTotal]
     totals: list[VenueTotal]
 
+    @cached_property
+    def _lines_by_member(self) -> dict[tuple[int, int], list[StatementLine]]:
+        found: dict[tuple[int, int], list[StatementLine]] = defaultdict(list)
+        for line in self.lines:
+            found[line.venue_id, line.user_id].append(line)
+        return found
+
     def member_lines(self, venue_id: int, user_id: int) -> list[StatementLine]:
-        return [
-            line for line in self.lines if line.venue_id == venue_id and line.user_id == user_id
-        ]
+        return self._lines_by_member.get((venue_id, user_id), [])
 
     def members_of(self, venue_id: int) -> list[MemberTotal]:
         return [m for m in self.members if m.venue_id == venue_id]
@@ -165,6 +172,7 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
     )
     minutes = ((epoch(Reservation.ends_at) - epoch(Reservation.starts_at)) // 60).label("minutes")
     rate = sa.func.coalesce(Membership.rate, Rate.MEMBER.value)
+    venue_ids = [v.id for v in venues]
     query = (
         sa.select(
             Venue.id.label("venue_id"),
@@ -189,9 +197,21 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
         .join(Venue, sa.and_(Venue.id == Resource.venue_id, Venue.timezone == months.c.zone))
         .outerjoin(
             Membership,
-            sa.and_(Membership.user_id == Reservation.user_id, Membership.venue_id == Venue.id),
+            sa.and_(
+                Membership.user_id == Reservation.user_id,
+                Membership.venue_id == Venue.id,
+                Membership.venue_id.in_(venue_ids),
+            ),
         )
-        .where(Venue.id.in_([v.id for v in venues]), Reservation.status == Status.CONFIRMED)
+        .where(
+            Venue.id.in_(venue_ids),
+            # The venues' own bookings of the month (a range of the index on resource and
+            # start for each of their resources), not the whole network's month.
+            Reservation.resource_id.in_(
+                sa.select(Resource.id).where(Resource.venue_id.in_(venue_ids))
+            ),
+            Reservation.status == Status.CONFIRMED,
+        )
     )
     windows = price_windows(session, venues)
     if not windows:
@@ -226,10 +246,62 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
     )
 
 
-def monthly_statements(session: Session, venues: Sequence[Venue], month: Period) -> Statements:
-    """The statements of ``venues`` for ``month`` (any period works; a month is the use)."""
+def monthly_statements(
+    session: Session,
+    venues: Sequence[Venue],
+    month: Period,
+    *,
+    people: tuple[int, int] | None = None,
+) -> Statements:
+    """The statements of ``venues`` for ``month`` (any period works; a month is the use).
+
+    With ``people`` (offset, limit), the people are a page of them (by venue and name),
+    and the lines only theirs: a page of the statements of a venue of any size. The
+    totals by resource and by venue are always whole."""
     priced = _priced(session, venues, month)
-    names = {v.id: v.name for v in venues}
+    totals = (
+        sa.func.count().label("bookings"),
+        sa.func.sum(priced.c.minutes).label("minutes"),
+        sa.func.sum(priced.c.amount).label("amount"),
+    )
+    members_query = (
+        sa.select(priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate, *totals)
+        .join(User, User.id == priced.c.user_id)
+        .group_by(priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate)
+        .order_by(priced.c.venue_id, sa.func.lower(User.display_name), User.id)
+    )
+    if people is not None:
+        members_query = members_query.offset(people[0]).limit(people[1])
+    members = [
+        MemberTotal(
+            row.venue_id,
+            row.id,
+            row.display_name,
+            row.email,
+            Rate(row.rate),
+            row.bookings,
+            int(row.minutes or 0),
+            int(row.amount or 0),
+        )
+        for row in session.execute(members_query)
+    ]
+    lines_query = (
+        sa.select(priced, Resource.name.label("resource_name"))
+        .join(Resource, Resource.id == priced.c.resource_id)
+        .join(User, User.id == priced.c.user_id)
+        .order_by(
+            priced.c.venue_id,
+            sa.func.lower(User.display_name),
+            priced.c.user_id,
+            priced.c.starts_at,
+            priced.c.reservation_id,
+        )
+    )
+    if people is not None:
+        lines_query = lines_query.where(
+            priced.c.user_id.in_({m.user_id for m in members}),
+            priced.c.venue_id.in_({m.venue_id for m in members}),
+        )
     lines = [
         StatementLine(
             venue_id=row.venue_id,
@@ -244,43 +316,7 @@ def monthly_statements(session: Session, venues: Sequence[Venue], month: Period)
             unit_cents=row.unit_cents if row.unit else None,
             amount_cents=int(row.amount or 0),
         )
-        for row in session.execute(
-            sa.select(priced, Resource.name.label("resource_name"))
-            .join(Resource, Resource.id == priced.c.resource_id)
-            .join(User, User.id == priced.c.user_id)
-            .order_by(
-                priced.c.venue_id,
-                sa.func.lower(User.display_name),
-                priced.c.user_id,
-                priced.c.starts_at,
-                priced.c.reservation_id,
-            )
-        )
-    ]
-    totals = (
-        sa.func.count().label("bookings"),
-        sa.func.sum(priced.c.minutes).label("minutes"),
-        sa.func.sum(priced.c.amount).label("amount"),
-    )
-    members = [
-        MemberTotal(
-            row.venue_id,
-            row.id,
-            row.display_name,
-            row.email,
-            Rate(row.rate),
-            row.bookings,
-            int(row.minutes or 0),
-            int(row.amount or 0),
-        )
-        for row in session.execute(
-            sa.select(
-                priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate, *totals
-            )
-            .join(User, User.id == priced.c.user_id)
-            .group_by(priced.c.venue_id, User.id, User.display_name, User.email, priced.c.rate)
-            .order_by(priced.c.venue_id, sa.func.lower(User.display_name), User.id)
-        )
+        for row in session.execute(lines_query)
     ]
     resources = [
         ResourceTotal(
@@ -298,7 +334,21 @@ def monthly_statements(session: Session, venues: Sequence[Venue], month: Period)
             .order_by(priced.c.venue_id, Resource.name)
         )
     ]
-    venue_totals = [
+    venue_totals = _venue_totals(session, priced, venues)
+    return Statements(list(venues), month, lines, members, resources, venue_totals)
+
+
+def monthly_totals(session: Session, venues: Sequence[Venue], month: Period) -> list[VenueTotal]:
+    """Each venue's total for ``month``, in the order of ``venues`` (those with nothing
+    used left out): the network's page lists them a page of venues at a time."""
+    return _venue_totals(session, _priced(session, venues, month), venues)
+
+
+def _venue_totals(
+    session: Session, priced: sa.Subquery, venues: Sequence[Venue]
+) -> list[VenueTotal]:
+    names = {v.id: v.name for v in venues}
+    found = [
         VenueTotal(
             row.venue_id,
             names[row.venue_id],
@@ -311,10 +361,12 @@ def monthly_statements(session: Session, venues: Sequence[Venue], month: Period)
             sa.select(
                 priced.c.venue_id,
                 sa.func.count(sa.distinct(priced.c.user_id)).label("members"),
-                *totals,
+                sa.func.count().label("bookings"),
+                sa.func.sum(priced.c.minutes).label("minutes"),
+                sa.func.sum(priced.c.amount).label("amount"),
             ).group_by(priced.c.venue_id)
         )
     ]
     order = {v.id: index for index, v in enumerate(venues)}
-    venue_totals.sort(key=lambda total: order[total.venue_id])
-    return Statements(list(venues), month, lines, members, resources, venue_totals)
+    found.sort(key=lambda total: order[total.venue_id])
+    return found

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from ...database import run_write
 from ...models import (
     HOLDING_STATUSES,
+    MAX_HOLD,
     Membership,
     Rate,
     Reservation,
@@ -283,15 +284,33 @@ def member_rows(
     now: datetime,
     search: str = "",
     role: Role | None = None,
+    *,
+    offset: int = 0,
     limit: int = 200,
 ) -> list[MemberRow]:
-    """The people of a venue with their role, their last booking there and how many are to come;
-    two queries whatever their number."""
+    """The people of a venue (``limit`` of them from ``offset``, by name) with their role,
+    their last booking there and how many are to come; two queries whatever their number,
+    each reading what it shows: each person's last booking through the index on member and
+    start (newest first, the first one at the venue), the bookings to come from now on."""
+    venue_resources = sa.select(Resource.id).where(Resource.venue_id == venue_id)
+    last_booking = (
+        sa.select(Reservation.starts_at)
+        .where(
+            Reservation.user_id == User.id,
+            Reservation.resource_id.in_(venue_resources),
+            Reservation.status == Status.CONFIRMED,
+            Reservation.starts_at <= now,
+        )
+        .order_by(Reservation.starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     query = (
-        sa.select(User, Membership.role, Membership.rate)
+        sa.select(User, Membership.role, Membership.rate, last_booking)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.venue_id == venue_id)
         .order_by(sa.func.lower(User.display_name), User.id)
+        .offset(offset)
         .limit(limit)
     )
     text = search.strip().lower()
@@ -306,23 +325,26 @@ def member_rows(
     if role is not None:
         query = query.where(Membership.role == role)
     people = session.execute(query).all()
-    ids = [user.id for user, _, _ in people]
-    stats: dict[int, tuple[datetime | None, int]] = {}
+    ids = [user.id for user, *_ in people]
+    upcoming: dict[int, int] = {}
     if ids:
-        for uid, last, upcoming in session.execute(
-            sa.select(
-                Reservation.user_id,
-                sa.func.max(Reservation.starts_at).filter(
-                    Reservation.status == Status.CONFIRMED, Reservation.starts_at <= now
-                ),
-                sa.func.count().filter(Reservation.holding(), Reservation.ends_at > now),
+        upcoming = dict(
+            session.execute(
+                sa.select(Reservation.user_id, sa.func.count())
+                .where(
+                    Reservation.user_id.in_(ids),
+                    Reservation.resource_id.in_(venue_resources),
+                    Reservation.holding(),
+                    # Those still to come: nothing holds longer than MAX_HOLD.
+                    Reservation.starts_at >= now - MAX_HOLD,
+                    Reservation.ends_at > now,
+                )
+                .group_by(Reservation.user_id)
             )
-            .join(Resource, Resource.id == Reservation.resource_id)
-            .where(Resource.venue_id == venue_id, Reservation.user_id.in_(ids))
-            .group_by(Reservation.user_id)
-        ):
-            stats[uid] = (last, upcoming)
+            .tuples()
+            .all()
+        )
     return [
-        MemberRow(user, role_, *stats.get(user.id, (None, 0)), rate=rate)
-        for user, role_, rate in people
+        MemberRow(user, role_, last, upcoming.get(user.id, 0), rate=rate)
+        for user, role_, rate, last in people
     ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -247,80 +247,92 @@ class SetupSteps:
 
 
 def setup_steps(session: Session, venue: Venue, now: datetime) -> SetupSteps:
-    def count(query: sa.Select) -> int:
-        return session.scalar(query) or 0
-
-    roles = dict(
-        session.execute(
-            sa.select(Membership.role, sa.func.count())
-            .where(Membership.venue_id == venue.id)
-            .group_by(Membership.role)
-        ).all()
-    )
-    invited = dict(
-        session.execute(
-            sa.select(Invitation.role, sa.func.count())
-            .where(
-                Invitation.venue_id == venue.id,
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > now,
-            )
-            .group_by(Invitation.role)
-        ).all()
-    )
-    today = now.astimezone(venue.zone).date()
-    required = (
-        sa.select(Resource.id)
-        .where(Resource.qualification_id == Qualification.id, Resource.is_active)
-        .exists()
-    )
-    held = (
-        sa.select(QualificationGrant.id)
-        .where(
-            QualificationGrant.qualification_id == Qualification.id,
-            sa.or_(QualificationGrant.expires_on.is_(None), QualificationGrant.expires_on >= today),
-        )
-        .exists()
-    )
-    promised = (
-        sa.select(PromisedTraining.id)
-        .join(Invitation, Invitation.id == PromisedTraining.invitation_id)
-        .where(
-            PromisedTraining.qualification_id == Qualification.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .exists()
-    )
-    needed = session.execute(
-        sa.select(Qualification.name, sa.and_(sa.not_(held), sa.not_(promised)))
-        .where(Qualification.venue_id == venue.id, required)
-        .order_by(Qualification.name)
-    ).all()
-    return SetupSteps(
-        hours=len({p.weekday for p in venue.opening_periods}),
-        resources=count(
-            sa.select(sa.func.count(Resource.id)).where(
-                Resource.venue_id == venue.id, Resource.is_active
-            )
-        ),
-        trainings=count(
-            sa.select(sa.func.count(Qualification.id)).where(Qualification.venue_id == venue.id)
-        ),
-        managers=roles.get(Role.MANAGER, 0),
-        members=roles.get(Role.MEMBER, 0),
-        managers_invited=invited.get(Role.MANAGER, 0),
-        members_invited=invited.get(Role.MEMBER, 0),
-        unheld=tuple(name for name, lacking in needed if lacking),
-        needed_trainings=len(needed),
-    )
+    return setup_steps_of(session, [venue], now)[venue.id]
 
 
 def setup_steps_of(
     session: Session, venues: Sequence[Venue], now: datetime
 ) -> dict[int, SetupSteps]:
-    """The set-up steps of each venue of a page (by id): a fixed number of queries per
-    venue, and a page holds a fixed number of venues whatever the network's size."""
-    return {venue.id: setup_steps(session, venue, now) for venue in venues}
+    """The set-up steps of each venue of a page (by id, their hours loaded): grouped
+    queries, as many whatever the number of venues (one more per time zone among them)."""
+    ids = [venue.id for venue in venues]
+    if not ids:
+        return {}
+
+    def counted(column: sa.ColumnElement[int], *where: sa.ColumnElement[bool]) -> dict:
+        return dict(
+            session.execute(
+                sa.select(column, sa.func.count()).where(column.in_(ids), *where).group_by(column)
+            )
+            .tuples()
+            .all()
+        )
+
+    def by_role(venue_id: sa.ColumnElement[int], role: sa.ColumnElement, *where) -> dict:
+        return {
+            (venue, Role(name)): count
+            for venue, name, count in session.execute(
+                sa.select(venue_id, role, sa.func.count())
+                .where(venue_id.in_(ids), *where)
+                .group_by(venue_id, role)
+            ).tuples()
+        }
+
+    pending = (
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > now,
+    )
+    resources = counted(Resource.venue_id, Resource.is_active)
+    trainings = counted(Qualification.venue_id)
+    roles = by_role(Membership.venue_id, Membership.role)
+    invited = by_role(Invitation.venue_id, Invitation.role, *pending)
+    required = (
+        sa.select(Resource.id)
+        .where(Resource.qualification_id == Qualification.id, Resource.is_active)
+        .exists()
+    )
+    promised = (
+        sa.select(PromisedTraining.id)
+        .join(Invitation, Invitation.id == PromisedTraining.invitation_id)
+        .where(PromisedTraining.qualification_id == Qualification.id, *pending)
+        .exists()
+    )
+    # Trainings the venues' resources require, each with whether nobody holds it on the
+    # venue's own day nor is promised it: one query per time zone among the venues.
+    needed: dict[int, list[tuple[str, bool]]] = {venue_id: [] for venue_id in ids}
+    zones: dict[str, list[int]] = {}
+    for venue in venues:
+        zones.setdefault(venue.timezone, []).append(venue.id)
+    for timezone, zone_ids in zones.items():
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        held = (
+            sa.select(QualificationGrant.id)
+            .where(
+                QualificationGrant.qualification_id == Qualification.id,
+                sa.or_(
+                    QualificationGrant.expires_on.is_(None), QualificationGrant.expires_on >= today
+                ),
+            )
+            .exists()
+        )
+        for venue_id, name, lacking in session.execute(
+            sa.select(Qualification.venue_id, Qualification.name, sa.and_(~held, ~promised))
+            .where(Qualification.venue_id.in_(zone_ids), required)
+            .order_by(Qualification.name)
+        ).tuples():
+            needed[venue_id].append((name, lacking))
+    return {
+        venue.id: SetupSteps(
+            hours=len({p.weekday for p in venue.opening_periods}),
+            resources=resources.get(venue.id, 0),
+            trainings=trainings.get(venue.id, 0),
+            managers=roles.get((venue.id, Role.MANAGER), 0),
+            members=roles.get((venue.id, Role.MEMBER), 0),
+            managers_invited=invited.get((venue.id, Role.MANAGER), 0),
+            members_invited=invited.get((venue.id, Role.MEMBER), 0),
+            unheld=tuple(name for name, lacking in needed[venue.id] if lacking),
+            needed_trainings=len(needed[venue.id]),
+        )
+        for venue in venues
+    }

@@ -24,7 +24,7 @@ from ...services.venues.members import (
 )
 from ...services.venues.trainings import member_grants, venue_trainings
 from .. import access
-from ..kit import today_at
+from ..kit import Paging, today_at
 from .common import attempt, bp, cancelled_note, managed_venue
 from .invitations import invite_form, send_invitation
 
@@ -50,12 +50,26 @@ def members(slug: str) -> Response | tuple[str, int]:
                 return redirect(url_for("manage.members", slug=venue.slug))
             status = sent.status
     search = (request.args.get("q") or "").replace("\x00", "")[:100]
+    page = Paging.asked()
+    offset, limit = page.window
+    rows, more = page.cut(
+        member_rows(
+            db.session,
+            venue.id,
+            clock.now(),
+            search,
+            _role_filter(),
+            offset=offset,
+            limit=limit,
+        )
+    )
     return (
         render_template(
             "manage/members.html",
             venue=venue,
             form=form,
-            rows=member_rows(db.session, venue.id, clock.now(), search, _role_filter()),
+            rows=rows,
+            pages=page.links("manage.members", more, slug=venue.slug),
             search=search,
             role=request.args.get("role", ""),
         ),

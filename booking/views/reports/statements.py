@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 
@@ -9,16 +11,31 @@ from ... import clock
 from ...extensions import db
 from ...presentation import reports as present
 from ...presentation.exports import csv_bytes, ods_bytes
-from ...services.reporting.statements import monthly_statements
+from ...services.reporting.statements import monthly_statements, monthly_totals
 from .. import access
+from ..kit import Paging
 from .common import Asked, bp, download, statements_asked
 
 
 def _page(asked: Asked) -> ResponseReturnValue:
-    statements = None
+    """One venue's statements, a page of people at a time; or, for several, each venue's
+    total, a page of venues at a time (each links to its own statements)."""
+    statements = totals = pages = None
+    page = Paging.asked()
+    offset, limit = page.window
     if asked.valid:
         assert asked.period is not None
-        statements = monthly_statements(db.session, asked.venues, asked.period)
+        if asked.venue is not None:
+            statements = monthly_statements(
+                db.session, asked.venues, asked.period, people=(offset, limit)
+            )
+            people, more = page.cut(statements.members)
+            statements = replace(statements, members=people)
+        else:
+            venues, more = page.cut(asked.venues[offset : offset + limit])
+            found = monthly_totals(db.session, venues, asked.period)
+            totals = (venues, {total.venue_id: total for total in found})
+        pages = page.links("reports.statements", more)
     return (
         render_template(
             "reports/statements.html",
@@ -26,6 +43,8 @@ def _page(asked: Asked) -> ResponseReturnValue:
             form=asked.form,
             venue=asked.venue,
             statements=statements,
+            totals=totals,
+            pages=pages,
             period_label=present.period_label,
             args={
                 "venue": asked.venue_slug or "",
