@@ -181,6 +181,19 @@ def to_managers(
     """
     managers = managers_of(venue_id)
     recipients = sa.or_(User.id.in_(managers), sa.and_(User.is_admin, ~managers.exists()))
+    return _to_accounts(session, key, payload, now, recipients, User.notify_new_requests)
+
+
+def _to_accounts(
+    session: Session,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    recipients: sa.ColumnElement[bool],
+    choice: sa.ColumnElement[bool],
+) -> int:
+    """One message to each active account of ``recipients`` that holds ``choice`` (a
+    preference), chosen by the INSERT itself: one statement, whoever receives it."""
     data: sa.ColumnElement[Any] = sa.literal(payload, sa.JSON)
     if session.get_bind().dialect.name == "postgresql":
         # PostgreSQL reads an untyped parameter as text; SQLite must not cast
@@ -195,7 +208,7 @@ def to_managers(
         sa.literal(0, sa.Integer),
         sa.literal(now, UTCDateTime),
         sa.literal(now, UTCDateTime),
-    ).where(recipients, User.active, User.notify_new_requests)
+    ).where(recipients, User.active, choice)
     # Columns left out take their defaults (include_defaults): no error, no subject yet.
     result = session.execute(sa.insert(OutboxMessage).from_select(columns, values))
     return result.rowcount or 0
@@ -226,3 +239,26 @@ def to_members(
         for (uid, _series), group in by_member_and_series(reservations).items()
     ]
     return add(session, rows)
+
+
+def to_members_choosing(
+    session: Session,
+    key: str,
+    reservations: Iterable[ReservationLike],
+    now: datetime,
+    choice: sa.ColumnElement[bool],
+    **extra: Any,
+) -> int:
+    """As ``to_members``, to those members only whose account holds ``choice`` (the
+    e-mails a person may turn off), decided in the INSERT: one statement per message."""
+    return sum(
+        _to_accounts(
+            session,
+            key,
+            {"reservations": [snapshot(r) for r in group], **extra},
+            now,
+            User.id == uid,
+            choice,
+        )
+        for (uid, _series), group in by_member_and_series(reservations).items()
+    )

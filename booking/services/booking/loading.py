@@ -18,11 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...localtime import local_day_bounds, to_local
 from ...models import (
@@ -210,7 +210,7 @@ class Calendars:
         return tuple(sorted(found, key=lambda c: c.starts_at))
 
 
-def _people_statement(with_training: bool) -> sa.Select:
+def _people_statement(with_training: bool, by_member: bool = True) -> sa.Select:
     """The member and whoever books for them, with their role at the venue and their
     training for the resource (when it needs one)."""
     grant_on = QualificationGrant.user_id == User.id
@@ -220,7 +220,7 @@ def _people_statement(with_training: bool) -> sa.Select:
         )
     else:
         grant_on = sa.and_(grant_on, sa.false())
-    return (
+    statement = (
         sa.select(
             User.id,
             User.active,
@@ -234,8 +234,12 @@ def _people_statement(with_training: bool) -> sa.Select:
             sa.and_(Membership.user_id == User.id, Membership.venue_id == sa.bindparam("venue_id")),
         )
         .outerjoin(QualificationGrant, grant_on)
-        .where(sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id")))
     )
+    if by_member:
+        statement = statement.where(
+            sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id"))
+        )
+    return statement
 
 
 _CALENDAR = _calendar_statement(
@@ -290,6 +294,34 @@ def load(
     ).one_or_none()
     if row is None:
         raise NotAllowedError("not_found")
+    context, _ = _context(
+        session,
+        resource_id,
+        tuple(row),
+        actor_id,
+        overrides,
+        days,
+        _PEOPLE,
+        {"member_id": member_id},
+        lambda _rows: member_id,
+    )
+    return context
+
+
+def _context(
+    session: Session,
+    resource_id: int,
+    row: tuple,
+    actor_id: int,
+    overrides: frozenset[str],
+    days: Callable[[ZoneInfo], tuple[date, date]],
+    people_statements: dict[bool, sa.Select],
+    people_params: dict,
+    member_of: Callable[[list[sa.Row]], int | None],
+) -> tuple[Context, list[sa.Row]]:
+    """The calendar and the people of a resource whose row ``row`` was read (locked), and
+    the rows of the people query (whose statement may bring more than people)."""
+    connection = session.connection()
     venue_id, resource_active, *values = row[: 2 + len(RULE_COLUMNS)]
     requires_approval, qualification_id, qualification_name, venue_name, timezone = row[
         2 + len(RULE_COLUMNS) :
@@ -306,16 +338,19 @@ def load(
         )
     )
 
+    rows = list(
+        connection.execute(
+            people_statements[qualification_id is not None],
+            {
+                **people_params,
+                "actor_id": actor_id,
+                "venue_id": venue_id,
+                "qualification_id": qualification_id,
+            },
+        )
+    )
     people: dict[int, Person] = {}
-    for uid, active, is_admin, role, grant_id, expires_on in connection.execute(
-        _PEOPLE[qualification_id is not None],
-        {
-            "member_id": member_id,
-            "actor_id": actor_id,
-            "venue_id": venue_id,
-            "qualification_id": qualification_id,
-        },
-    ):
+    for uid, active, is_admin, role, grant_id, expires_on, *_ in rows:
         people[uid] = Person(
             uid,
             active,
@@ -323,7 +358,8 @@ def load(
             (Seat(venue_id, Role(role)),) if role is not None else (),
             Grant(expires_on) if grant_id is not None else None,
         )
-    member, actor = people.get(member_id), people.get(actor_id)
+    member_id = member_of(rows)
+    member, actor = people.get(member_id) if member_id else None, people.get(actor_id)
     if member is None or actor is None:
         raise NotAllowedError("not_found")
 
@@ -353,7 +389,101 @@ def load(
         raise NotAllowedError("override")
     if context.overrides - SOFT_RULES:
         raise NotAllowedError("override")
-    return context
+    return context, rows
+
+
+# --- a booking being changed ------------------------------------------------------------
+
+# Every column of a reservation, in the mapper's order: a booking being changed is read
+# as a plain row (and written back past the ORM, like a new one).
+BOOKING_COLUMNS = tuple(attr.key for attr in sa.inspect(Reservation).column_attrs)
+_BOOKING = aliased(Reservation, name="booking")
+_PENDING = aliased(Reservation, name="pending_change")
+
+# The resource of a reservation (which never changes resource), locked as a booking locks it.
+_RESOURCE_OF_BOOKING = (
+    sa.select(Resource.id, *_RESOURCE.selected_columns)
+    .join(Venue, Venue.id == Resource.venue_id)
+    .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+    .where(
+        Resource.id
+        == sa.select(Reservation.resource_id)
+        .where(Reservation.id == sa.bindparam("reservation_id"))
+        .scalar_subquery()
+    )
+)
+_RESOURCE_OF_BOOKING_LOCKED = _RESOURCE_OF_BOOKING.with_for_update(of=Resource)
+
+
+def _with_booking(statement: sa.Select) -> sa.Select:
+    """The people statement, with the booking and the change it waits for on every row:
+    read after the resource's lock, they are as the last writer left them."""
+    return (
+        statement.add_columns(
+            *(getattr(_BOOKING, key).label(f"booking_{key}") for key in BOOKING_COLUMNS),
+            *(getattr(_PENDING, key).label(f"pending_{key}") for key in BOOKING_COLUMNS),
+        )
+        .join(_BOOKING, _BOOKING.id == sa.bindparam("reservation_id"))
+        .outerjoin(_PENDING, _PENDING.replaces_id == _BOOKING.id)
+        .where(sa.or_(User.id == _BOOKING.user_id, User.id == sa.bindparam("actor_id")))
+    )
+
+
+_PEOPLE_WITH_BOOKING = {
+    True: _with_booking(_people_statement(True, by_member=False)),
+    False: _with_booking(_people_statement(False, by_member=False)),
+}
+# Where the booking's member is on a row of that statement.
+_BOOKING_USER = 6 + BOOKING_COLUMNS.index("user_id")
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booking being changed, and the change it already waits for (if any), as rows."""
+
+    row: dict[str, Any]
+    pending: dict[str, Any] | None
+
+
+def load_booking(
+    session: Session,
+    reservation_id: int,
+    actor_id: int,
+    overrides: frozenset[str],
+    *,
+    lock: bool,
+    days: Callable[[ZoneInfo], tuple[date, date]],
+) -> tuple[Context, Booking]:
+    """What changing a booking needs, in as many queries as booking: the resource locked,
+    its calendar, then the people with the booking (and its pending change) on their rows."""
+    connection = session.connection()
+    found = connection.execute(
+        _RESOURCE_OF_BOOKING_LOCKED if lock else _RESOURCE_OF_BOOKING,
+        {"reservation_id": reservation_id},
+    ).one_or_none()
+    if found is None:
+        raise NotAllowedError("not_found")
+    resource_id, *row = found
+    context, rows = _context(
+        session,
+        resource_id,
+        tuple(row),
+        actor_id,
+        overrides,
+        days,
+        _PEOPLE_WITH_BOOKING,
+        {"reservation_id": reservation_id},
+        lambda rows: rows[0][_BOOKING_USER] if rows else None,
+    )
+    width = len(BOOKING_COLUMNS)
+    booking = dict(zip(BOOKING_COLUMNS, rows[0][6 : 6 + width], strict=True))
+    pending_values = rows[0][6 + width :]
+    pending = (
+        dict(zip(BOOKING_COLUMNS, pending_values, strict=True))
+        if pending_values[0] is not None
+        else None
+    )
+    return context, Booking(booking, pending)
 
 
 class Held(NamedTuple):
