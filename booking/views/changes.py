@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -105,7 +107,7 @@ def _said_done(outcome: Outcome, for_someone: bool) -> str:
     return _("Booking changed. The new time is in your calendar e-mail.")
 
 
-def _flash_following(result: Following) -> None:
+def _flash_following(result: Following, zone: ZoneInfo) -> None:
     moved = result.count(Outcome.MOVED)
     asked = result.count(Outcome.ASKED)
     requests = result.count(Outcome.REQUEST_CHANGED)
@@ -129,7 +131,7 @@ def _flash_following(result: Following) -> None:
         flash(
             _(
                 "Left as it was: %(day)s. %(reasons)s",
-                day=venue_day(move.day),
+                day=venue_day(move.was_starts_at.astimezone(zone).date()),
                 reasons=reasons,
             ),
             "warning",
@@ -172,7 +174,7 @@ def edit(reservation_id: int) -> Response | tuple[str, int]:
             if following and request.form.get("action") == "preview":
                 preview = preview_following(wanted, now)
             elif following:
-                _flash_following(change_following(wanted, now))
+                _flash_following(change_following(wanted, now), reservation.resource.venue.zone)
                 return redirect(url_for("reservations.show", reservation_id=reservation.id))
             else:
                 done = change(wanted, now)

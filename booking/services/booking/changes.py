@@ -17,8 +17,9 @@ How a change takes effect depends on who asks and on the resource:
 - a manager moves any booking of their venue at once, with a reason the member reads,
   and may set soft rules aside as when booking for someone (never the capacity).
 
-A single change costs the statements of a booking and one more (the booking is read
-with the people, after the resource's lock; ``loading.load_booking``).
+A single change costs the statements of a booking and one more: the booking is read with
+the people, after the resource's lock (``loading.load_booking``), so the one more is the
+waiting list asked about the slot the booking lets go of.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -52,16 +53,16 @@ from .. import outbox
 from ..audit import audit_row
 from ..errors import BookingError, NotAllowedError, TransitionError
 from .engine import When, evaluate, guarded, instant, local_day
-from .lifecycle import Settled, change_detail, lock_booking
+from .lifecycle import Settled, Slot, change_detail, lock_booking, slot_of
 from .loading import (
-    _BOOKING,
-    _PENDING,
-    _RESOURCE_OF_BOOKING,
-    _RESOURCE_OF_BOOKING_LOCKED,
+    BOOKED,
     BOOKING_COLUMNS,
+    PEOPLE,
+    RESOURCE_OF_BOOKING,
+    RESOURCE_OF_BOOKING_LOCKED,
+    WAITING_CHANGE,
     Context,
-    _context,
-    _people_statement,
+    context_of,
     holds_during,
     load_booking,
     minutes_between,
@@ -115,22 +116,6 @@ class Changed:
     reservation_id: int
     outcome: Outcome
     change_id: int | None = None  # the pending change, when one waits
-
-
-class Slot(NamedTuple):
-    """A slot a booking let go of, as the waiting list reads it."""
-
-    resource_id: int
-    user_id: int
-    starts_at: datetime
-    ends_at: datetime
-    blocked_until: datetime
-
-
-def slot_of(row: Mapping[str, Any]) -> Slot:
-    return Slot(
-        row["resource_id"], row["user_id"], row["starts_at"], row["ends_at"], row["blocked_until"]
-    )
 
 
 def _frees(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
@@ -459,26 +444,25 @@ def withdraw_change(reservation_id: int, actor_id: int, now: datetime) -> int:
 
 _LATER_DATES = (
     sa.select(
-        *(getattr(_BOOKING, key) for key in BOOKING_COLUMNS),
-        *(getattr(_PENDING, key) for key in BOOKING_COLUMNS),
+        *(getattr(BOOKED, key) for key in BOOKING_COLUMNS),
+        *(getattr(WAITING_CHANGE, key) for key in BOOKING_COLUMNS),
     )
-    .select_from(_BOOKING)
-    .outerjoin(_PENDING, _PENDING.replaces_id == _BOOKING.id)
+    .select_from(BOOKED)
+    .outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id)
     .where(
-        _BOOKING.series_id
+        BOOKED.series_id
         == sa.select(Reservation.series_id)
         .where(Reservation.id == sa.bindparam("reservation_id"))
         .scalar_subquery(),
-        _BOOKING.starts_at
+        BOOKED.starts_at
         >= sa.select(Reservation.starts_at)
         .where(Reservation.id == sa.bindparam("reservation_id"))
         .scalar_subquery(),
-        _BOOKING.status.in_(HOLDING_STATUSES),
-        _BOOKING.replaces_id.is_(None),
+        BOOKED.status.in_(HOLDING_STATUSES),
+        BOOKED.replaces_id.is_(None),
     )
-    .order_by(_BOOKING.starts_at)
+    .order_by(BOOKED.starts_at)
 )
-_PEOPLE = {True: _people_statement(True), False: _people_statement(False)}
 
 
 @dataclass
@@ -529,7 +513,7 @@ def _later_dates(
         raise ValueError("a series moves by local day and time")
     connection = session.connection()
     found = connection.execute(
-        _RESOURCE_OF_BOOKING_LOCKED if lock else _RESOURCE_OF_BOOKING,
+        RESOURCE_OF_BOOKING_LOCKED if lock else RESOURCE_OF_BOOKING,
         {"reservation_id": request.reservation_id},
     ).one_or_none()
     if found is None:
@@ -555,14 +539,14 @@ def _later_dates(
         local = [to_local(b["starts_at"], zone).date() + offset for b, _ in dates]
         return min(local), max(local) + timedelta(days=1)
 
-    context, _ = _context(
+    context, _ = context_of(
         session,
         resource_id,
         tuple(resource_row),
         request.actor_id,
         request.overrides,
         days,
-        _PEOPLE,
+        PEOPLE,
         {"member_id": first["user_id"]},
         lambda _rows: first["user_id"],
     )
@@ -782,7 +766,6 @@ __all__ = [
     "Following",
     "Move",
     "Outcome",
-    "Slot",
     "change",
     "change_following",
     "preview_following",

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -70,6 +70,23 @@ def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime
 
 
 # --- pending changes: accepted, refused, withdrawn, expired ------------------------------
+
+
+class Slot(NamedTuple):
+    """A slot a booking (or a change) let go of, as the waiting list reads it."""
+
+    resource_id: int
+    user_id: int
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+
+
+def slot_of(row: Mapping[str, Any]) -> Slot:
+    return Slot(
+        row["resource_id"], row["user_id"], row["starts_at"], row["ends_at"], row["blocked_until"]
+    )
+
 
 # A booking's version as the audit log and messages keep it.
 _VERSION = ("starts_at", "ends_at", "blocked_until", "seats", "purpose")
@@ -220,21 +237,7 @@ class Settled:
         if self.expired:
             outbox.tell(session, now, "change_expired", reservations=self.expired, asked=self.asked)
         if self.freed:
-            outbox.tell(session, now, "slot_freed", reservations=[_Freed(**f) for f in self.freed])
-
-
-@dataclass(frozen=True)
-class _Freed:
-    """A slot let go of, as the waiting list reads it."""
-
-    id: int
-    resource_id: int
-    user_id: int
-    starts_at: datetime
-    ends_at: datetime
-    blocked_until: datetime
-    seats: int
-    purpose: str
+            outbox.tell(session, now, "slot_freed", reservations=[slot_of(f) for f in self.freed])
 
 
 def _changes_of(session: Session, booking_ids: list[int]) -> list[Reservation]:

@@ -8,6 +8,10 @@
 4. what holds the resource at that time (``Reservation.overlapping``);
 5. the member's weeks, only for resources with a weekly quota.
 
+A booking being changed (``load_booking``) is found from its id: its resource is
+locked through it, and the booking (with the change it may already wait for) comes on
+the rows of the people query, read after the lock: as many statements as a booking.
+
 Statements are built once, at import: building them is most of what a
 booking costs in Python. Each runs on the session's connection, past the ORM.
 """
@@ -210,7 +214,7 @@ class Calendars:
         return tuple(sorted(found, key=lambda c: c.starts_at))
 
 
-def _people_statement(with_training: bool, by_member: bool = True) -> sa.Select:
+def people_statement(with_training: bool, by_member: bool = True) -> sa.Select:
     """The member and whoever books for them, with their role at the venue and their
     training for the resource (when it needs one)."""
     grant_on = QualificationGrant.user_id == User.id
@@ -250,7 +254,7 @@ CALENDAR_MANY = _calendar_statement(
     lambda column: column.in_(sa.bindparam("resource_ids", expanding=True)),
     lambda column: column.in_(sa.bindparam("venue_ids", expanding=True)),
 )
-_PEOPLE = {True: _people_statement(True), False: _people_statement(False)}
+PEOPLE = {True: people_statement(True), False: people_statement(False)}
 _HOLDS = (
     sa.select(
         Reservation.id,
@@ -294,21 +298,21 @@ def load(
     ).one_or_none()
     if row is None:
         raise NotAllowedError("not_found")
-    context, _ = _context(
+    context, _ = context_of(
         session,
         resource_id,
         tuple(row),
         actor_id,
         overrides,
         days,
-        _PEOPLE,
+        PEOPLE,
         {"member_id": member_id},
         lambda _rows: member_id,
     )
     return context
 
 
-def _context(
+def context_of(
     session: Session,
     resource_id: int,
     row: tuple,
@@ -397,11 +401,11 @@ def _context(
 # Every column of a reservation, in the mapper's order: a booking being changed is read
 # as a plain row (and written back past the ORM, like a new one).
 BOOKING_COLUMNS = tuple(attr.key for attr in sa.inspect(Reservation).column_attrs)
-_BOOKING = aliased(Reservation, name="booking")
-_PENDING = aliased(Reservation, name="pending_change")
+BOOKED = aliased(Reservation, name="booking")
+WAITING_CHANGE = aliased(Reservation, name="pending_change")
 
 # The resource of a reservation (which never changes resource), locked as a booking locks it.
-_RESOURCE_OF_BOOKING = (
+RESOURCE_OF_BOOKING = (
     sa.select(Resource.id, *_RESOURCE.selected_columns)
     .join(Venue, Venue.id == Resource.venue_id)
     .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
@@ -412,7 +416,7 @@ _RESOURCE_OF_BOOKING = (
         .scalar_subquery()
     )
 )
-_RESOURCE_OF_BOOKING_LOCKED = _RESOURCE_OF_BOOKING.with_for_update(of=Resource)
+RESOURCE_OF_BOOKING_LOCKED = RESOURCE_OF_BOOKING.with_for_update(of=Resource)
 
 
 def _with_booking(statement: sa.Select) -> sa.Select:
@@ -420,21 +424,21 @@ def _with_booking(statement: sa.Select) -> sa.Select:
     read after the resource's lock, they are as the last writer left them."""
     return (
         statement.add_columns(
-            *(getattr(_BOOKING, key).label(f"booking_{key}") for key in BOOKING_COLUMNS),
-            *(getattr(_PENDING, key).label(f"pending_{key}") for key in BOOKING_COLUMNS),
+            *(getattr(BOOKED, key).label(f"booking_{key}") for key in BOOKING_COLUMNS),
+            *(getattr(WAITING_CHANGE, key).label(f"pending_{key}") for key in BOOKING_COLUMNS),
         )
-        .join(_BOOKING, _BOOKING.id == sa.bindparam("reservation_id"))
-        .outerjoin(_PENDING, _PENDING.replaces_id == _BOOKING.id)
-        .where(sa.or_(User.id == _BOOKING.user_id, User.id == sa.bindparam("actor_id")))
+        .join(BOOKED, BOOKED.id == sa.bindparam("reservation_id"))
+        .outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id)
+        .where(sa.or_(User.id == BOOKED.user_id, User.id == sa.bindparam("actor_id")))
     )
 
 
-_PEOPLE_WITH_BOOKING = {
-    True: _with_booking(_people_statement(True, by_member=False)),
-    False: _with_booking(_people_statement(False, by_member=False)),
+PEOPLE_WITH_BOOKING = {
+    True: _with_booking(people_statement(True, by_member=False)),
+    False: _with_booking(people_statement(False, by_member=False)),
 }
 # Where the booking's member is on a row of that statement.
-_BOOKING_USER = 6 + BOOKING_COLUMNS.index("user_id")
+BOOKING_USER = 6 + BOOKING_COLUMNS.index("user_id")
 
 
 @dataclass(frozen=True)
@@ -458,22 +462,22 @@ def load_booking(
     its calendar, then the people with the booking (and its pending change) on their rows."""
     connection = session.connection()
     found = connection.execute(
-        _RESOURCE_OF_BOOKING_LOCKED if lock else _RESOURCE_OF_BOOKING,
+        RESOURCE_OF_BOOKING_LOCKED if lock else RESOURCE_OF_BOOKING,
         {"reservation_id": reservation_id},
     ).one_or_none()
     if found is None:
         raise NotAllowedError("not_found")
     resource_id, *row = found
-    context, rows = _context(
+    context, rows = context_of(
         session,
         resource_id,
         tuple(row),
         actor_id,
         overrides,
         days,
-        _PEOPLE_WITH_BOOKING,
+        PEOPLE_WITH_BOOKING,
         {"reservation_id": reservation_id},
-        lambda rows: rows[0][_BOOKING_USER] if rows else None,
+        lambda rows: rows[0][BOOKING_USER] if rows else None,
     )
     width = len(BOOKING_COLUMNS)
     booking = dict(zip(BOOKING_COLUMNS, rows[0][6 : 6 + width], strict=True))
