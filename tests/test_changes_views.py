@@ -323,3 +323,22 @@ def test_the_series_form_starts_from_the_day_and_times_chosen_on_the_booking_for
     assert told(client.get(sent.headers["Location"])) == [
         "3 demandes envoyées, 0 mise(s) de côté. L’équipe du lieu va les valider."
     ]
+
+
+def test_members_choose_on_their_profile_whether_their_bookings_are_confirmed(client, auth, place):
+    from booking.models import User
+
+    auth.login("karim@example.org")
+    profile = text_of(client.get("/profile"))
+    assert "Une confirmation de chaque réservation que je fais ou modifie moi-même" in profile
+    (box,) = re.findall(
+        r'<input[^>]*id="notify_confirmations"[^>]*>', client.get("/profile").get_data(as_text=True)
+    )
+    assert "checked" in box  # on unless turned off
+    saved = client.post("/profile/notifications", data={"remind_day_before": "y"})
+    assert saved.status_code == 302
+    karim = db.session.get(User, place["karim"].id)
+    assert karim.notify_confirmations is False and karim.remind_day_before is True
+    client.post("/profile/notifications", data={"notify_confirmations": "y"})
+    db.session.expire_all()
+    assert db.session.get(User, place["karim"].id).notify_confirmations is True

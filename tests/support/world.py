@@ -204,6 +204,13 @@ def build_world(make: Any, now: datetime) -> World:
         "member": tokens.make_token(member, tokens.MEMBER),
         "manager": tokens.make_token(manager, tokens.MANAGER),
     }
+    # Every feed link a page may show to those who walk the routes exists already: a
+    # page shows it (and records it) the first time, whichever request that is, a form
+    # refused included.
+    for person in (manager, stranger, admin):
+        tokens.make_token(person, tokens.MEMBER)
+    for person in (stranger, admin):
+        tokens.make_token(person, tokens.MANAGER)
     db.session.commit()
     world.ids = {
         "venue": venue.id,
