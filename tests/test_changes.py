@@ -664,3 +664,23 @@ def test_the_database_lets_a_booking_and_its_change_overlap_and_nothing_else(pla
     with pytest.raises(sa.exc.IntegrityError):
         db.session.execute(sa.insert(Reservation).values(**intruder))
     db.session.rollback()
+
+
+def test_a_change_whose_time_came_undecided_is_not_revived_by_the_next(place, confirmed):
+    """Its time passed before anyone looked (no expiry ran yet): asking again expires it
+    and asks anew, rather than moving the lapsed change to the new time."""
+    amina = place["amina"]
+    lapsed = move(confirmed.id, amina, date(2026, 6, 1), 18, 19).change_id
+    lapsed_uid = db.session.get(Reservation, lapsed).uid
+    later = paris(2026, 6, 1, 18, 30)
+    done = move(confirmed.id, amina, THURSDAY, 14, 16, now=later)
+    assert done.outcome == Outcome.ASKED
+    db.session.expire_all()
+    (waiting,) = db.session.scalars(
+        sa.select(Reservation).where(Reservation.replaces_id == confirmed.id)
+    ).all()
+    assert waiting.uid != lapsed_uid and local(waiting.starts_at) == (THURSDAY, time(14))
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.kind == "change_expired"))
+        == 1
+    )

@@ -53,7 +53,7 @@ from .. import outbox
 from ..audit import audit_row
 from ..errors import BookingError, NotAllowedError, TransitionError
 from .engine import When, evaluate, guarded, instant, local_day
-from .lifecycle import Settled, Slot, change_detail, lock_booking, slot_of
+from .lifecycle import Settled, Slot, change_detail, expire_rows, lock_booking, slot_of
 from .loading import (
     BOOKED,
     BOOKING_COLUMNS,
@@ -363,6 +363,17 @@ def _new_version(
     }
 
 
+def _lapse(
+    session: Session, now: datetime, pending: list[dict[str, Any] | None]
+) -> list[dict[str, Any] | None]:
+    """Changes whose time came undecided expire now (their bookings stay as they were), so
+    that a new change never revives one; the others, as they are."""
+    overdue = [p["id"] for p in pending if p is not None and p["starts_at"] <= now]
+    if overdue:
+        expire_rows(session, now, ids=overdue)
+    return [None if p is not None and p["id"] in overdue else p for p in pending]
+
+
 def _same(row: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     return row is not None and all(row[name] == new[name] for name in MOVED)
 
@@ -388,6 +399,7 @@ def change(request: ChangeRequest, now: datetime) -> Changed:
         )
         booking, pending = found.row, found.pending
         _state(context, booking, now)
+        pending = _lapse(session, now, [pending])[0]
         new = _new_version(context, booking, request)
         if _same(booking, new) or (_asks_approval(context, booking) and _same(pending, new)):
             raise BookingError([Violation("unchanged")])
@@ -663,6 +675,8 @@ def change_following(request: ChangeRequest, now: datetime) -> Following:
     def work(session: Session) -> Following:
         context, dates = _later_dates(session, request, now, lock=True)
         _state(context, dates[0][0], now)
+        waiting = _lapse(session, now, [p for _, p in dates])
+        dates = [(b, p) for (b, _), p in zip(dates, waiting, strict=True)]
         judged = _moves(session, context, request, dates, now)
         problems = _reason_violations(context, reason)
         if problems:
