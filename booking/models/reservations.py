@@ -92,7 +92,15 @@ class Reservation(db.Model):
         sa.Index("ix_reservation_user_starts", "user_id", "starts_at"),
         sa.Index("ix_reservation_updated", "updated_at"),
         sa.Index("ix_reservation_status_starts", "status", "starts_at"),
-        sa.Index("ix_reservation_replaces_id", "replaces_id", unique=True),
+        # At most one pending change per booking. Partial: nearly every row has none, and
+        # a planner must not take "replaces_id IS NULL" for a selective condition.
+        sa.Index(
+            "ix_reservation_replaces_id",
+            "replaces_id",
+            unique=True,
+            sqlite_where=sa.text("replaces_id IS NOT NULL"),
+            postgresql_where=sa.text("replaces_id IS NOT NULL"),
+        ),
         # No double booking, held by PostgreSQL itself: two holding reservations
         # of an exclusive resource cannot overlap, buffer included ("[)" ranges
         # let back-to-back bookings fit), unless one is the pending change of the

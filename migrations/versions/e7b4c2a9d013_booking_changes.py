@@ -2,7 +2,7 @@
 
 - reservation.replaces_id: a change asked of a confirmed booking on a resource that
   needs approval is a pending row of its own, linked to the booking it would move
-  (at most one per booking: a unique index). It holds the slot it asks for like any
+  (at most one per booking: a unique index, partial). It holds the slot it asks for like any
   pending request, while the booking keeps its own.
 - The PostgreSQL exclusion constraint lets a booking and its pending change overlap
   (they are one booking), and nothing else: ``COALESCE(replaces_id, id) WITH <>``.
@@ -61,8 +61,12 @@ def upgrade():
             f"EXCLUDE USING gist (resource_id WITH =, {RANGE} WITH &&, "
             f"(COALESCE(replaces_id, id)) WITH <>) {WHERE}"
         )
+    # Partial: nearly every row has no change, and a planner must not take
+    # "replaces_id IS NULL" for a selective condition.
     op.create_index(
-        'ix_reservation_replaces_id', 'reservation', ['replaces_id'], unique=True
+        'ix_reservation_replaces_id', 'reservation', ['replaces_id'], unique=True,
+        sqlite_where=sa.text('replaces_id IS NOT NULL'),
+        postgresql_where=sa.text('replaces_id IS NOT NULL'),
     )
 
 

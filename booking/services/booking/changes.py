@@ -461,19 +461,16 @@ _LATER_DATES = (
     )
     .select_from(BOOKED)
     .outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id)
+    # Every date of the series, sorted out in Python (a series has at most a few hundred):
+    # the series' index is then the only one a planner may choose. A pending change has no
+    # series: the series' own rows are its bookings.
     .where(
         BOOKED.series_id
         == sa.select(Reservation.series_id)
         .where(Reservation.id == sa.bindparam("reservation_id"))
-        .scalar_subquery(),
-        BOOKED.starts_at
-        >= sa.select(Reservation.starts_at)
-        .where(Reservation.id == sa.bindparam("reservation_id"))
-        .scalar_subquery(),
-        BOOKED.status.in_(HOLDING_STATUSES),
-        BOOKED.replaces_id.is_(None),
+        .scalar_subquery()
     )
-    .order_by(BOOKED.starts_at)
+    .order_by(BOOKED.starts_at, BOOKED.id)
 )
 
 
@@ -542,8 +539,15 @@ def _later_dates(
             else None
         )
         dates.append((booking, pending))
-    if not dates or dates[0][0]["id"] != request.reservation_id:
+    this = next((b for b, _ in dates if b["id"] == request.reservation_id), None)
+    if this is None or Status(this["status"]) not in HOLDING_STATUSES:
         raise TransitionError("change_series")
+    dates = [
+        (b, p)
+        for b, p in dates
+        if Status(b["status"]) in HOLDING_STATUSES
+        and (b["starts_at"], b["id"]) >= (this["starts_at"], this["id"])
+    ]
     first = dates[0][0]
     offset = request.starts_at.day - first["starts_at"].astimezone(_zone(resource_row)).date()
 
