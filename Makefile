@@ -46,8 +46,13 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.dev system-deps translations lint
-	$(BIN)/python -m pytest
+# One test process per core (pytest-xdist); the tests compile the translations themselves.
+# make test PYTEST_ARGS=--durations=30 passes options on to pytest.
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+
+test: $(VENV)/.dev system-deps lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 extract-messages: $(VENV)/.runtime
 	@# --ignore-dirs: the default also skips folders starting with "_" (templates/_macros).

@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         purge_old_data,
         send_mail,
         send_reminders,
+        refresh_calendars,
     ):
         app.cli.add_command(command)
 
@@ -226,6 +227,42 @@ def send_reminders() -> None:
 
     count = record_reminders(clock.now())
     click.echo(ngettext("%(num)d reminder to send.", "%(num)d reminders to send.", count))
+
+
+@click.command("refresh-calendars")
+def refresh_calendars() -> None:
+    """Read the followed calendars again, write recurring closures ahead (for cron)."""
+    from .notifications.calendars import run_calendars
+
+    def report(calendar_id: int, outcome: Any) -> None:
+        if outcome.error:
+            click.echo(
+                _(
+                    "Calendar %(id)d could not be read: %(error)s.",
+                    id=calendar_id,
+                    error=outcome.error,
+                )
+            )
+        else:
+            click.echo(
+                _(
+                    "Calendar %(id)d: %(added)d busy times added, %(removed)d removed.",
+                    id=calendar_id,
+                    added=outcome.added,
+                    removed=outcome.removed,
+                )
+            )
+
+    summary = run_calendars(clock.now(), current_app.config, report=report)
+    click.echo(
+        _(
+            "%(calendars)d calendars read (%(failed)d failed); %(occurrences)d recurring "
+            "closures written ahead.",
+            calendars=len(summary.calendars),
+            failed=summary.failed,
+            occurrences=summary.occurrences,
+        )
+    )
 
 
 @click.command("backup")

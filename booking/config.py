@@ -30,6 +30,7 @@ ENVIRONMENT_KEYS = (
     "EXTERNAL_URL",
     "PROXY_HOPS",
     "PRIVACY_CONTACT",
+    "CALENDAR_ALLOWED_HOSTS",
 )
 
 # Keys that tutorials and examples use: a site signed with one of these can be forged.
@@ -139,6 +140,16 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # storage is named, e.g. "redis://localhost:6379".
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Calendars a venue follows (booking.security.fetching): hosts whose address is
+        # not public that may be fetched all the same (comma-separated names or
+        # addresses, e.g. a Nextcloud on the local network); the largest calendar read,
+        # the longest a fetch may take, and how often each one is read again.
+        "CALENDAR_ALLOWED_HOSTS": "",
+        "CALENDAR_MAX_BYTES": 5 * 1024 * 1024,
+        "CALENDAR_FETCH_TIMEOUT": 10,
+        "CALENDAR_REFRESH_MINUTES": 15,
+        # The largest .ics or .csv of existing bookings a manager may import.
+        "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
     }
 
 

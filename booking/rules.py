@@ -68,11 +68,13 @@ class Period:
 @dataclass(frozen=True)
 class ClosedRange:
     """A closure: the half-open [starts_at, ends_at) of aware instants, and the reason
-    that may be told (empty when the manager keeps it private)."""
+    that may be told (empty when the manager keeps it private). ``busy``: a time a
+    calendar the venue follows holds (its reason is that calendar's label)."""
 
     starts_at: datetime
     ends_at: datetime
     reason: str = ""
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def check_closures(start: datetime, end: datetime, rules: Rules) -> list[Violati
                         "from": to_local(closure.starts_at, rules.zone),
                         "to": to_local(closure.ends_at, rules.zone),
                         "reason": closure.reason,
+                        "busy": closure.busy,
                     },
                 )
             ]

@@ -1,10 +1,18 @@
-"""Fixtures: an app on a fresh, migrated database (SQLite, or PostgreSQL where a
-test module asks for both), a client, the CLI runner, and factories."""
+"""Fixtures: an app on a fresh, migrated database (SQLite, or PostgreSQL too for tests
+marked ``postgres``), a client, the CLI runner, and factories.
+
+The suite runs in one process or in several (pytest-xdist, ``make test``): every
+expensive session fixture (the PostgreSQL cluster, the migrated SQLite template,
+Redis) is made once per process, in that process's own temporary folder and on
+ports no other process of the run is given (tests/support/ports.py).
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from _pytest.nodeid import NodeId
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -31,7 +40,12 @@ from booking.models import (
     Venue,
 )
 
+from .support.i18n import compile_stale_catalogues
+from .support.ports import CLAIMS
 from .support.postgres import TempPostgres
+from .support.templates import share_compiled_templates
+
+BACKENDS = ("sqlite", "postgresql")
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "correct horse battery"
@@ -63,6 +77,66 @@ def base_config(instance: Path, url: str) -> dict[str, Any]:
         # Tests send the outbox when they mean to (booking.notifications.send_due).
         "MAIL_SEND_IN_BACKGROUND": False,
     }
+
+
+_claims_key = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The app reads compiled catalogues (.mo, never committed): built here, in
+    # every process, each only if its .po is newer (so at most once per change).
+    compile_stale_catalogues()
+    # Each app of a process reuses the templates another app compiled.
+    share_compiled_templates()
+    # The first process of a run (the only one, or the one that starts the
+    # xdist workers, which inherit its environment) makes the folder where
+    # ports are claimed.
+    if CLAIMS not in os.environ:
+        config.stash[_claims_key] = os.environ[CLAIMS] = tempfile.mkdtemp(prefix="booking-ports-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_claims_key, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[CLAIMS]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give --dist loadgroup the groups of ``@pytest.mark.xdist_group`` (in each worker).
+
+    pytest-xdist 3.8 tells a test's group by appending "@group" to ``item._nodeid``,
+    which pytest 9.2 no longer reads (the id is ``item._id``): without this, the tests
+    of a group were spread over the workers, each setting up the module's site or
+    browser scenario again. Does nothing once xdist sets the suffix itself."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if groups and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``postgres`` (itself or its module) that uses the database runs twice,
+    on SQLite and on PostgreSQL: ``test_x[sqlite]``, ``test_x[postgresql]``. A test that
+    names its own backends (``@pytest.mark.parametrize("db_backend", ["postgresql"])``)
+    keeps them; an unmarked test runs on SQLite only."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgres") is None:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs["argnames"]
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "db_backend" in names:
+            return
+    metafunc.parametrize("db_backend", BACKENDS)
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -107,7 +181,7 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def db_backend() -> str:
-    """SQLite by default; engine test modules override this with both backends."""
+    """SQLite, unless the test is marked ``postgres`` (see pytest_generate_tests)."""
     return "sqlite"
 
 

@@ -19,11 +19,8 @@ from booking.models import (
 )
 
 from .conftest import PASSWORD, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import flashes_of, text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 6, 1, 9, 0)
 NEW_PASSWORD = "une phrase assez longue"

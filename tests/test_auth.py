@@ -10,10 +10,7 @@ from booking import create_app
 from booking.extensions import db
 
 from .conftest import PASSWORD, base_config
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 GENERIC = "L’adresse e-mail ou le mot de passe n’est pas bon."
 

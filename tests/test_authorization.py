@@ -15,14 +15,7 @@ from flask.testing import FlaskClient
 
 from booking.views.access import Access, rule_of
 
-from .support.world import (  # noqa: F401
-    EMAILS,
-    ROLES,
-    World,
-    db_backend_fixture,
-    requests_of,
-    world_fixture,
-)
+from .support.world import EMAILS, ROLES, World, requests_of, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 

@@ -15,11 +15,6 @@ from .conftest import PARIS
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 def add_reservations(resources, user, count: int, first: datetime) -> None:
     rows = []
     for n in range(count):

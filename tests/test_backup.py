@@ -26,16 +26,10 @@ from booking.notifications import hold_interrupted, send_due
 from booking.services import outbox
 
 from .conftest import base_config, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.postgres import TempPostgres
 from .support.smtp import smtp_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -80,7 +74,6 @@ def test_a_backup_restores_every_row(runner: FlaskCliRunner, tmp_path: Path) -> 
     assert stamps > sum(row[2] for row in before["feed_stamp"])
 
 
-@pytest.mark.usefixtures("compiled_translations")
 def test_e_mails_being_sent_at_backup_time_are_held_after_a_restore(
     app, make, runner: FlaskCliRunner, smtp, clock, tmp_path: Path
 ) -> None:

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.postgres
 NOW = paris(2026, 6, 1, 8, 0)  # a Monday morning
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 def attempt(resource, member, start, end, *, now=NOW, **kwargs):
     return book_as(resource, member, starts_at=start, ends_at=end, now=now, **kwargs)
 

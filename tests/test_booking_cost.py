@@ -20,11 +20,6 @@ NOW = paris(2026, 3, 2, 8)
 MONDAY = date(2026, 3, 9)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue()

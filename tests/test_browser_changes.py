@@ -12,12 +12,11 @@ import icalendar
 import pytest
 
 from .support.browser import PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 from .support.smtp import MailServer
 from .test_browser_accounts import log_in, mail_to, new_page, next_weekday
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from .support.browser import (
     DESKTOP,
@@ -12,12 +13,9 @@ from .support.browser import (
     axe_violations,
     chromium,  # noqa: F401  (the browser fixture)
 )
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
-
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -108,7 +106,7 @@ def test_login_by_keyboard_only(phone, base_url):
     assert phone.evaluate("document.activeElement.name") == "password"
     phone.keyboard.type("tiers-lieux-demo")
     phone.keyboard.press("Enter")
-    phone.wait_for_url(base_url + "/")
+    expect(phone).to_have_url(base_url + "/")
 
     assert "Bonjour Amina Haddad" in phone.locator("[role=status]").inner_text()
     assert phone.locator("button", has_text="Se déconnecter").count() == 1
@@ -121,6 +119,7 @@ def test_failed_login_keeps_the_visitor_on_the_form_with_one_message(phone, base
     phone.locator("main button[type=submit]").click()
     alert = phone.locator("[role=alert]")
     assert "n’est pas bon" in alert.inner_text()
+    phone.wait_for_load_state()  # the style sheets too, after a click
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
@@ -129,8 +128,9 @@ def test_language_switch_works_without_javascript(browser, base_url):
     page = context.new_page()
     page.goto(base_url + "/resources/decoupeuse-laser")
     page.get_by_role("link", name="English").click()
-    page.wait_for_url(base_url + "/resources/decoupeuse-laser")
-    assert page.locator("html").get_attribute("lang") == "en"
+    # Back at the same address: the language of the page says the new one has come.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(base_url + "/resources/decoupeuse-laser")
     assert "The rules, in plain words" in page.content()
     context.close()
 

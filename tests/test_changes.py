@@ -42,11 +42,6 @@ NOW = paris(2026, 6, 1, 8, 0)  # a Monday morning
 TUESDAY, WEDNESDAY, THURSDAY = date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 4)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 def at(day: date, hour: int, minute: int = 0) -> LocalMoment:
     return LocalMoment(day, time(hour, minute))
 

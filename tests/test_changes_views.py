@@ -15,10 +15,9 @@ from booking.models import Reservation, Status
 from booking.services import approve
 
 from .conftest import PARIS, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import flashes_of, text_of
 
-pytestmark = pytest.mark.usefixtures("compiled_translations", "clock")
+pytestmark = pytest.mark.usefixtures("clock")
 
 NOW = paris(2026, 3, 2, 9)  # the clock fixture's Monday
 WEDNESDAY, THURSDAY = date(2026, 3, 4), date(2026, 3, 5)

@@ -30,7 +30,9 @@ from .conftest import PARIS, PASSWORD, base_config
 from .support.gunicorn import gunicorn
 from .support.http_clients import all_at_once, csrf_token, logged_in
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# 40 clients against 4 gunicorn workers: in the process that runs the deployment site,
+# so that the two loads never share the machine at once.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("servers")]
 
 CLIENTS = 40
 

@@ -49,7 +49,9 @@ from .support.postgres import TempPostgres
 from .support.redis_server import redis_server
 from .support.smtp import MailServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# One site (nginx, two gunicorns, Redis, a mail server) for the module: one process runs
+# it, and never at the same time as the other many-process load (test_concurrency).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("servers")]
 
 KEY = "deployment-test-secret-key-0123456789abcdef-0123456789"
 MEMBERS = 16

@@ -21,11 +21,6 @@ from .test_feeds import ALL_DAY, _book
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue(slug="moulins", name="KPA Moulins", hours=ALL_DAY)

@@ -30,7 +30,7 @@ from booking.services import book, cancel, refuse
 
 from .conftest import PARIS, Factory, feed_token, paris
 from .support.icalcheck import FeedClock, read_everywhere, read_everywhere_many, with_icalendar
-from .support.postgres import free_port
+from .support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
@@ -90,7 +90,6 @@ def test_feed_headers(client: FlaskClient, place: dict, clock: FeedClock) -> Non
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_unchanged_feed_is_identical_and_answers_304(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -122,7 +121,6 @@ def test_unchanged_feed_is_identical_and_answers_304(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_last_modified_never_goes_backwards(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -217,7 +215,6 @@ def test_feed_window_is_configurable(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_private_feeds_keep_ended_reservations_for_a_while(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:
@@ -324,7 +321,6 @@ def test_demo_members_never_appear_in_public_feeds(app: Flask, client: FlaskClie
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_feed_queries_do_not_grow_with_reservations(
     app: Flask, client: FlaskClient, place: dict, make: Factory, clock: FeedClock
 ) -> None:
@@ -579,7 +575,6 @@ def test_tokens_stay_out_of_the_gunicorn_access_log(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 def test_renaming_what_events_show_changes_the_etag(
     client: FlaskClient, place: dict, clock: FeedClock
 ) -> None:

@@ -59,12 +59,6 @@ class Scenario:
     pending_uid: str
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    """The feeds' aggregates and date types, on both engines."""
-    return request.param
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FeedClock:
     return FeedClock(monkeypatch, paris(2026, 3, 1, 9, 0))

@@ -13,11 +13,10 @@ from booking.extensions import db
 from booking.models import Reservation, Status
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.network import two_cooperatives
 from .support.pages import text_of
 
-pytestmark = pytest.mark.usefixtures("compiled_translations", "clock")
+pytestmark = pytest.mark.usefixtures("clock")
 
 NOW = paris(2026, 3, 2, 9)  # the clock fixture's Monday 2 March 2026, 9:00
 
@@ -54,7 +53,7 @@ def test_visitors_search_public_slots_and_are_asked_to_log_in(client, place):
     assert "/login?next=%2Freservations%2Fnew%3Fresource%3Dcoworking" in page
     assert "Samir" not in page and "Claire" not in page  # no names for visitors
     laser = text_of(client.get("/search?q=laser&when=week"))
-    assert "Habilitation requise" in laser and "Thomas" not in laser
+    assert "Formation requise" in laser and "Thomas" not in laser
 
 
 def test_a_member_finds_a_seat_and_its_link_opens_the_form_filled_in(client, auth, place):
@@ -83,7 +82,7 @@ def test_the_search_tells_whom_to_ask_for_a_missing_training(client, auth, place
     page = text_of(client.get("/search?q=laser&when=week"))
     assert "Formation sécurité découpe laser" in page
     assert "Thomas Leroy" in page and "mailto:thomas@example.org" in page
-    assert "Habilitation requise" in page
+    assert "Formation requise" in page
     assert not links_to_the_form(page)  # nothing offered that cannot succeed
 
 
@@ -424,7 +423,6 @@ FORM_FIELDS = ["day", "start", "end", "seats", "pick", "week"]
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("who", [None, "samir@example.org"])
 def test_no_value_sent_to_the_search_or_the_form_breaks_them(client, auth, place, who):
     from booking.forms.base import has_control_characters

@@ -265,11 +265,8 @@ def test_csrf_tokens_expire(app: Flask, client: FlaskClient, monkeypatch) -> Non
 
 # --- NUL and other control characters ----------------------------------------------
 
-pytestmark_both = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"])
-
 
 @pytest.mark.postgres
-@pytestmark_both
 @pytest.mark.parametrize(
     "url",
     [
@@ -287,7 +284,6 @@ def test_a_nul_in_the_address_is_not_found(client: FlaskClient, auth, make, url:
 
 
 @pytest.mark.postgres
-@pytestmark_both
 def test_a_nul_in_a_form_is_refused_next_to_its_field(
     client: FlaskClient, auth, make: Factory
 ) -> None:

@@ -15,10 +15,10 @@ on PostgreSQL:
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import pkgutil
-from datetime import timedelta
+from collections.abc import Callable, Hashable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote_from_bytes
 
@@ -35,7 +35,8 @@ from wtforms.fields.core import UnboundField
 import booking.forms
 from booking.extensions import db
 
-from .support.world import EMAILS, World, db_backend_fixture, world_fixture  # noqa: F401
+from .support.fingerprint import fingerprint
+from .support.world import EMAILS, World, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -100,7 +101,9 @@ def form_field_names() -> list[str]:
                 for name in dir(cls):
                     if isinstance(getattr(cls, name, None), UnboundField):
                         names.add(name)
-    return sorted(names | set(QUERY_NAMES) | {"action", "after", "pick", "csrf_token"})
+    return sorted(
+        names | set(QUERY_NAMES) | {"action", "after", "pick", "wait", "csrf_token", "pattern"}
+    )
 
 
 NAMES = form_field_names()
@@ -119,7 +122,27 @@ def plausible_values(world: World) -> dict[str, list[str]]:
         "count": ["2"],
         "interval": ["1"],
         "frequency": ["weekly"],
-        "action": ["preview", "book", "confirm", "accept", "refuse"],
+        "action": [
+            "preview",
+            "book",
+            "confirm",
+            "accept",
+            "refuse",
+            "send",
+            "copy",
+            "another",
+            "resend",
+            "revoke",
+            "save",
+        ],
+        "pattern": ["weekdays", "every_day"],
+        "people": ["Nouvelle;nouvelle@example.org\nAutre <autre@example.org>"],
+        "trained": [f"{world.ids['training']}:nouvelle@example.org"],
+        "copy_from": ["0"],
+        "copy_to": ["1", "6"],
+        "manager_email": ["nouvelle@example.org"],
+        "new_training": ["Sécurité bois"],
+        "ids": [str(world.ids["invitation"])],
         "resource": [world.slugs["resource"], world.slugs["other_resource"]],
         "venue": [world.slugs["venue"], world.slugs["other_venue"]],
         "member": [str(world.ids["member"]), str(world.ids["stranger"])],
@@ -135,7 +158,23 @@ def encoded(value: str | bytes) -> str:
     return quote_from_bytes(raw, safe="")
 
 
+def once(world: World, key: Hashable, build: Callable[[], st.SearchStrategy]) -> Any:
+    """The strategy ``key`` of this world, built on first use and then kept.
+
+    Hypothesis checks a strategy the first time it draws from it: strategies built
+    anew for every draw cost as much time as the requests. The same strategies
+    draw the same values whether they are kept or built anew."""
+    kept = world.__dict__.setdefault("_strategies", {})
+    if key not in kept:
+        kept[key] = build()
+    return kept[key]
+
+
 def hostile_text(world: World) -> st.SearchStrategy[str]:
+    return once(world, "hostile_text", lambda: _hostile_text(world))
+
+
+def _hostile_text(world: World) -> st.SearchStrategy[str]:
     ids = [str(value) for value in world.ids.values()]
     return st.one_of(
         st.sampled_from(SPECIAL),
@@ -153,23 +192,35 @@ def hostile_text(world: World) -> st.SearchStrategy[str]:
 
 def wire_value(world: World) -> st.SearchStrategy[str]:
     """A value as it travels in a URL or a form body: percent-encoded, sometimes badly."""
-    return st.one_of(
-        hostile_text(world).map(encoded),
-        st.binary(min_size=1, max_size=8).map(encoded),  # mostly invalid UTF-8
-        st.sampled_from(["%", "%zz", "%C0%80", "%ED%A0%80", "%FF%FE", "%0", "%00", "+%2B+"]),
+    return once(
+        world,
+        "wire_value",
+        lambda: st.one_of(
+            hostile_text(world).map(encoded),
+            st.binary(min_size=1, max_size=8).map(encoded),  # mostly invalid UTF-8
+            st.sampled_from(["%", "%zz", "%C0%80", "%ED%A0%80", "%FF%FE", "%0", "%00", "+%2B+"]),
+        ),
     )
+
+
+def field_value(world: World, name: str) -> st.SearchStrategy[str]:
+    """A value for the field ``name``: hostile, or one a form would accept."""
+
+    def build() -> st.SearchStrategy[str]:
+        plausible = plausible_values(world)
+        choices = [wire_value(world)]
+        if name in plausible:
+            choices.append(st.sampled_from(plausible[name]).map(encoded))
+        return st.one_of(*choices)
+
+    return once(world, ("field", name), build)
 
 
 @st.composite
 def fields(draw: st.DrawFn, world: World, names: list[str]) -> str:
     """A query string or form body: some fields, hostile or plausible, maybe repeated."""
-    plausible = plausible_values(world)
-    pairs = []
-    for name in draw(st.lists(st.sampled_from(names), max_size=8)):
-        choices = [wire_value(world)]
-        if name in plausible:
-            choices.append(st.sampled_from(plausible[name]).map(encoded))
-        pairs.append(f"{encoded(name)}={draw(st.one_of(*choices))}")
+    chosen = once(world, ("names", *names), lambda: st.lists(st.sampled_from(names), max_size=8))
+    pairs = [f"{encoded(name)}={draw(field_value(world, name))}" for name in draw(chosen)]
     if draw(st.booleans()):  # a field named in a hostile way
         pairs.append(f"{draw(wire_value(world))}={draw(wire_value(world))}")
     return "&".join(pairs)
@@ -186,20 +237,22 @@ def path_of(draw: st.DrawFn, world: World, rule: Rule) -> str:
         numeric = isinstance(rule._converters[name], IntegerConverter)
         sentinel = 987_650 + index if numeric else f"sentinel{index}"
         arguments[name] = sentinel
-        if numeric:
-            hostile = st.one_of(
-                st.integers(min_value=0, max_value=2**80).map(str),
-                st.sampled_from(["00001", "2147483648", "9223372036854775808"]),
-            )
-        else:
-            hostile = wire_value(world)
-        sentinels[str(sentinel)] = draw(
-            st.one_of(
+
+        def argument(name: str = name, numeric: bool = numeric) -> st.SearchStrategy[str]:
+            if numeric:
+                hostile = st.one_of(
+                    st.integers(min_value=0, max_value=2**80).map(str),
+                    st.sampled_from(["00001", "2147483648", "9223372036854775808"]),
+                )
+            else:
+                hostile = wire_value(world)
+            return st.one_of(
                 st.just(values[name]).map(str).map(encoded),
                 st.just(other.get(name, values[name])).map(str).map(encoded),
                 hostile,
             )
-        )
+
+        sentinels[str(sentinel)] = draw(once(world, ("argument", rule.rule, name), argument))
     query = {k: v for k, v in values.items() if k not in rule.arguments}
     url = url_for(rule.endpoint, **arguments, **query)
     for sentinel, value in sentinels.items():
@@ -211,17 +264,9 @@ def shorten(text: str, keep: int = 400) -> str:
     return text if len(text) <= keep else f"{text[:keep]}… ({len(text)} characters)"
 
 
-def digest() -> str:
-    """What the database holds, all of it, as one fingerprint."""
-    fingerprint = hashlib.sha256()
-    with db.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name not in VOLATILE_COLUMNS]
-            rows = connection.execute(
-                sa.select(*columns).order_by(*table.primary_key.columns)
-            ).all()
-            fingerprint.update(f"{table.name}:{rows!r}".encode())
-    return fingerprint.hexdigest()
+def digest() -> tuple[tuple[str, int, str], ...]:
+    """What the database holds, all of it (but the volatile columns), in one statement."""
+    return fingerprint(leave_out=VOLATILE_COLUMNS)
 
 
 def routes(app: Flask) -> list[tuple[Rule, str]]:
@@ -234,6 +279,7 @@ def routes(app: Flask) -> list[tuple[Rule, str]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", range(PARTS))
 @pytest.mark.parametrize("role", ROLES)
 def test_hostile_values_on_every_route(
@@ -255,12 +301,21 @@ def test_hostile_values_on_every_route(
     )
     @given(data=st.data())
     def visit_every_route(data: st.DataObject) -> None:
+        # Only requests write: what the database holds after one request is what it
+        # holds before the next, read once.
+        before = digest()
         for rule, method in every_route:
             with app.test_request_context():
-                path = data.draw(path_of(world, rule), label=rule.endpoint)
-            query = data.draw(fields(world, NAMES), label="query")
-            body = data.draw(fields(world, NAMES), label="form") if method == "POST" else None
-            before = digest()
+                path = data.draw(
+                    once(world, ("path", rule.rule), lambda: path_of(world, rule)),  # noqa: B023
+                    label=rule.endpoint,
+                )
+            query = data.draw(once(world, "fields", lambda: fields(world, NAMES)), label="query")
+            body = (
+                data.draw(once(world, "fields", lambda: fields(world, NAMES)), label="form")
+                if method == "POST"
+                else None
+            )
             response = client.open(
                 f"{path}?{query}" if query else path,
                 method=method,
@@ -270,13 +325,15 @@ def test_hostile_values_on_every_route(
             status = response.status_code
             where = shorten(f"{method} {path}?{query} {body or ''} as {role}")
             assert status < 500, where
-            if 400 <= status < 500:
-                assert digest() == before, f"refused but changed: {where}"
             if response.mimetype == "text/html":
                 page = response.get_data(as_text=True)
                 for raw in UNESCAPED:
                     assert raw not in page, f"markup not escaped: {where}"
             response.close()
+            after = digest()
+            if 400 <= status < 500:
+                assert after == before, f"refused but changed: {where}"
+            before = after
 
     visit_every_route()
 
@@ -295,3 +352,93 @@ def test_an_id_too_large_for_the_database_names_nothing(
             assert client.open(path, method=method).status_code == 404, path
     own = world.ids["reservation"]
     assert client.get(f"/reservations/{own}").status_code == 200
+
+
+def changed_in_place(value: Any, column: sa.Column) -> Any:
+    """Another value of the column's type, close to ``value`` (a text of the same length,
+    an instant one microsecond later...): the smallest write the walk's check must see."""
+    enum_class = getattr(column.type, "enum_class", None)
+    if enum_class is not None:
+        return next(member for member in enum_class if member != value)
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value[:-1] + ("b" if value[-1:] != "b" else "c") if value else "x"
+    if isinstance(value, datetime):
+        return value + timedelta(microseconds=1)
+    if isinstance(value, date):
+        return value + timedelta(days=1)
+    if isinstance(value, time):
+        return (datetime.combine(date(2026, 1, 1), value) - timedelta(minutes=1)).time()
+    if isinstance(value, list):
+        return [*value, 1]
+    if isinstance(value, dict):
+        return {**value, "changed": 1}
+    raise AssertionError(f"no change known for {column}: {value!r}")
+
+
+def test_the_walks_check_sees_one_value_changed_in_place(
+    app: Flask, client: FlaskClient, auth, world: World
+) -> None:
+    """The check the walk makes after each request (one statement, not a read of every row)
+    sees an UPDATE of one column of one row that leaves the count of rows and the length of
+    the text as they were: tried on every column of the first row of every table the world
+    fills, each change in a transaction of its own, rolled back. It sees a row added or
+    removed; it does not see a volatile column (a session's last visit) change."""
+    assert auth.login(EMAILS["member"]).status_code == 302  # a session, and its last visit
+    before = digest()
+    refused, seen, unseen = [], set(), []
+    for table in db.metadata.sorted_tables:
+        key = list(table.primary_key.columns)
+        with db.engine.connect() as connection:
+            first = connection.execute(sa.select(table).order_by(*key).limit(1)).first()
+        if first is None:
+            continue
+        where = sa.and_(*(column == first._mapping[column.name] for column in key))
+        for column in table.columns:
+            value = first._mapping[column.name]
+            if column.primary_key or column.name in VOLATILE_COLUMNS or value is None:
+                continue
+            with db.engine.connect() as connection, connection.begin() as transaction:
+                try:
+                    changed = changed_in_place(value, column)
+                    connection.execute(sa.update(table).where(where).values({column: changed}))
+                except sa.exc.IntegrityError:  # a constraint refuses this value: not a write
+                    refused.append(f"{table.name}.{column.name}")
+                    transaction.rollback()
+                    continue
+                if digest_on(connection) == before:
+                    unseen.append(f"{table.name}.{column.name}: {value!r} → {changed!r}")
+                seen.add(table.name)
+                transaction.rollback()
+    assert unseen == []
+    filled = {name for name, count, _ in before if count}
+    assert filled - seen == set(), refused
+    assert {"user", "venue", "resource", "reservation", "membership"} <= seen
+    assert digest() == before
+
+    sessions = db.metadata.tables["login_session"]
+    periods = db.metadata.tables["opening_period"]
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        later = datetime(2027, 1, 1, tzinfo=UTC)
+        assert connection.execute(sa.update(sessions).values(last_seen_at=later)).rowcount
+        assert digest_on(connection) == before
+        transaction.rollback()
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        first = connection.execute(sa.select(periods).order_by(periods.c.id).limit(1)).one()
+        copy = {k: v for k, v in first._mapping.items() if k != "id"}
+        connection.execute(sa.insert(periods).values(copy))
+        assert digest_on(connection) != before
+        transaction.rollback()
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        connection.execute(sa.delete(periods).where(periods.c.id == first.id))
+        assert digest_on(connection) != before
+        transaction.rollback()
+    assert digest() == before
+
+
+def digest_on(connection: sa.Connection) -> tuple[tuple[str, int, str], ...]:
+    """digest() as ``connection`` sees the database, its uncommitted writes included."""
+    return fingerprint(leave_out=VOLATILE_COLUMNS, connection=connection)

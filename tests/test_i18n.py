@@ -18,10 +18,8 @@ from babel.messages.pofile import read_po
 from booking.extensions import db
 
 from .conftest import PASSWORD
-from .support.i18n import TRANSLATIONS, compiled_translations  # noqa: F401  (fixture)
+from .support.i18n import TRANSLATIONS
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 ROOT = Path(__file__).resolve().parents[1]
 FRENCH = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
@@ -75,6 +73,28 @@ def test_french_typography():
             if re.search(r" [:;?!»]|« ", string) or re.search(r"[“”]", string):
                 problems.append(f"{_label(message)} -> {string!r}")
     assert not problems, "French typography:\n" + "\n".join(problems)
+
+
+def _french_strings() -> list[tuple[object, str]]:
+    return [
+        (message, string)
+        for message in _messages(load(FRENCH))
+        for string in (message.string if isinstance(message.string, tuple) else (message.string,))
+    ]
+
+
+def test_french_uses_the_typographic_apostrophe():
+    """« Rapport d’activité », never « Rapport d'activité »: in every French message (the
+    msgid stays as the code writes it)."""
+    straight = [f"{_label(m)} -> {s!r}" for m, s in _french_strings() if "'" in s]
+    assert not straight, "Straight apostrophes in French:\n" + "\n".join(straight)
+
+
+def test_a_training_is_called_formation_throughout():
+    """One word for one thing: a member who reads « formation » on one page and
+    « habilitation » on the next wonders whether they need two."""
+    other = [f"{_label(m)} -> {s!r}" for m, s in _french_strings() if "habilit" in s.lower()]
+    assert not other, "« habilitation » in French:\n" + "\n".join(other)
 
 
 def _extract() -> set[str | tuple[str, ...]]:
@@ -175,3 +195,21 @@ def test_templates_follow_a_forced_language_within_a_request(app):
         with force_locale("en"):
             assert render_template_string("{{ _('Home') }}") == "Home"
         assert render_template_string("{{ _('Home') }}") == "Accueil"
+
+
+def test_counted_refusals_agree_with_their_number(app):
+    """« Il ne reste que 1 places libres » reads as a machine wrote it."""
+    from datetime import date
+
+    from booking.presentation.messages import violation_message
+    from booking.rules import Violation
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        one_free = Violation("capacity", "starts_at", {"capacity": 8, "free": 1})
+        assert violation_message(one_free).startswith("Il ne reste que 1 place libre à ce")
+        two_free = Violation("capacity", "starts_at", {"capacity": 8, "free": 2})
+        assert violation_message(two_free).startswith("Il ne reste que 2 places libres")
+        horizon = Violation("horizon", "starts_at", {"days": 1, "last_day": date(2026, 3, 3)})
+        assert violation_message(horizon).startswith("On peut réserver 1 jour à l’avance")
+        over = Violation("seats_over_capacity", "seats", {"capacity": 1})
+        assert violation_message(over) == "Cette ressource a 1 place\u00a0: réservez-en une seule."

@@ -17,22 +17,16 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import OpeningPeriod, Qualification, Resource, ResourceKind, Venue
 from booking.presentation import fragments, weeks
-from booking.services import availability
+from booking.services.availability import week as availability
 from booking.services.keeping import MinuteStore
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 WEEK = "/venues/fabrique/week"
 PAGE = "/resources/coworking"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture
@@ -79,6 +73,24 @@ def test_a_booking_shows_at_once(client, place):
     assert "5 places libres sur 8" in page
     assert "5 places libres sur 8" in week
     assert "5 places libres sur 8" not in before_week
+
+
+def test_a_time_taken_shows_at_once_with_its_waiting_list_link(client, place):
+    """The link is the same for everyone (a visitor's leads to the login first), so the
+    kept content stays the same for all who look in that minute."""
+    link = "/waitlist/new?resource=coworking&day=2026-03-02&start=10:00&end=12:00&seats=1"
+    assert link not in both(client)[1]
+    clock = place["clock"]
+    book_as(
+        place["cowork"],
+        place["member"],
+        starts_at=paris(2026, 3, 2, 10),
+        ends_at=paris(2026, 3, 2, 12),
+        now=clock.now,
+        seats=8,
+    )
+    week, page = both(client)
+    assert link in week and link in page
 
 
 def test_a_closure_shows_at_once(client, make, place):
@@ -144,6 +156,15 @@ def test_the_venue_renamed_shows_at_once(client, place):
     week, page = both(client)
     assert "La Forge" in week and "La Fabrique" not in week
     assert "La Forge" in page and "La Fabrique" not in page
+
+
+def test_the_venues_phone_changed_shows_at_once_on_the_resource_page(client, place):
+    seen(client, PAGE)
+    db.session.execute(
+        sa.update(Venue).where(Venue.slug == "fabrique").values(phone="03 20 11 22 33")
+    )
+    db.session.commit()
+    assert 'href="tel:0320112233"' in client.get(PAGE).get_data(as_text=True)
 
 
 def test_a_resource_added_or_retired_shows_at_once(client, make, place):

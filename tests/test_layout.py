@@ -9,10 +9,7 @@ from flask import abort
 
 from booking.views import access
 
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 
 class Outline(HTMLParser):

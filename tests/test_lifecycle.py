@@ -21,11 +21,6 @@ pytestmark = pytest.mark.postgres
 NOW = paris(2026, 6, 1, 8, 0)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 @pytest.fixture
 def kitchen_request(make):
     venue = make.venue()

@@ -4,13 +4,14 @@ another venue, the venue's manager and an administrator."""
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from booking.models import PriceUnit
+from booking.extensions import db
+from booking.models import Invitation, PriceUnit, Role, SignupRequest
 from booking.services import Recurrence, SeriesRequest, book_series
 from booking.services.venues.tariffs import PriceRequest, add_price
 
@@ -51,6 +52,22 @@ def world(make: Factory, clock) -> dict[str, object]:
     price = add_price(
         resource.id, PriceRequest(date(2026, 4, 1), PriceUnit.HOUR, 800, 1500), manager.id, NOW
     )
+    invitation = Invitation(
+        venue_id=venue.id,
+        email="invitee@example.org",
+        display_name="Invitée",
+        role=Role.MEMBER,
+        nonce="0" * 32,
+        invited_by_id=manager.id,
+        created_at=NOW,
+        sent_at=NOW,
+        expires_at=NOW + timedelta(days=14),
+    )
+    request_to_join = SignupRequest(
+        venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=NOW
+    )
+    db.session.add_all([invitation, request_to_join])
+    db.session.commit()
     return {
         "slug": "a",
         "resource_id": resource.id,
@@ -60,6 +77,8 @@ def world(make: Factory, clock) -> dict[str, object]:
         "reservation_id": request.id,
         "series_id": series.id,
         "tariff_id": price.id,
+        "invitation_id": invitation.id,
+        "request_id": request_to_join.id,
         "manager": manager,
     }
 
@@ -110,9 +129,10 @@ def test_each_screen_for_each_kind_of_person(
             elif who == "member" or (admin_only and who in ("elsewhere", "manager")):
                 assert status == 403, where
             elif who == "elsewhere":
-                # Their own queue, and a bulk decision with nothing ticked, are theirs;
-                # everything of venue "a" is hidden from them.
-                expected = {200, 422} if url in ("/manage/", "/manage/approve") else {404}
+                # Their own queue (or, their venue being set up, its checklist), and a bulk
+                # decision with nothing ticked, are theirs; everything of venue "a" is
+                # hidden from them.
+                expected = {200, 302, 422} if url in ("/manage/", "/manage/approve") else {404}
                 assert status in expected, where
             else:
                 assert status not in (401, 403, 404, 405, 500), where

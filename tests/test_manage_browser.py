@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright import sync_api
 
 from booking import create_app
 from booking.extensions import db
@@ -40,12 +41,13 @@ from booking.services import book
 
 from .conftest import base_config
 from .support.browser import DESKTOP, PHONE, axe_violations, launch
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.live_server import serve
+from .support.outbox import link, sent_mail, to
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+# The scenarios share one demo network and change it in turn: one process runs them, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("manage_browser")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "tiers-lieux-demo"
@@ -86,13 +88,16 @@ def open_as(browser, base_url: str, email: str, viewport: dict, javascript: bool
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.locator("main button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
+    expect(page).to_have_url(base_url + "/")
     return context, page
 
 
 def clean(page, width: int) -> None:
     """What a screen must be at every step: no accessibility violation, no sideways scroll
-    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too)."""
+    (axe-core checks a twin of the page, so pages seen without JavaScript are checked too).
+    Measured once the page has loaded: after a click, the style sheets may still be on their
+    way (it happened with the suite in two processes on a busy machine)."""
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
     assert axe_violations(page) == [], page.url
 
@@ -237,6 +242,7 @@ def test_the_moulins_manager_runs_the_venue_from_a_phone_without_javascript(brow
     page.fill("#d5_1_opens", "14:00")
     page.fill("#d5_1_closes", "17:00")
     page.get_by_role("button", name="Vérifier ces horaires").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "La semaine avec ces horaires" in page.content()
     clean(page, width)
     page.get_by_role("button", name="Enregistrer ces horaires").click()
@@ -324,6 +330,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
     page.fill("#email", "contact@ateliers-du-sud.example.org")
     page.fill("#description", "Atelier partagé de bricolage et de réparation.")
     page.get_by_role("button", name="Créer le lieu").click()
+    page.wait_for_load_state()  # the next page, not the one left
     assert "Préparer le lieu" in page.content()
     clean(page, width)
 
@@ -336,9 +343,12 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         page.fill(f"#d{weekday}_0_closes", "18:00")
     page.get_by_role("button", name="Vérifier ces horaires").click()
     page.get_by_role("button", name="Enregistrer ces horaires").click()
+    # The venue is being set up: saving comes back to its checklist.
+    assert "Préparer le lieu" in page.content()
+    tabs = page.get_by_role("navigation", name="Gestion de Les Ateliers du Sud")
 
     # A training, then three resources, the last one requiring it.
-    page.get_by_role("link", name="Formations", exact=True).click()
+    tabs.get_by_role("link", name="Formations", exact=True).click()
     page.fill("#name", "Sécurité atelier bois")
     page.fill("#description", "Machines à bois : consignes et protections.")
     page.get_by_role("button", name="Créer la formation").click()
@@ -349,7 +359,7 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         ("Établis partagés", "space", "4", None),
         ("Scie à format", "equipment", "1", "Sécurité atelier bois"),
     ):
-        page.get_by_role("link", name="Ressources", exact=True).click()
+        tabs.get_by_role("link", name="Ressources", exact=True).click()
         page.get_by_role("link", name="Ajouter une ressource", exact=True).click()
         page.fill("#name", name)
         page.check(f"input[name=kind][value={kind}]")
@@ -360,16 +370,35 @@ def test_an_administrator_sets_up_a_fourth_cooperative_in_the_browser(browser, d
         if training:
             page.select_option("#qualification_id", label=training)
         page.get_by_role("button", name="Créer la ressource").click()
-        assert f"{name} est créé" in page.content()
+        page.wait_for_load_state()  # the next page, not the one left
+        assert f"« {name} » : ressource créée" in page.content()
     clean(page, width)
 
-    # A manager: Léa, who already has an account.
-    page.get_by_role("link", name="Membres", exact=True).click()
+    # A manager: Léa, who already has an account, is invited (never added silently).
+    tabs.get_by_role("link", name="Membres", exact=True).click()
+    page.fill("#display_name", "Léa Martin")
     page.fill("#email", "lea@example.org")
     page.check("input[name=role][value=manager]")
-    page.get_by_role("button", name="Ajouter", exact=True).click()
-    assert "Léa Martin fait maintenant partie de Les Ateliers du Sud" in page.content()
+    page.get_by_role("button", name="Envoyer l’invitation", exact=True).click()
+    assert "Invitation envoyée à lea@example.org" in flash(page)
+    page.get_by_role("link", name="Administration").first.click()
+    card = page.locator(".card", has_text="Les Ateliers du Sud")
+    assert "Installation à terminer" in card.inner_text()
+    context.close()
 
+    # Léa accepts, logged in as herself, and lands on the venue's overview.
+    with app.app_context():
+        (mail,) = to(sent_mail(datetime.now(PARIS)), "lea@example.org")
+        accept = link(mail, "/invitations/")
+        db.session.remove()
+    context, page = open_as(browser, base_url, "lea@example.org", DESKTOP)
+    page.goto(base_url + accept)
+    page.get_by_role("button", name="Rejoindre Les Ateliers du Sud").click()
+    assert page.url == base_url + "/manage/venues/les-ateliers-du-sud"
+    assert "Vous gérez maintenant Les Ateliers du Sud" in flash(page)
+    context.close()
+
+    context, page = open_as(browser, base_url, "admin@example.org", DESKTOP)
     page.get_by_role("link", name="Administration").first.click()
     card = page.locator(".card", has_text="Les Ateliers du Sud")
     assert "Prêt pour les réservations" in card.inner_text()

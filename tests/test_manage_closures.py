@@ -17,19 +17,13 @@ from booking.services.errors import ChangedMeanwhileError, NotAllowedError, Sett
 from booking.services.venues.closures import ClosureRequest, close, preview, reopen
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.icalcheck import FeedClock, read_everywhere
 from .test_feed_stamps import changed, etags, urls
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
 NOW = paris(2026, 3, 2, 9, 0)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

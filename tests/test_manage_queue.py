@@ -15,10 +15,7 @@ from booking.services.booking.lifecycle import decide_many, decide_series
 from booking.services.booking.queue import cards, pending_count
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 3, 2, 9, 0)
 
@@ -190,3 +187,13 @@ def test_accepting_and_refusing_through_the_pages(client, auth, place: dict) -> 
     assert reasons == ["La cuisine est en travaux en mars"] * 3
     flashed = text_of(client.get("/manage/"))
     assert "3 dates de la série refusées" in flashed
+
+
+def test_a_members_year_is_counted_in_words_that_agree(client, auth, place: dict) -> None:
+    refused = request(place, "karim", "kitchen", paris(2026, 3, 6, 10))
+    refuse(refused.id, place["manager"].id, "Déjà pris", NOW)
+    request(place, "karim", "kitchen", paris(2026, 3, 4, 10))
+    auth.login("nadia@example.org")
+    page = text_of(client.get("/manage/"))
+    # Not « 0 réservations, 0 annulées, 1 refusées »: each count agrees with its number.
+    assert "0 réservation, 0 annulée, 1 refusée, 0 expirée sans décision" in page

@@ -55,11 +55,6 @@ WEEKDAYS = [(d, time(9), time(12, 30)) for d in range(5)] + [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory) -> dict:
     venue = make.venue(slug="moulins", name="KPA Moulins", hours=WEEKDAYS)
@@ -558,7 +553,7 @@ def test_administrators_create_and_describe_venues(place: dict) -> None:
         create_venue(settings, place["manager"].id, NOW)
     venue = create_venue(settings, place["admin"].id, NOW)
     assert (venue.slug, venue.email) == ("les-ateliers-du-sud", "contact@ateliers.example.org")
-    steps = setup_steps(db.session, venue)
+    steps = setup_steps(db.session, venue, NOW)
     assert (steps.hours, steps.resources, steps.managers, steps.complete) == (0, 0, 0, False)
     with pytest.raises(SettingsError) as refused:
         update_venue(

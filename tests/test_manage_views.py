@@ -25,10 +25,7 @@ from booking.models import (
 )
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 3, 2, 9, 0)
 WEEKDAYS = [(d, time(9), time(12, 30)) for d in range(5)] + [
@@ -102,7 +99,7 @@ def test_a_closure_is_checked_then_confirmed_with_its_cancellations(
     page = text_of(checked)
     assert "2 réservations tombent pendant la fermeture" in page
     assert "Amina Haddad" in page and "Samir Bouzid" in page
-    assert "fermé du lundi 6 avril 2026 au dimanche 12 avril 2026 inclus" in page
+    assert "fermeture du lundi 6 avril 2026 au dimanche 12 avril 2026 inclus" in page
     assert db.session.scalar(sa.select(sa.func.count(Closure.id))) == 0  # nothing written yet
     confirmed = client.post(
         "/manage/venues/moulins/closures",
@@ -288,6 +285,11 @@ def test_a_resource_is_created_from_the_form(client, manager, place: dict) -> No
         "/manage/venues/moulins/resources/new", data=resource_form(requires_approval="y")
     )
     assert response.status_code == 302
+    # Worded so that it agrees whatever the name: « Cuisine partagée », « Atelier bois ».
+    assert (
+        "« Découpeuse laser » : ressource créée. Les membres peuvent la réserver dès maintenant."
+        in text_of(client.get(response.headers["Location"]))
+    )
     laser = db.session.scalar(sa.select(Resource).where(Resource.slug == "decoupeuse-laser"))
     assert (laser.min_notice_minutes, laser.max_duration_minutes, laser.weekly_quota_minutes) == (
         60,

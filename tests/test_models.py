@@ -14,11 +14,6 @@ pytestmark = pytest.mark.postgres
 START = datetime(2026, 6, 2, 8, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 def refused(*rows) -> None:
     db.session.add_all(rows)
     with pytest.raises(IntegrityError):

@@ -26,18 +26,12 @@ from booking.services import expire_pending, outbox
 from booking.services.accounts.passwords import request_password_reset
 
 from .conftest import Factory, book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link
 from .support.smtp import BASE_URL, MailServer, smtp_fixture  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 NOW = paris(2026, 6, 1, 8, 0)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 def record_messages(make: Factory, count: int) -> list[int]:
@@ -371,9 +365,11 @@ def test_send_mail_now_sends_what_waits_for_its_next_try(app, make, smtp, runner
     smtp.start()
     clock.set(NOW + timedelta(seconds=20))
     waiting = runner.invoke(args=["send-mail"])
-    assert "0 envoyés" in waiting.output and smtp.messages == []  # each waits its delay
+    assert (
+        "Envois réussis\u00a0: 0," in waiting.output and smtp.messages == []
+    )  # each waits its delay
     result = runner.invoke(args=["send-mail", "--now"])
     assert result.exit_code == 0, result.output
     assert "2 messages qui attendaient leur prochain essai partent maintenant." in result.output
-    assert "2 envoyés" in result.output
+    assert "Envois réussis\u00a0: 2," in result.output
     assert len(smtp.messages) == 2

@@ -30,22 +30,15 @@ from booking.models import MessageStatus, OutboxMessage, Role
 from booking.services import outbox
 
 from .conftest import book_as
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.smtp import BASE_URL, MailServer
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
-    pytest.mark.usefixtures("compiled_translations"),
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 def send_mail(database_url: str, server: MailServer) -> subprocess.Popen[str]:

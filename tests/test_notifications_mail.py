@@ -31,18 +31,12 @@ from booking.services import (
 )
 
 from .conftest import Factory, book_as, feed_token, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.smtp import BASE_URL, MailServer, smtp_fixture  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 NOW = paris(2026, 6, 1, 8, 0)
 BASE = BASE_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

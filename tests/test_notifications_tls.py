@@ -24,10 +24,7 @@ from booking.notifications import send_due
 from booking.services import outbox
 
 from .conftest import Factory, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.smtp import MailServer
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 6, 1, 8, 0)
 LOGIN = ("reservations@tiers-lieux.test", "mot de passe du relais")

@@ -20,12 +20,9 @@ from booking.services import outbox
 from booking.services.accounts.invitations import invite
 
 from .conftest import paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail
 from .support.pages import text_of
 from .support.smtp import MailServer
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 NOW = paris(2026, 6, 1, 9, 0)
 
@@ -209,7 +206,10 @@ def test_the_send_mail_command(runner, make, reset_message, clock):
     clock.set(NOW)
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0, result.output
-    assert "1 envoyés, 0 à réessayer plus tard, 0 en échec, 0 devenus inutiles." in result.output
+    assert (
+        "Envois réussis\u00a0: 1, à réessayer plus tard\u00a0: 0, en échec\u00a0: 0, "
+        "devenus inutiles\u00a0: 0." in result.output
+    )
     assert db.session.scalar(sa.select(OutboxMessage.status)) == MessageStatus.SENT
 
 

@@ -18,10 +18,9 @@ from booking.models import Reservation, ResourceKind
 from booking.presentation import fragments
 
 from .conftest import paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.sql import booking_row, statements
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations", "clock")]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("clock")]
 
 PAGES = [
     "/venues/fabrique/week",
@@ -33,11 +32,6 @@ PAGES = [
 
 def without_tokens(response) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 def add_bookings(resources: list[tuple[int, int]], user_id: int, count: int) -> None:

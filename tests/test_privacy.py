@@ -31,11 +31,6 @@ from .support.pages import text_of
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def place(make: Factory, clock) -> dict:
     clock.set(paris(2026, 3, 2, 9))

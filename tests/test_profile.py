@@ -11,11 +11,8 @@ from booking.extensions import db
 from booking.models import User
 
 from .conftest import PASSWORD
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 
 @pytest.fixture

@@ -9,11 +9,8 @@ import pytest
 from booking.extensions import db
 from booking.models import OpeningPeriod, ResourceKind
 
-from .conftest import PARIS
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
+from .conftest import PARIS, book_as
 from .support.pages import text_of
-
-pytestmark = pytest.mark.usefixtures("compiled_translations")
 
 LUNCH_BREAK = [(d, time(9), time(12, 30)) for d in range(5)] + [
     (d, time(13, 30), time(19)) for d in range(5)
@@ -69,7 +66,7 @@ def test_home_marks_resources_needing_a_training(client, make):
     laser.qualification = make.qualification()
     db.session.commit()
 
-    assert "Habilitation requise" in text_of(client.get("/"))
+    assert "Formation requise" in text_of(client.get("/"))
 
 
 def test_home_in_english(client, kitchen):
@@ -128,7 +125,7 @@ def test_venue_page_lists_closures_coming_up_only(client, kitchen, make):
 
     assert "Prochaines fermetures" in page
     assert "Congés d'hiver" in page
-    assert "Cuisine du centre social fermé" in page
+    assert "Cuisine du centre social : fermeture" in page
     assert "Désinfection" in page
     assert "Inventaire passé" not in page
     # A closure of a few hours says its hours; a private reason stays private.
@@ -216,7 +213,7 @@ def test_resource_page_for_a_shared_machine_needing_a_training(client, make):
 
     page = text_of(client.get("/resources/laser"))
 
-    assert "Habilitation requise" in page
+    assert "Formation requise" in page
     assert "la formation « Formation sécurité découpe laser »" in page
     assert "3 places" in page
     assert "Jusqu’à 3 personnes peuvent l’utiliser en même temps." in page
@@ -261,3 +258,22 @@ def test_language_switch_goes_back_to_a_local_page_only(client, kitchen):
 
 def test_unknown_language_answers_404(client):
     assert client.get("/lang/de").status_code == 404
+
+
+def test_the_venues_phone_e_mail_and_map_are_on_its_pages(client, auth, kitchen, make, clock):
+    venue = kitchen.venue
+    venue.phone = "03 20 00 00 00"
+    venue.email = "accueil@kpa-moulins.example"
+    db.session.commit()
+    member = make.user(venue, email="amina@example.org")
+    start = datetime(2026, 3, 10, 10, tzinfo=PARIS)
+    reservation = book_as(
+        kitchen, member, starts_at=start, ends_at=start + timedelta(hours=2), now=clock.now
+    )
+    auth.login("amina@example.org")
+    for path in ("/venues/kpa-moulins", "/resources/cuisine", f"/reservations/{reservation.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'href="tel:0320000000"' in page, path
+        assert 'href="mailto:accueil@kpa-moulins.example"' in page, path
+        assert "https://www.openstreetmap.org/search?query=" in page, path
+        assert "Voir sur une carte" in text_of(client.get(path)), path

@@ -28,11 +28,6 @@ pytestmark = pytest.mark.postgres
 OCTOBER = Period.month(2026, 10)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def month(make: Factory) -> data.Month:
     return data.build(make)

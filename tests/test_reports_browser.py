@@ -17,10 +17,9 @@ import pytest
 from odfdo import Document
 
 from .support.browser import DESKTOP, PHONE, chromium  # noqa: F401  (the browser fixture)
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .test_manage_browser import clean, demo, local_today, open_as  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MOULINS = "manager.moulins@example.org"
 

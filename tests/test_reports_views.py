@@ -25,10 +25,9 @@ from booking.models import AdminEvent, Membership, Rate, Tariff
 
 from .conftest import Factory
 from .support import reports_data as data
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.usefixtures("compiled_translations"), pytest.mark.postgres]
+pytestmark = pytest.mark.postgres
 
 OCTOBER = {"venue": "atelier", "period": "2026-10"}
 EXPORTS = [
@@ -40,11 +39,6 @@ EXPORTS = [
     "/reports/statements.ods",
 ]
 PAGES = ["/reports/", "/reports/statements"]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture
@@ -228,7 +222,7 @@ def test_statements_page_and_unknown_month(client, auth, month: data.Month) -> N
     page = text_of(_get(client, "/reports/statements", venue="atelier", month="2026-10"))
     page = page.replace("\u00a0", " ").replace("\u202f", " ")
     assert "272,00 €" in page and "144,00 €" in page and "Tarif extérieur" in page
-    assert "24,00 € de l'heure" in page  # Bob's 25 October, after the price rose
+    assert "24,00 € de l’heure" in page  # Bob's 25 October, after the price rose
     wrong = _get(client, "/reports/statements", venue="atelier", month="2026-Q4")
     assert wrong.status_code == 422
     assert "Choisissez un mois dans la liste." in text_of(wrong)
@@ -283,7 +277,7 @@ def test_the_statement_lines_as_csv(client, auth, month: data.Month) -> None:
     assert night["Heures utilisées (heures)"] == "5,00"  # five real hours across the change
     assert night["Tarif"] == "Tarif extérieur"
     assert night["Prix (€)"] == "24,00" and night["Montant (€)"] == "120,00"
-    assert night["Facturé"] == "à l'heure"
+    assert night["Facturé"] == "à l’heure"
 
 
 def test_the_reservations_of_the_period_as_csv_include_every_status(
@@ -439,7 +433,7 @@ def test_a_manager_sets_a_price_from_a_later_day(client, auth, month: data.Month
 @pytest.mark.parametrize(
     ("form", "field", "message"),
     [
-        ({"valid_from": "2026-11-19"}, "valid_from", "au plus tôt aujourd'hui"),
+        ({"valid_from": "2026-11-19"}, "valid_from", "au plus tôt aujourd’hui"),
         ({"member_price": "douze"}, "member_price", "Écrivez un montant en euros"),
         ({"outside_price": ""}, "outside_price", "Indiquez le prix extérieur"),
         ({"member_price": "20000"}, "member_price", "au plus"),

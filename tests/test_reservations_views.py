@@ -312,3 +312,23 @@ def test_booking_pages_speak_english_on_request(client, auth, setup):
     assert "My bookings" in text_of(client.get("/reservations"))
     series = text_of(client.get("/reservations/series/new?resource=laser"))
     assert "Check the dates" in series and "Every week" in series
+
+
+def test_my_bookings_offer_my_calendar_link_and_waiting_list(app, client, auth, setup):
+    auth.login("karim@example.org")
+    post_booking(client, "laser", future_day(), "10:00", "11:00", purpose="Boîtes")
+    response = client.get("/reservations")
+    page = response.get_data(as_text=True)
+    # The same secret link as the profile's, a tap away from the bookings it shows.
+    link = re.search(r'https?://[^"<\s]+/feeds/u/[A-Za-z0-9_-]+\.ics', page)
+    assert link is not None
+    assert link[0] in client.get("/profile").get_data(as_text=True)
+    assert "webcal://" in page and "calendar.google.com" in page
+    assert "Mes réservations dans mon agenda" in text_of(response)
+    assert 'href="/waitlist"' in page
+    # A page that shows a secret link: kept by no cache, sent to no other site.
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    # The link works in a calendar app, with no cookie.
+    feed = app.test_client().get("/feeds/u/" + link[0].rsplit("/feeds/u/", 1)[1])
+    assert feed.status_code == 200 and "Boîtes" in feed.get_data(as_text=True)

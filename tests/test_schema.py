@@ -20,11 +20,6 @@ from .support.postgres import TempPostgres
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 def test_models_and_migrations_agree(runner: FlaskCliRunner) -> None:
     """``flask db check``: Alembic compares the models with the migrated database."""
     result = runner.invoke(args=["db", "check"])

@@ -23,11 +23,6 @@ TUESDAY = date(2026, 3, 3)
 AFTERNOON = (time(12), time(18))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def network(make) -> dict:
     return two_cooperatives(make)

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.postgres
 NOW = paris(2026, 3, 1, 9)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request):
-    return request.param
-
-
 def weekly(resource, member, starts_on, weekdays, start, end, count=None, until=None, **kw):
     return SeriesRequest(
         resource_id=resource.id,

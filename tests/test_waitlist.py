@@ -8,23 +8,24 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import MessageStatus, OutboxMessage, Status, WaitlistEntry, WaitStatus
+from booking.models import (
+    MessageStatus,
+    OutboxMessage,
+    Reservation,
+    Status,
+    WaitlistEntry,
+    WaitStatus,
+)
 from booking.services import cancel, refuse
 
 from .conftest import book_as, paris
-from .support.i18n import compiled_translations  # noqa: F401  (fixture)
 from .support.outbox import link, sent_mail, subject, text, to
 from .support.pages import text_of
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("compiled_translations")]
+pytestmark = pytest.mark.postgres
 
 NOW = paris(2026, 6, 1, 9, 0)
 SLOT = {"day": "2026-06-03", "start": "10:00", "end": "11:00"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def test_a_taken_slot_offers_to_wait_for_it(client, auth, laser):
     assert refused.status_code == 409
     page = text_of(refused)
     assert "Me prévenir s’il se libère" in page
-    assert 'name="day" value="2026-06-03"' in page and 'name="start" value="10:00"' in page
+    # A button of the booking form itself: what was typed goes to the waiting list too.
+    assert 'formaction="/waitlist"' in page and 'name="resource" value="laser"' in page
 
     joined = client.post("/waitlist", data={"resource": "laser", **SLOT, "seats": "1"})
     assert joined.headers["Location"] == "/waitlist"
@@ -168,3 +170,170 @@ def test_the_book_page_says_when_the_slot_is_taken_and_waiting_can_stop(client, 
     auth.login(laser["lea"].email)
     assert client.get(f"/waitlist/{entry.id}/book").status_code == 404  # not hers
     assert client.post(f"/waitlist/{entry.id}/withdraw").status_code == 404
+
+
+# --- within reach: from the weeks, with the nearest free times, what it is for kept ---------
+
+WAIT_LINK = "/waitlist/new?resource=laser&day=2026-06-03&start=10:00&end=12:00"
+
+
+def test_a_taken_time_on_the_weeks_leads_to_the_waiting_list(app, client, auth, laser):
+    # The same link for everyone (the weeks are kept pages): a visitor is asked to log in.
+    for page in ("/venues/cape/week?week=2026-06-01", "/resources/laser?week=2026-06-01"):
+        html = client.get(page).get_data(as_text=True)
+        assert WAIT_LINK.replace("&", "&amp;") in html, page
+        assert "un créneau pris pour être prévenu·e s’il se libère" in html, page
+    visitor = client.get(WAIT_LINK)
+    assert visitor.status_code == 302 and "/login?next=" in visitor.headers["Location"]
+
+    auth.login(laser["amina"].email)
+    form = client.get(WAIT_LINK)
+    assert form.status_code == 200
+    page = text_of(form)
+    assert "Me prévenir si ce créneau se libère" in page
+    assert 'value="2026-06-03"' in page and 'value="10:00"' in page and 'value="12:00"' in page
+    joined = client.post(
+        "/waitlist/new?resource=laser",
+        data={"day": "2026-06-03", "start": "10:00", "end": "12:00", "purpose": "Maquette"},
+    )
+    assert joined.status_code == 302 and joined.headers["Location"] == "/waitlist"
+    entry = db.session.scalar(sa.select(WaitlistEntry))
+    assert (entry.user_id, entry.purpose, entry.seats) == (laser["amina"].id, "Maquette", 1)
+    assert entry.starts_at == paris(2026, 6, 3, 10) and entry.ends_at == paris(2026, 6, 3, 12)
+    assert "C’est noté : nous vous écrirons si ce créneau se libère." in text_of(
+        client.get("/waitlist")
+    )
+
+
+def test_the_booking_forms_taken_time_brings_what_was_typed(client, auth, laser):
+    auth.login(laser["amina"].email)
+    form = text_of(client.get("/reservations/new?resource=laser&day=2026-06-03"))
+    assert (
+        'name="wait" value="2026-06-03T10:00/12:00" formaction="/waitlist/new?resource=laser"'
+        in form
+    )
+    # The booking form, posted to the waiting-list page by that button.
+    page = client.post(
+        "/waitlist/new?resource=laser",
+        data={**SLOT, "purpose": "Boîtes à bijoux", "wait": "2026-06-03T10:00/12:00"},
+    )
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "\nBoîtes à bijoux</textarea>" in text and 'value="12:00"' in text
+    assert db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id))) == 0  # not yet
+
+
+def test_a_partly_taken_time_waits_for_more_seats(client, auth, make, laser):
+    cowork = make.resource(
+        laser["resource"].venue, slug="cowork", name="Co-working", capacity=4, kind="space"
+    )
+    book_as(
+        cowork,
+        laser["karim"],
+        starts_at=paris(2026, 6, 3, 10),
+        ends_at=paris(2026, 6, 3, 12),
+        now=NOW,
+        seats=3,
+    )
+    html = client.get("/resources/cowork?week=2026-06-01").get_data(as_text=True)
+    # Still bookable for one seat, and a second link to wait for more.
+    assert "1 place libre sur 4" in text_of(client.get("/resources/cowork?week=2026-06-01"))
+    more = (
+        "/waitlist/new?resource=cowork&amp;day=2026-06-03&amp;start=10:00&amp;end=12:00&amp;seats=2"
+    )
+    assert more in html and "Plus de places ? Me prévenir" in text_of(
+        client.get("/resources/cowork?week=2026-06-01")
+    )
+    auth.login(laser["amina"].email)
+    page = text_of(client.get(more.replace("&amp;", "&")))
+    assert 'name="seats"' in page and 'value="2"' in page
+    one = {"day": "2026-06-03", "start": "10:00", "end": "12:00", "seats": "1"}
+    free = client.post("/waitlist/new?resource=cowork", data=one)
+    assert (
+        free.status_code == 302 and "/reservations/new?resource=cowork" in free.headers["Location"]
+    )
+    assert (
+        client.post("/waitlist/new?resource=cowork", data={**one, "seats": "2"}).status_code == 302
+    )
+    assert db.session.scalar(sa.select(WaitlistEntry.seats)) == 2
+
+
+def test_mistakes_on_the_waiting_page_are_said_next_to_their_fields(client, auth, laser):
+    auth.login(laser["amina"].email)
+    backwards = client.post(
+        "/waitlist/new?resource=laser", data={"day": "2026-06-03", "start": "12:00", "end": "10:00"}
+    )
+    assert backwards.status_code == 422 and 'id="end-error"' in backwards.get_data(as_text=True)
+    past = client.post(
+        "/waitlist/new?resource=laser", data={"day": "2026-05-01", "start": "10:00", "end": "11:00"}
+    )
+    assert past.status_code == 422
+    assert "Cette heure est déjà passée." in text_of(past)
+    # The hour the clocks skip in spring does not exist: said next to the start.
+    gap = client.post(
+        "/waitlist/new?resource=laser", data={"day": "2027-03-28", "start": "02:30", "end": "04:00"}
+    )
+    assert gap.status_code == 422 and 'id="start-error"' in gap.get_data(as_text=True)
+    empty = client.post("/waitlist/new?resource=laser", data={"purpose": "x" * 501})
+    assert empty.status_code == 422 and "500 caractères au plus" in text_of(empty)
+    assert client.get("/waitlist/new?resource=nowhere").status_code == 404
+    # Whatever the address holds, the page opens with what it could read.
+    assert client.get("/waitlist/new?resource=laser&day=demain&start=25:99").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id))) == 0
+
+
+def test_a_refusal_offers_the_nearest_free_times_here_and_on_similar_resources(
+    client, auth, make, laser
+):
+    venue = laser["resource"].venue
+    make.resource(venue, slug="graveuse", name="Graveuse laser")  # equipment, no training
+    make.resource(venue, slug="salle", name="Salle de réunion", kind="space")
+    training = make.qualification("Formation découpe", venue=venue)
+    make.resource(venue, slug="plasma", name="Découpe plasma", qualification_id=training.id)
+    auth.login(laser["amina"].email)
+    refused = client.post("/reservations/new?resource=laser", data={**SLOT, "purpose": "Lampe"})
+    assert refused.status_code == 409
+    page = text_of(refused)
+    assert "Créneaux libres proches" in page
+    # The laser itself: the day asked, nearest first (the morning before, then after the
+    # booking and its 30 minutes of cooling).
+    same = page.split("Créneaux libres proches", 1)[1].split("Ou une ressource semblable", 1)[0]
+    assert same.index("mercredi 3 juin, 08:00–09:00") < same.index("mercredi 3 juin, 12:30–13:30")
+    # The same kind and training: the engraver, free at that very time; not the room (a
+    # space) nor the plasma cutter (a training of its own).
+    similar = page.split("Ou une ressource semblable du même lieu :", 1)[1].split("</section>")[0]
+    assert "Graveuse laser" in similar and "mercredi 3 juin, 10:00–11:00" in similar
+    assert "Salle de réunion" not in similar and "Découpe plasma" not in similar
+    assert (
+        'name="pick" value="2026-06-03T10:00/11:00" '
+        'formaction="/reservations/new?resource=graveuse#your-slot"' in page
+    )
+    # Tapped, the other resource's form opens with the time and what was typed.
+    moved = client.post(
+        "/reservations/new?resource=graveuse",
+        data={**SLOT, "purpose": "Lampe", "pick": "2026-06-03T10:00/11:00"},
+    )
+    assert moved.status_code == 200
+    assert "\nLampe</textarea>" in text_of(moved)
+    booked = client.post("/reservations/new?resource=graveuse", data={**SLOT, "purpose": "Lampe"})
+    assert booked.status_code == 302
+    reservation = db.session.scalar(
+        sa.select(Reservation).where(Reservation.user_id == laser["amina"].id)
+    )
+    assert reservation.purpose == "Lampe" and reservation.resource.slug == "graveuse"
+
+
+def test_the_one_step_booking_keeps_what_it_was_for(client, auth, laser):
+    auth.login(laser["amina"].email)
+    # As the booking form's button posts it: its fields, purpose included.
+    client.post("/waitlist", data={"resource": "laser", **SLOT, "purpose": "Prototype de lampe"})
+    client.post("/logout")
+    cancel(laser["taken"].id, laser["karim"].id, "", NOW)
+    (to_amina,) = to(sent_mail(NOW), "amina@example.org")
+    auth.login(laser["amina"].email)
+    book = link(to_amina, "/waitlist/")
+    page = text_of(client.get(book))
+    assert "\nPrototype de lampe</textarea>" in page
+    assert client.post(book, data={"purpose": "Prototype de lampe"}).status_code == 302
+    booked = db.session.scalar(sa.select(WaitlistEntry)).reservation
+    assert booked.purpose == "Prototype de lampe"

@@ -21,11 +21,6 @@ TUESDAY = date(2026, 3, 3)
 COWORKING_HOURS = [(d, time(8, 30), time(19)) for d in range(5)]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 def day_of(resource, day: date, now=NOW):
     (plan,) = plans(db.session, day, now, slug=resource.slug, days=1)
     return plan.days[0]

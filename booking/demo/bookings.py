@@ -256,7 +256,7 @@ def _history_of_the_retired_projector(
     retire_resource(
         projector.id,
         users["manager.moulins"],
-        "Remplacé par l'écran de la salle de médiation numérique.",
+        "Remplacé par l’écran de la salle de médiation numérique.",
         datetime.now(UTC),
     )
     return made

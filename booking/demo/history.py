@@ -65,7 +65,7 @@ RESIDENTS: list[tuple[str, str, dict[str, Role]]] = [
     ("julien", "Julien Fontaine", {"illicoop": Role.MEMBER}),
     ("sarah", "Sarah Cohen", {"illicoop": Role.MEMBER}),
     ("mehdi", "Mehdi Amrani", {"illicoop": Role.MEMBER}),
-    ("lucie", "Lucie D'Hont", {"illicoop": Role.MEMBER}),
+    ("lucie", "Lucie D’Hont", {"illicoop": Role.MEMBER}),
     ("pauline", "Pauline Dupuis", {"illicoop": Role.MEMBER, "kpa-moulins": Role.MEMBER}),
 ]
 
@@ -156,7 +156,7 @@ HABITS = [
     # La Cape: the laser (trained people only), the 3D printer, screen printing, wood, textile
     Habit("decoupeuse-laser", "karim", TUE, "10:00", "12:00", "Découpe de boîtes"),
     Habit("decoupeuse-laser", "karim", THU, "14:00", "16:00", "Gravure de plaques", 0.6),
-    Habit("decoupeuse-laser", "hugo", WED, "14:00", "17:00", "Maquettes d'architecture", 0.8),
+    Habit("decoupeuse-laser", "hugo", WED, "14:00", "17:00", "Maquettes d’architecture", 0.8),
     Habit("decoupeuse-laser", "ines", FRI, "10:00", "12:00", "Bijoux en bois", 0.7, first_week=13),
     Habit("imprimante-3d", "lea", WED, "10:00", "15:00", "Prototypes", 0.7),
     Habit("imprimante-3d", "baptiste", SAT, "10:00", "16:00", "Pièces de vélo", 0.6),
@@ -350,7 +350,7 @@ class _History:
             None,
             LocalMoment(christmas, time(0)),
             LocalMoment(date(christmas.year + 1, 1, 2), time(0)),
-            "Fermeture des fêtes de fin d'année",
+            "Fermeture des fêtes de fin d’année",
             True,
         )
         now = _at(monday, "09:00")

@@ -74,7 +74,7 @@ VENUES = [
         name="KPA Moulins",
         address="Maison de quartier de Lille-Moulins, 59000 Lille",
         description=(
-            "Coopérative d'habitants hébergée par la Maison de quartier de Lille-Moulins : "
+            "Coopérative d’habitants hébergée par la Maison de quartier de Lille-Moulins : "
             "cuisine traditionnelle et traiteur, jardinage, médiation numérique."
         ),
         hours=_hours((MON, TUE, WED, THU, FRI), ("09:00", "12:30"), ("13:30", "19:00"))
@@ -107,7 +107,7 @@ VENUES = [
                 name="Salle de médiation numérique",
                 kind=ResourceKind.SPACE,
                 description=(
-                    "Salle équipée de six ordinateurs et d'un vidéoprojecteur pour les ateliers "
+                    "Salle équipée de six ordinateurs et d’un vidéoprojecteur pour les ateliers "
                     "de découverte du numérique et de PAO."
                 ),
                 rules={
@@ -124,7 +124,7 @@ VENUES = [
                 name="Outils de jardinage",
                 kind=ResourceKind.EQUIPMENT,
                 description=(
-                    "Lot d'outils pour les cours et l'entretien des jardins : bêches, "
+                    "Lot d’outils pour les cours et l’entretien des jardins : bêches, "
                     "grelinettes, sécateurs, brouette."
                 ),
                 rules={
@@ -140,7 +140,7 @@ VENUES = [
                 slug=RETIRED_RESOURCE,
                 name="Ancien vidéoprojecteur",
                 kind=ResourceKind.EQUIPMENT,
-                description="Vidéoprojecteur portable, remplacé par l'écran de la salle.",
+                description="Vidéoprojecteur portable, remplacé par l’écran de la salle.",
                 rules={
                     "slot_minutes": 30,
                     "min_duration_minutes": 30,
@@ -156,7 +156,7 @@ VENUES = [
         trainings=[
             (
                 KITCHEN_QUALIFICATION,
-                "Règles d'hygiène, chaîne du froid et nettoyage de la cuisine du centre social.",
+                "Règles d’hygiène, chaîne du froid et nettoyage de la cuisine du centre social.",
             )
         ],
     ),
@@ -209,7 +209,7 @@ VENUES = [
                 name="Atelier de sérigraphie",
                 kind=ResourceKind.SPACE,
                 description=(
-                    "Table d'impression quatre couleurs, insoleuse et bac de dégravage. "
+                    "Table d’impression quatre couleurs, insoleuse et bac de dégravage. "
                     "Trente minutes de nettoyage des écrans après chaque séance."
                 ),
                 rules={
@@ -267,7 +267,7 @@ VENUES = [
         address="Mons Fabrica, 59370 Mons-en-Barœul",
         description=(
             "Coopérative de Mons-en-Barœul installée à Mons Fabrica, tiers-lieu et espace de "
-            "co-working au cœur d'un quartier en renouvellement urbain."
+            "co-working au cœur d’un quartier en renouvellement urbain."
         ),
         hours=_hours((MON, TUE, WED, THU, FRI), ("08:30", "19:00")),
         resources=[

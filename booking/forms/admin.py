@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectChoice, SelectField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Email, InputRequired, Length, Optional
 
 from .base import Form
 from .manage import IdsField, _area, _text, clean_text
@@ -32,6 +32,25 @@ class VenueForm(Form):
 
     def configure(self, zones: Iterable[str]) -> None:
         self.timezone.choices = [SelectChoice(zone, zone) for zone in zones]
+
+
+class NewVenueForm(VenueForm):
+    """A new venue, and the person who will run it: invited in the same step."""
+
+    manager_name = _text(_l("Manager's name"), 120)
+    manager_email = EmailField(
+        _l("Manager's e-mail"),
+        description=_l(
+            "They receive an invitation and, once they accept, the venue's set-up checklist."
+        ),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("At most %(max)d characters.")),
+            Email(_l("This e-mail address does not look right. Check it and try again.")),
+        ],
+        filters=[clean_text],
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
+    )
 
 
 class AccountStateForm(Form):

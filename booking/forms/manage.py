@@ -252,6 +252,28 @@ def _day_fields() -> dict[str, Field]:
 
 
 class _HoursBase(Form):
+    copy_from = SelectField(_l("Copy"), coerce=int, default=0, validators=[Optional()])
+    copy_to = MultiCheckboxField(_l("to"), coerce=int, choices=[], validators=[Optional()])
+
+    def configure(self, days: Iterable[tuple[int, str]]) -> None:
+        days = list(days)
+        self.copy_from.choices = [SelectChoice(d, name) for d, name in days]
+        self.copy_to.choices = [SelectChoice(d, name) for d, name in days]
+
+    def copy_day(self) -> bool:
+        """The day chosen copied onto the days ticked (then unticked); whether any was."""
+        source = self.copy_from.data or 0
+        targets = [d for d in (self.copy_to.data or []) if d != source and 0 <= d < 7]
+        if not 0 <= source < 7 or not targets:
+            return False
+        spans = [(o.data, c.data) for o, c in self.day_pairs(source)]
+        for target in targets:
+            for (opens, closes), (o, c) in zip(spans, self.day_pairs(target), strict=True):
+                o.data, c.data = opens, closes
+                o.raw_data = c.raw_data = None
+        self.copy_to.data = []
+        return True
+
     def day_pairs(self, weekday: int) -> list[tuple[Field, Field]]:
         return [
             (self[f"d{weekday}_{n}_opens"], self[f"d{weekday}_{n}_closes"])
@@ -280,6 +302,7 @@ class _HoursBase(Form):
             spans = sorted(by_day.get(weekday, []))[:PERIODS_PER_DAY]
             for n, (opens_field, closes_field) in enumerate(self.day_pairs(weekday)):
                 opens_field.data, closes_field.data = spans[n] if n < len(spans) else (None, None)
+                opens_field.raw_data = closes_field.raw_data = None
 
     def periods(self) -> list[tuple[int, time, time]]:
         found = []
@@ -342,8 +365,15 @@ class ResourceForm(Form):
         _l("Training required"),
         coerce=int,
         default=0,
-        description=_l("Only members who hold this training can book. Define trainings first."),
+        description=_l("Only members who hold this training can book."),
         validators=[Optional()],
+    )
+    new_training = _text(
+        _l("Or a new training"),
+        160,
+        description=_l(
+            "Its name, such as “Sécurité découpe laser”: it is created with the resource."
+        ),
     )
     slot_minutes = SelectField(
         _l("Steps"),
@@ -434,9 +464,14 @@ class TrainingForm(Form):
     description = _area(_l("Description"), 2000, description=_l("What it covers, how to take it."))
 
 
+INVITED = "i"  # before an invitation's id among the people a training can be granted to
+
+
 class GrantForm(Form):
     member = SelectField(
-        _l("Member"), coerce=int, validators=[InputRequired(_l("Choose a member."))]
+        _l("Member, or person invited"),
+        coerce=str,
+        validators=[InputRequired(_l("Choose a member."))],
     )
     granted_on = DateField(
         _l("Training taken on"),
@@ -448,8 +483,25 @@ class GrantForm(Form):
         validators=[Optional(), reasonable_date],
     )
 
-    def configure(self, members: Iterable[tuple[int, str]]) -> None:
-        self.member.choices = [SelectChoice(uid, name) for uid, name in members]
+    def configure(
+        self, members: Iterable[tuple[int, str]], invited: Iterable[tuple[int, str]] = ()
+    ) -> None:
+        people = [SelectChoice(str(uid), name) for uid, name in members]
+        waiting = [SelectChoice(f"{INVITED}{iid}", name) for iid, name in invited]
+        if waiting:
+            self.member.choices = {
+                str(_l("Members")): people,
+                str(_l("Invited, not joined yet")): waiting,
+            }
+        else:
+            self.member.choices = people
+
+    def person(self) -> tuple[str, int]:
+        """("member", a user's id) or ("invitation", an invitation's id)."""
+        value = self.member.data or ""
+        if value.startswith(INVITED):
+            return "invitation", int(value[len(INVITED) :])
+        return "member", int(value)
 
 
 # --- members ---------------------------------------------------------------------------

@@ -112,13 +112,14 @@ class SearchForm(Form):
 
     @classmethod
     def for_viewer(cls, venues: Sequence[Any], user: User, **kwargs: Any) -> SearchForm:
-        """The form with the venues (anything with a slug and a name) to choose from: a
-        member's own venues by default."""
+        """The form with the venues to choose from, as (slug, name) pairs or anything with a
+        slug and a name: a member's own venues by default."""
         form = cls(**kwargs)
         own = bool(user.is_authenticated and user.memberships and not can_administer(user))
         everywhere = _l("All my places") if own else _l("All places")
+        pairs = [v if isinstance(v, tuple) else (v.slug, v.name) for v in venues]
         form.venue.choices = [SelectChoice("", everywhere)] + [
-            SelectChoice(v.slug, v.name) for v in venues
+            SelectChoice(slug, name) for slug, name in pairs
         ]
         return form
 

@@ -1,7 +1,9 @@
 """The domain model, one module per aggregate."""
 
-from .accounts import Invitation, SignupRequest, SignupStatus
+from . import states  # noqa: F401  (a crash of CPython 3.11: see states.py)
+from .accounts import Invitation, PromisedTraining, SignupRequest, SignupStatus
 from .audit import AdminEvent
+from .calendars import CalendarImport, FollowedCalendar, ImportedEvent, ImportFormat
 from .feeds import Audience, FeedStamp
 from .outbox import OPEN_STATUSES, MessageStatus, OutboxMessage
 from .reservations import (
@@ -24,7 +26,7 @@ from .resources import (
 from .tariffs import MAX_PRICE_CENTS, PriceUnit, Tariff
 from .types import UTCDateTime, meets, utcnow
 from .users import LoginSession, Membership, Rate, Role, User
-from .venues import Closure, OpeningPeriod, Venue
+from .venues import Closure, ClosureFrequency, ClosureRule, OpeningPeriod, Venue
 from .waitlist import WaitlistEntry, WaitStatus
 
 __all__ = [
@@ -37,9 +39,15 @@ __all__ = [
     "AdminEvent",
     "Audience",
     "AuditEvent",
+    "CalendarImport",
     "Closure",
+    "ClosureFrequency",
+    "ClosureRule",
     "FeedStamp",
+    "FollowedCalendar",
     "Frequency",
+    "ImportFormat",
+    "ImportedEvent",
     "Invitation",
     "LoginSession",
     "Membership",
@@ -47,6 +55,7 @@ __all__ = [
     "OpeningPeriod",
     "OutboxMessage",
     "PriceUnit",
+    "PromisedTraining",
     "Qualification",
     "QualificationGrant",
     "Rate",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .resources import Qualification
 from .types import UTCDateTime, str_enum, utcnow
 from .users import Role, User
 from .venues import Venue
@@ -43,6 +44,9 @@ class Invitation(db.Model):
 
     venue: Mapped[Venue] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    trainings: Mapped[list[PromisedTraining]] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def is_open(self, now: datetime) -> bool:
         return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
@@ -54,6 +58,31 @@ class Invitation(db.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "waiting" if now < self.expires_at else "expired"
+
+
+class PromisedTraining(db.Model):
+    """A training a manager records for someone invited but not joined yet ("already
+    trained on the laser"): it becomes theirs, with these dates, when they accept."""
+
+    __tablename__ = "promised_training"
+    __table_args__ = (sa.UniqueConstraint("invitation_id", "qualification_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invitation.id", ondelete="CASCADE"), index=True
+    )
+    qualification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("qualification.id", ondelete="CASCADE"), index=True
+    )
+    granted_on: Mapped[date] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)  # last valid day, inclusive
+    promised_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    promised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="trainings")
+    qualification: Mapped[Qualification] = relationship()
 
 
 class SignupStatus(enum.StrEnum):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, meets, utcnow
+from .types import UTCDateTime, meets, str_enum, utcnow
 
 if TYPE_CHECKING:
     from .resources import Resource
@@ -86,8 +87,64 @@ class OpeningPeriod(db.Model):
     venue: Mapped[Venue | None] = relationship(overlaps="opening_periods")
 
 
+class ClosureFrequency(enum.StrEnum):
+    WEEKLY = "weekly"  # every week: every Monday morning
+    YEARLY = "yearly"  # every year: the August closure
+    HOLIDAYS = "holidays"  # the country's public holidays
+
+
+class ClosureRule(db.Model):
+    """A closure that comes back: every week, every year, or on each public holiday.
+
+    Its occurrences are written as ``Closure`` rows (``rule_id``) up to
+    ``expanded_until``, a local day some two years ahead that a periodic job moves on
+    (``booking.services.venues.recurring``): "what is closed then?" stays one indexed
+    range query on ``closure``, and the feeds' triggers see each occurrence as they see
+    any closure. The first occurrence is [first_day start_time, last_day end_time) in
+    the venue's local time (no time: the whole day); the rule repeats it until
+    ``until`` (included) or for ever.
+    """
+
+    __tablename__ = "closure_rule"
+    __table_args__ = (
+        sa.CheckConstraint("last_day >= first_day", name="last_after_first"),
+        sa.Index("ix_closure_rule_expanded", "expanded_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    resource_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("resource.id", ondelete="CASCADE")
+    )
+    frequency: Mapped[ClosureFrequency] = mapped_column(
+        str_enum(ClosureFrequency, "closure_frequency")
+    )
+    first_day: Mapped[date] = mapped_column(sa.Date)
+    start_time: Mapped[time | None] = mapped_column(sa.Time)
+    last_day: Mapped[date] = mapped_column(sa.Date)
+    end_time: Mapped[time | None] = mapped_column(sa.Time)
+    until: Mapped[date | None] = mapped_column(sa.Date)
+    # Public holidays: the country and its part (holidays' codes: "FR", "57" for Moselle).
+    country: Mapped[str] = mapped_column(sa.String(2), default="", server_default="")
+    subdivision: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    reason_public: Mapped[bool] = mapped_column(default=False)
+    expanded_until: Mapped[date] = mapped_column(sa.Date)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship()
+    resource: Mapped[Resource | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ClosureRule {self.frequency} {self.venue_id}/{self.resource_id}>"
+
+
 class Closure(db.Model):
-    """A time when a venue, or one of its resources, cannot be booked: holidays, maintenance.
+    """A time when a venue, or one of its resources, cannot be booked: holidays, maintenance,
+    an occurrence of a recurring closure (``rule_id``), or a busy time of a calendar the
+    venue follows (``calendar_id``: its reason is the calendar's label, never the event's
+    details; shown as "busy" rather than "closed").
 
     A half-open range of instants [starts_at, ends_at), entered and shown in
     the venue's local time. Public feeds show it as busy, with its reason only
@@ -100,6 +157,9 @@ class Closure(db.Model):
         sa.CheckConstraint("sequence >= 0", name="sequence_nonnegative"),
         # "What is closed then?" at a venue: a range scan from the venue's id.
         sa.Index("ix_closure_venue_ends", "venue_id", "ends_at"),
+        # A rule's occurrences and a followed calendar's busy times, in order.
+        sa.Index("ix_closure_rule_starts", "rule_id", "starts_at"),
+        sa.Index("ix_closure_calendar_starts", "calendar_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,9 +178,23 @@ class Closure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sequence: Mapped[int] = mapped_column(default=0)
+    # An occurrence of a recurring closure (kept, detached, when the rule goes: the past
+    # stays as it was).
+    rule_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("closure_rule.id", ondelete="SET NULL")
+    )
+    # A busy time of a followed calendar (gone with it).
+    calendar_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("followed_calendar.id", ondelete="CASCADE")
+    )
 
     venue: Mapped[Venue] = relationship(back_populates="closures")
     resource: Mapped[Resource | None] = relationship()
+
+    @property
+    def busy(self) -> bool:
+        """A busy time of a followed calendar, rather than a closure."""
+        return self.calendar_id is not None
 
     @property
     def public_reason(self) -> str:

@@ -38,6 +38,9 @@ class WaitlistEntry(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seats: Mapped[int] = mapped_column(default=1)
+    # What the member said the slot is for when they asked to wait: the booking made from
+    # the "slot freed" e-mail keeps it (at most 500 characters, as a booking's purpose).
+    purpose: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     status: Mapped[WaitStatus] = mapped_column(
         str_enum(WaitStatus, "waitlist_status"), default=WaitStatus.WAITING
     )

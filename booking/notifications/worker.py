@@ -2,7 +2,9 @@
 
 ``Cycle.run`` does what is due at a moment: records the reminders of the day
 (a few times an hour), sends the messages due, and forgets old ones (hourly,
-after ``services.privacy.SENT_MAIL_DAYS``, the one period the privacy page states).
+after ``services.privacy.SENT_MAIL_DAYS``, the one period the privacy page states);
+then the calendars' work (``calendars.Watch``: followed calendars read again when their
+turn comes, recurring closures written ahead, forgotten uploads dropped).
 The background thread runs it every ``MAIL_POLL_SECONDS`` in each process
 that serves requests (``make run`` needs nothing else); ``flask send-mail
 --loop`` runs it as a worker of its own for a site that turns the thread off.
@@ -15,11 +17,12 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, current_app
 
 from .. import clock
 from ..services.accounts.privacy import purge_messages
 from ..services.booking.reminders import record_reminders
+from .calendars import Watch
 from .links import remember_request_address
 from .sender import Report, next_due, send_due
 
@@ -35,6 +38,7 @@ class Cycle:
     def __init__(self) -> None:
         self._reminded_at: datetime | None = None
         self._purged_at: datetime | None = None
+        self._calendars = Watch()
 
     def run(self, now: datetime) -> Report:
         if self._reminded_at is None or now - self._reminded_at >= REMINDERS_EVERY:
@@ -47,6 +51,11 @@ class Cycle:
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
             purge_messages(now)
             self._purged_at = now
+        if current_app.config.get("CALENDARS_IN_BACKGROUND", True):
+            try:
+                self._calendars.run(now, current_app.config)
+            except Exception:  # a calendar's trouble never stops the mail
+                log.exception("the followed calendars could not be refreshed")
         return report
 
 

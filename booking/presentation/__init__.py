@@ -13,6 +13,7 @@ from flask import Flask, request
 from ..models import Status
 from ..permissions import can_administer, can_change, can_handle_account, can_manage_any
 from . import (
+    calendars_words,
     descriptions,
     formatting,
     fragments,
@@ -20,6 +21,7 @@ from . import (
     icons,
     labels,
     manage,
+    messages,
     numbers,
     schedule,
     search_results,
@@ -82,6 +84,8 @@ def init_app(app: Flask) -> None:
         "closed_bands": schedule.closed_bands,
         "action_label": manage.action_label,
         "role_label": manage.role_label,
+        "line_status_label": manage.line_status_label,
+        "hours_pattern_label": manage.hours_pattern_label,
         "field_label": manage.field_label,
         "change_value": manage.change_value,
         "detail_text": manage.detail_text,
@@ -94,6 +98,12 @@ def init_app(app: Flask) -> None:
         "rate_label": numbers.rate_label,
         "price_text": numbers.price_text,
         "unit_label": numbers.unit_label,
+        "rule_text": calendars_words.rule_text,
+        "violation_text": messages.violation_message,
+        "fetch_problem": calendars_words.fetch_problem,
+        "import_state": lambda state: str(calendars_words.STATE_LABELS[state]),
+        "import_tone": calendars_words.STATE_TONES.get,
+        "row_problem": lambda code: str(calendars_words.ROW_PROBLEMS.get(code, code)),
     }
     for name, value in template_globals.items():
         app.add_template_global(value, name)

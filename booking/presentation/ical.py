@@ -75,6 +75,7 @@ class _Labels:
     details_line: str
     closed: str
     closed_because: str
+    busy_because: str
 
     @classmethod
     def load(cls) -> _Labels:
@@ -104,6 +105,7 @@ class _Labels:
             details_line=_("Details: %(url)s"),
             closed=_("Closed"),
             closed_because=_("Closed (%(reason)s)"),
+            busy_because=_("Busy — %(calendar)s"),
         )
 
 
@@ -268,7 +270,11 @@ def _closure_lines(closure: Closure, audience: Audience, labels: _Labels) -> lis
     reason = (
         closure.reason.strip() if audience == Audience.MANAGER else closure.public_reason.strip()
     )
-    what = labels.closed_because % {"reason": reason} if reason else labels.closed
+    if closure.busy:
+        # A followed calendar's busy time: its label, never what the event was.
+        what = labels.busy_because % {"calendar": closure.reason.strip()}
+    else:
+        what = labels.closed_because % {"reason": reason} if reason else labels.closed
     where = closure.resource.name if closure.resource is not None else closure.venue.name
     modified = _instant(closure.updated_at)
     venue = closure.venue

@@ -12,11 +12,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..models import ResourceKind, Role
 from ..services import Violation
+from .calendars_words import calendar_message
 from .formatting import (
     format_clock,
     format_day,
@@ -49,6 +50,8 @@ def settings_message(v: Violation) -> str:
             return gettext("This name is already used here: choose another one.")
         case "unknown_training":
             return gettext("Choose one of this venue's trainings.")
+        case "training_twice":
+            return gettext("Choose a training in the list or name a new one, not both.")
         case "capacity_range":
             return gettext("Between 1 and %(max)d people at a time.", max=p["max"])
         case "slot_invalid":
@@ -166,7 +169,58 @@ def settings_message(v: Violation) -> str:
                 "This price has already started: it stays, since earlier bookings were counted "
                 "at it. Add a new price from a later day instead."
             )
-    return violation_message(v)
+    return calendar_message(v) or violation_message(v)
+
+
+LINE_STATUS_LABELS = {
+    "ready": _l("Ready"),
+    "again": _l("Invited already: sent again"),
+    "bad_email": _l("This address does not look right"),
+    "bad_name": _l("Name too long (120 characters at most)"),
+    "bad_role": _l("Role not understood: write “membre” or “gestionnaire”"),
+    "twice": _l("Twice in the list: invited once"),
+    "member": _l("Already part of the venue"),
+}
+
+
+def line_status_label(status: str) -> str:
+    """What a line of a list of people to invite comes to, in words."""
+    return str(LINE_STATUS_LABELS[str(status)])
+
+
+def roster_error_message(error: Any) -> str:
+    """Why a list of people (a file, mostly) cannot be read."""
+    match error.code:
+        case "too_many":
+            return gettext(
+                "At most %(max)d people at a time: split the list in two.",
+                max=error.params["max"],
+            )
+        case "xlsx":
+            return gettext(
+                "This is an Excel workbook: save it as .ods or .csv (File → Save as), "
+                "then choose that file."
+            )
+        case "empty":
+            return gettext("This file has no sheet to read.")
+    return gettext(
+        "This file cannot be read: choose the .ods or .csv file your spreadsheet saves, "
+        "or copy the cells and paste them above."
+    )
+
+
+# Weeks offered in one tap on the hours screen (services.venues.hours.PATTERNS).
+HOURS_PATTERN_LABELS = {
+    "weekdays": _l("Monday to Friday, 9:00–17:00"),
+    "weekdays_lunch": _l("Monday to Friday, 9:00–12:00 and 14:00–18:00"),
+    "monday_saturday": _l("Monday to Saturday, 9:00–18:00"),
+    "every_day": _l("Every day, 8:00–20:00"),
+    "afternoons": _l("Tuesday to Saturday, 14:00–19:00"),
+}
+
+
+def hours_pattern_label(key: str) -> str:
+    return str(HOURS_PATTERN_LABELS[key])
 
 
 def changed_meanwhile_message() -> str:
@@ -206,6 +260,8 @@ ACTION_LABELS = {
     "training.removed": _l("Training removed"),
     "training.granted": _l("Training granted"),
     "training.revoked": _l("Training withdrawn"),
+    "training.promised": _l("Training recorded for someone invited"),
+    "training.unpromised": _l("Training no longer recorded for someone invited"),
     "role.granted": _l("Role given"),
     "role.changed": _l("Role changed"),
     "role.removed": _l("Role removed"),
@@ -217,6 +273,11 @@ ACTION_LABELS = {
     "price.added": _l("Price added"),
     "price.removed": _l("Price withdrawn"),
     "rate.changed": _l("Rate changed"),
+    "closure.rule_created": _l("Recurring closure added"),
+    "closure.rule_removed": _l("Recurring closure removed"),
+    "calendar.followed": _l("Calendar followed"),
+    "calendar.unfollowed": _l("Calendar no longer followed"),
+    "import.done": _l("Bookings imported"),
 }
 
 GROUP_LABELS = {
@@ -270,6 +331,22 @@ FIELD_LABELS = {
     "member_cents": _l("Member rate"),
     "outside_cents": _l("Outside rate"),
     "rate": _l("Rate"),
+    "frequency": _l("Repeats"),
+    "first_day": _l("First day"),
+    "last_day": _l("Last day"),
+    "start_time": _l("From (time)"),
+    "end_time": _l("Until (time)"),
+    "until": _l("Until"),
+    "region": _l("Public holidays of"),
+    "occurrences": _l("Closures written"),
+    "host": _l("Calendar's server"),
+    "busy": _l("Busy times"),
+    "free": _l("Imported"),
+    "conflict": _l("In conflict"),
+    "imported": _l("Already imported"),
+    "past": _l("Past"),
+    "unmapped": _l("Without a resource"),
+    "unreadable": _l("Unreadable"),
 }
 
 MINUTE_FIELDS = {
@@ -314,7 +391,7 @@ def change_value(name: str, value: Any, zone: ZoneInfo) -> str:
     if name in MINUTE_FIELDS:
         return format_duration(int(value))
     if name == "horizon_days":
-        return gettext("%(num)d days", num=int(value))
+        return ngettext("%(num)d day", "%(num)d days", int(value))
     if name == "kind":
         return gettext("Space") if value == ResourceKind.SPACE.value else gettext("Equipment")
     if name == "role":

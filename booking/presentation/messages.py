@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, ngettext
 
 from ..services import NotAllowedError, TransitionError, Violation
 from .formatting import format_duration, format_span
@@ -22,9 +22,10 @@ def violation_message(v: Violation) -> str:
         case "seats_positive":
             return gettext("Book at least one seat.")
         case "seats_over_capacity":
-            return gettext(
-                "This resource has %(capacity)d seats: book %(capacity)d or fewer.",
-                capacity=p["capacity"],
+            return ngettext(
+                "This resource has %(num)d seat: book only one.",
+                "This resource has %(num)d seats: book %(num)d or fewer.",
+                int(p["capacity"]),
             )
         case "off_grid":
             return gettext(
@@ -53,6 +54,12 @@ def violation_message(v: Violation) -> str:
         case "closed":
             start, end = p["from"], p["to"]
             assert isinstance(start, datetime) and isinstance(end, datetime)
+            if p.get("busy"):
+                return gettext(
+                    "Busy %(when)s — %(calendar)s. Choose another time.",
+                    when=format_span(start, end, start.tzinfo),  # type: ignore[arg-type]
+                    calendar=p.get("reason") or "",
+                )
             reason = f" ({p['reason']})" if p.get("reason") else ""
             return gettext(
                 "Closed %(when)s%(reason)s. Choose another time.",
@@ -69,16 +76,18 @@ def violation_message(v: Violation) -> str:
         case "horizon":
             last_day = p["last_day"]
             assert isinstance(last_day, date)
-            return gettext(
-                "Bookings open %(days)d days ahead: choose a day until %(day)s.",
-                days=p["days"],
+            return ngettext(
+                "Bookings open %(num)d day ahead: choose a day until %(day)s.",
+                "Bookings open %(num)d days ahead: choose a day until %(day)s.",
+                int(p["days"]),
                 day=format_date(last_day, "d MMMM yyyy"),
             )
         case "capacity":
             if int(p.get("capacity", 1)) > 1 and int(p.get("free", 0)) > 0:
-                return gettext(
-                    "Only %(free)d seats are free at that time. Book fewer seats or another time.",
-                    free=p["free"],
+                return ngettext(
+                    "Only %(num)d seat is free at that time. Book fewer seats or another time.",
+                    "Only %(num)d seats are free at that time. Book fewer seats or another time.",
+                    int(p["free"]),
                 )
             return gettext(
                 "This slot is already taken (cleaning or cooling time included). "

@@ -98,7 +98,7 @@ def rate_label(rate: Rate | str) -> str:
 
 
 def price_text(cents: int, unit: PriceUnit | str) -> str:
-    """« 8,00 € de l'heure », « 3,00 € la réservation », « gratuit »."""
+    """« 8,00 € de l’heure », « 3,00 € la réservation », « gratuit »."""
     if cents == 0:
         return gettext("free")
     if PriceUnit(unit) == PriceUnit.HOUR:

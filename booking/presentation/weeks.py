@@ -34,6 +34,10 @@ class Line:
     note: str
     pick: str  # "2026-03-03T09:00/12:30" for the booking form's buttons, or ""
     query: str  # "day=2026-03-03&start=09:00&end=12:30" for links, or ""
+    # Time taken or partly taken: the slot to wait for, as ``pick`` and ``query`` (with the
+    # seats to wait for when there are several), or "".
+    wait_pick: str = ""
+    wait_query: str = ""
 
 
 @dataclass(slots=True)
@@ -95,6 +99,7 @@ _WORDS = {
     "pending": lambda: gettext("Awaiting approval"),
     "outside": lambda: gettext("outside opening hours"),
     "closed": lambda: gettext("Closed"),
+    "busy": lambda: gettext("Busy"),
     "open": lambda: gettext("Open"),
 }
 
@@ -127,15 +132,23 @@ def _line(
         times = f"{_clock(item.starts_at)}{DASH}{_clock(item.ends_at)}"
     if not item.opening:
         notes.append(words.word("outside"))
-    pick = query = ""
-    if item.pick is not None:
-        start, end = item.pick
-        day = start.date().isoformat()
-        start_text = f"{start.hour:02d}:{start.minute:02d}"
-        end_text = f"{end.hour:02d}:{end.minute:02d}"
-        pick = f"{day}T{start_text}/{end_text}"
-        query = f"day={day}&start={start_text}&end={end_text}"
-    return Line(state, times, text, ", ".join(notes), pick, query)
+    pick, query = _slot(item.pick)
+    wait_pick, wait_query = _slot(item.wait)
+    if wait_query and capacity > 1:
+        # Partly taken: more seats than are free now; taken: one.
+        wait_query += f"&seats={min(capacity, item.free_seats + 1)}"
+    return Line(state, times, text, ", ".join(notes), pick, query, wait_pick, wait_query)
+
+
+def _slot(times: tuple[datetime, datetime] | None) -> tuple[str, str]:
+    """A slot as a form button's value and as a link's query, or empty."""
+    if times is None:
+        return "", ""
+    start, end = times
+    day = start.date().isoformat()
+    start_text = f"{start.hour:02d}:{start.minute:02d}"
+    end_text = f"{end.hour:02d}:{end.minute:02d}"
+    return f"{day}T{start_text}/{end_text}", f"day={day}&start={start_text}&end={end_text}"
 
 
 # Days worded, by their plan: ``availability`` hands back the same plan objects while the
@@ -167,7 +180,7 @@ def week_view(plan: WeekPlan, today: date, words: Words | None = None) -> list[D
 
 def _day(day: DayPlan, capacity: int, purpose: str, today: date, words: Words) -> DayView:
     if day.closed_reason is not None:
-        hours = words.word("closed")
+        hours = words.word("busy" if day.closed_busy else "closed")
     elif day.hours:
         spans = ", ".join(f"{o:%H:%M}{DASH}{c:%H:%M}" for o, c in day.hours)
         hours = f"{words.word('open')} {spans}"
@@ -189,9 +202,13 @@ def _day(day: DayPlan, capacity: int, purpose: str, today: date, words: Words) -
         [_line(item, capacity, purpose, words, clock) for item in day.ranges],
         day.day == today,
         [
-            gettext("Closed from %(start)s to %(end)s", start=clock(start), end=clock(end))
+            (
+                gettext("Busy from %(start)s to %(end)s", start=clock(start), end=clock(end))
+                if busy
+                else gettext("Closed from %(start)s to %(end)s", start=clock(start), end=clock(end))
+            )
             + (f" — {reason}" if reason else "")
-            for start, end, reason in day.closed_parts
+            for start, end, reason, busy in day.closed_parts
         ],
     )
 

@@ -118,7 +118,18 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
-    "closures": ((), ("closure.created", "closure.removed")),
+    "closures": (
+        (),
+        (
+            "closure.created",
+            "closure.removed",
+            "closure.rule_created",
+            "closure.rule_removed",
+            "calendar.followed",
+            "calendar.unfollowed",
+            "import.done",
+        ),
+    ),
     "hours": ((), ("hours.changed",)),
     "resources": (
         (),
@@ -139,6 +150,8 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "training.removed",
             "training.granted",
             "training.revoked",
+            "training.promised",
+            "training.unpromised",
         ),
     ),
     "roles": (

@@ -12,6 +12,8 @@ from ..services import OverdueWatch
 # Pages whose query string is a form they validate (booking.forms.base.Form).
 QUERY_FORMS = frozenset(
     {
+        "admin.index",
+        "public.home",
         "search.index",
         "reports.report",
         "reports.report_csv",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -11,19 +12,23 @@ from werkzeug.wrappers import Response
 
 from .. import clock
 from ..extensions import db
-from ..forms.admin import AccountStateForm, VenueForm
+from ..forms.admin import AccountStateForm, NewVenueForm, VenueForm
+from ..forms.places import PlaceForm
 from ..models import HOLDING_STATUSES, Membership, Reservation, User, Venue
 from ..permissions import can_switch_account
+from ..services.venues.directory import venue_page
 from ..services.venues.members import set_account_active
 from ..services.venues.setup import (
+    FirstManager,
     VenueSettings,
     create_venue,
-    setup_steps,
+    setup_steps_of,
     time_zones,
     update_venue,
 )
 from . import access
 from .manage.common import attempt, cancelled_note
+from .manage.invitations import valid_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,16 +42,34 @@ def _zones() -> list[str]:
 
 @bp.route("/")
 @access.admin
-def index() -> str:
-    venues = list(
-        db.session.scalars(
-            sa.select(Venue).options(selectinload(Venue.opening_periods)).order_by(Venue.name)
-        )
+def index() -> tuple[str, int]:
+    """The network's venues (retired ones too), a page at a time, found by name or town,
+    each with what it still needs to take bookings."""
+    asked = "place" in request.args
+    form = PlaceForm(formdata=request.args if asked else None)
+    status = 200
+    words = ""
+    if asked:
+        if form.validate():
+            words = form.place.data or ""
+        else:
+            status = 422
+    places = venue_page(
+        db.session,
+        words,
+        request.args.get("page", 1, type=int),
+        with_resources=False,
+        active_only=False,
     )
-    return render_template(
+    venues = [listed.venue for listed in places.venues]
+    steps = setup_steps_of(db.session, venues, clock.now())
+    page = render_template(
         "admin/index.html",
-        venues=[(venue, setup_steps(db.session, venue)) for venue in venues],
+        venues=[(venue, steps[venue.id]) for venue in venues],
+        places=places,
+        place_form=form,
     )
+    return page, status
 
 
 def _settings(form: VenueForm) -> VenueSettings:
@@ -60,27 +83,48 @@ def _settings(form: VenueForm) -> VenueSettings:
     )
 
 
+def _first_manager(form: NewVenueForm) -> FirstManager:
+    return FirstManager(
+        name=form.manager_name.data or "",
+        email=form.manager_email.data or "",
+        locale=str(get_locale() or "fr"),
+        valid_for=valid_for(),
+    )
+
+
 def _venue_form(venue: Venue | None) -> Response | tuple[str, int]:
-    form = VenueForm(obj=venue) if venue is not None and request.method == "GET" else VenueForm()
+    if venue is None:
+        form: VenueForm = NewVenueForm()
+    else:
+        form = VenueForm(obj=venue) if request.method == "GET" else VenueForm()
     form.configure(_zones())
     status = 200
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
             settings, now = _settings(form), clock.now()
-            if venue is None:
+            if isinstance(form, NewVenueForm):
+                manager = _first_manager(form)
                 created = attempt(
-                    form, lambda: create_venue(settings, current_user.id, now), refused=403
+                    form,
+                    lambda: create_venue(settings, current_user.id, now, manager),
+                    refused=403,
                 )
                 if created.result is not None:
-                    flash(
-                        _(
+                    if manager.email.strip():
+                        message = _(
+                            "%(name)s is created and %(manager)s is invited to run it: once "
+                            "they accept, they find the set-up checklist below.",
+                            name=created.result.name,
+                            manager=manager.name.strip(),
+                        )
+                    else:
+                        message = _(
                             "%(name)s is created. Now give it opening hours, resources "
                             "and a manager.",
                             name=created.result.name,
-                        ),
-                        "success",
-                    )
+                        )
+                    flash(message, "success")
                     return redirect(url_for("manage.venue", slug=created.result.slug))
             else:
                 saved = attempt(

@@ -16,7 +16,17 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -195,18 +205,25 @@ def subscribe_links(url: str) -> dict[str, str]:
     }
 
 
+def member_links(user: User) -> dict[str, str]:
+    """The ways to subscribe to the member's own feed (a secret link: see ``secret_links``)."""
+    return subscribe_links(
+        external_url("feeds.member", token=tokens.make_token(user, tokens.MEMBER))
+    )
+
+
 def secret_links(user: User) -> dict[str, dict[str, str] | None]:
     """The member's own feed links, and the manager feed's when they manage a venue.
 
     A page that shows these must not leak them through Referer nor keep them
-    in a shared cache: see ``protect_secret_page``.
+    in a shared cache: see ``protect_secret_page``; the caller commits (the links'
+    digests are recorded when first shown).
     """
-    member_url = external_url("feeds.member", token=tokens.make_token(user, tokens.MEMBER))
     manager_links = None
     if can_manage_any(user):
         manager_url = external_url("feeds.manager", token=tokens.make_token(user, tokens.MANAGER))
         manager_links = subscribe_links(manager_url)
-    return {"member": subscribe_links(member_url), "manager": manager_links}
+    return {"member": member_links(user), "manager": manager_links}
 
 
 def protect_secret_page(response: Response) -> Response:
@@ -219,6 +236,11 @@ def protect_secret_page(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def secret_page(html: str, status: int = 200) -> Response:
+    """A page that shows a secret link, answered as ``protect_secret_page`` says."""
+    return protect_secret_page(make_response(html, status))
 
 
 @bp.app_context_processor

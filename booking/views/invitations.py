@@ -13,6 +13,7 @@ from .. import clock
 from ..extensions import db
 from ..forms.accounts import AcceptInvitationForm, AcceptWithAccountForm
 from ..models import Invitation
+from ..permissions import can_manage
 from ..security.links import LinkError, read_invitation_link
 from ..services import NotAllowedError
 from ..services.accounts import invitations
@@ -54,10 +55,27 @@ def accept(token: str) -> ResponseReturnValue:
         except NotAllowedError:  # an account with this address appeared meanwhile
             return redirect(url_for("invitations.accept", token=token))
         access.log_in(accepted.user)
-        flash(_("Welcome to %(venue)s! You can book now.", venue=accepted.venue.name), "success")
-        return redirect(url_for("public.venue", slug=accepted.venue.slug))
+        return _landing(accepted)
     status = 422 if request.method == "POST" else 200
     return render_template("invitations/accept.html", form=form, invitation=invitation), status
+
+
+def _landing(accepted: invitations.Accepted) -> ResponseReturnValue:
+    """A member lands on the venue's page, to book; a manager on the venue's overview,
+    whose checklist says what its set-up still needs."""
+    venue = accepted.venue
+    if can_manage(accepted.user, venue):
+        if accepted.created:
+            message = _("Welcome to %(venue)s! Here is what the venue needs.", venue=venue.name)
+        else:
+            message = _("You now run %(venue)s. Here is what it needs.", venue=venue.name)
+        flash(message, "success")
+        return redirect(url_for("manage.venue", slug=venue.slug))
+    if accepted.created:
+        flash(_("Welcome to %(venue)s! You can book now.", venue=venue.name), "success")
+    else:
+        flash(_("You joined %(venue)s. You can book now.", venue=venue.name), "success")
+    return redirect(url_for("public.venue", slug=venue.slug))
 
 
 def _join_with_account(invitation: Invitation, nonce: str, token: str) -> ResponseReturnValue:
@@ -80,8 +98,7 @@ def _join_with_account(invitation: Invitation, nonce: str, token: str) -> Respon
             return link_problem(error, "invitation")
         except NotAllowedError:
             abort(404)
-        flash(_("You joined %(venue)s. You can book now.", venue=accepted.venue.name), "success")
-        return redirect(url_for("public.venue", slug=accepted.venue.slug))
+        return _landing(accepted)
     status = 403 if request.method == "POST" else 200
     return render_template(
         "invitations/join.html",

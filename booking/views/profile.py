@@ -44,8 +44,14 @@ def _page(
     password_form: PasswordForm | None = None,
     notifications_form: NotificationsForm | None = None,
 ) -> ResponseReturnValue:
+    refused = any(form is not None for form in (profile_form, password_form, notifications_form))
     feed_links = secret_links(current_user)
-    db.session.commit()  # the links' digests, recorded when first shown
+    if refused:
+        # A refused form changes nothing (the links' digests were recorded when the
+        # page was first opened, which is how one reaches its forms).
+        db.session.rollback()
+    else:
+        db.session.commit()  # the links' digests, recorded when first shown
     page = render_template(
         "profile/index.html",
         profile_form=profile_form
@@ -58,7 +64,6 @@ def _page(
         current_digest=sessions.digest(current_user.session_token or ""),
         notifications_form=notifications_form or _notifications_form(),
     )
-    refused = any(form is not None for form in (profile_form, password_form, notifications_form))
     # The page shows the secret feed links.
     return protect_secret_page(make_response(page, 422 if refused else 200))
 

@@ -19,10 +19,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..extensions import db
+from ..forms.places import PlaceForm
 from ..forms.search import SearchForm
 from ..models import Reservation, Resource, Venue
 from ..models import feeds as stamps
@@ -34,6 +35,7 @@ from ..services.availability.week import plans, week_start
 from ..services.booking.feeds import stamp_join
 from ..services.booking.member_bookings import next_reservations
 from ..services.venues.closures import venue_closures
+from ..services.venues.directory import Listed, own_venues, venue_page
 from . import access
 from .access import is_safe_next
 from .kit import today_at
@@ -44,33 +46,41 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 @access.public
-def home() -> str:
-    """Visitors see the venues and how to reach them; members start with their next
-    bookings and the resources of their own venues."""
-    venues = db.session.scalars(
-        sa.select(Venue)
-        .where(Venue.is_active)
-        .options(
-            selectinload(Venue.resources).selectinload(Resource.qualification),
-            selectinload(Venue.opening_periods),
-        )
-        .order_by(Venue.name)
-    ).all()
+def home() -> tuple[str, int]:
+    """Visitors see the network's places a page at a time, found by name or town, with how
+    to reach them and what to book; members start with their next bookings and their own
+    places, then the others. Never the whole network at once (booking.services.venues.directory)."""
+    reads_only()
+    asked = "place" in request.args
+    form = PlaceForm(formdata=request.args if asked else None)
+    status = 200
+    words = ""
+    if asked:
+        if form.validate():
+            words = form.place.data or ""
+        else:
+            status = 422
     upcoming: list[Reservation] = []
-    mine: list[Venue] = []
+    mine: list[Listed] = []
     if current_user.is_authenticated:
         upcoming = next_reservations(current_user.id, clock.now(), limit=3)
-        own = {m.venue_id for m in current_user.memberships}
-        mine = [v for v in venues if v.id in own]
-    others = [v for v in venues if v not in mine]
-    return render_template(
-        "public/home.html",
-        venues=venues,
-        mine=mine,
-        others=others,
-        upcoming=upcoming,
-        finder=SearchForm.for_viewer(venues, current_user),
+        mine = own_venues(db.session, current_user.id)
+    places = venue_page(
+        db.session,
+        words,
+        request.args.get("page", 1, type=int),
+        excluding=[listed.venue.id for listed in mine],
+        with_resources=not mine,
     )
+    page = render_template(
+        "public/home.html",
+        mine=mine,
+        places=places,
+        place_form=form,
+        upcoming=upcoming,
+        finder=SearchForm.for_viewer([listed.venue for listed in mine], current_user),
+    )
+    return page, status
 
 
 @bp.route("/venues/<slug>")

@@ -40,7 +40,9 @@ from ..services.availability.week import plans, week_start
 from ..services.booking.member_bookings import my_reservations
 from ..services.venues.contacts import managers_of
 from . import access
+from .feeds import member_links, secret_page
 from .kit import errors_to_fields, today_at
+from .waitlist import NONE, alternatives
 
 bp = Blueprint("reservations", __name__)
 
@@ -197,6 +199,9 @@ def new() -> str | Response | tuple[str, int]:
         ]
         if blocked:
             contacts = managers_of([resource.venue_id]).get(resource.venue_id, [])
+    # Taken: in one place, waiting for it and the nearest free times (views.waitlist).
+    conflict = status == 409
+    seats = form.seats.data if "seats" in form and isinstance(form.seats.data, int) else 1
     page = render_template(
         "reservations/new.html",
         form=form,
@@ -208,7 +213,11 @@ def new() -> str | Response | tuple[str, int]:
         today=today,
         blocked=blocked,
         contacts=contacts,
-        conflict=status == 409,
+        conflict=conflict,
+        wait_offer=conflict and own is None and _member_and_overrides(form)[0] == current_user.id,
+        alternatives=alternatives(resource, form.day.data, form.start.data, form.end.data, seats)
+        if conflict
+        else NONE,
     )
     return page, status
 
@@ -414,7 +423,10 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
                 cancelled = cancel_series_from(
                     reservation_id, current_user.id, form.reason.data or "", clock.now()
                 )
-                flash(_("%(count)d dates cancelled.", count=len(cancelled)), "success")
+                flash(
+                    ngettext("%(num)d date cancelled.", "%(num)d dates cancelled.", len(cancelled)),
+                    "success",
+                )
             else:
                 cancel(reservation_id, current_user.id, form.reason.data or "", clock.now())
                 flash(_("Booking cancelled. The slot is free for others."), "success")
@@ -428,8 +440,15 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/reservations")
 @access.member
-def mine() -> str:
+def mine() -> Response:
+    """The member's bookings, with their calendar link at hand (not only on the profile)."""
     now = clock.now()
-    return render_template(
-        "reservations/mine.html", mine=my_reservations(current_user.id, now), now=now
+    feed_links = member_links(current_user)
+    db.session.commit()  # the link's digest, recorded when first shown
+    page = render_template(
+        "reservations/mine.html",
+        mine=my_reservations(current_user.id, now),
+        feed_links=feed_links,
+        now=now,
     )
+    return secret_page(page)

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import clock
 from ..extensions import db
+from ..forms.base import has_control_characters
 from ..forms.search import SearchForm
-from ..models import Venue
 from ..services import reads_only
 from ..services.availability.search import SearchQuery, SearchResult, find_free_slots
+from ..services.venues.directory import venue_choices
 from . import access
 from .kit import today_at
 
 bp = Blueprint("search", __name__)
 
 DEFAULTS = {"when": "today", "part": "any", "minutes": "60", "seats": "1"}
-_VENUE_CHOICES = sa.select(Venue.slug, Venue.name).where(Venue.is_active).order_by(Venue.name)
 
 
 def _today() -> date:
@@ -33,8 +32,13 @@ def _today() -> date:
 @access.public
 def index() -> tuple[str, int]:
     reads_only()
-    # The places to choose from: their slugs and names are all the form needs.
-    venues = db.session.execute(_VENUE_CHOICES).all()
+    # The places to choose from (the person's own, and the one asked for): never a list
+    # of the whole network; other places are found by their name.
+    user_id = current_user.id if current_user.is_authenticated else None
+    asked_venue = request.args.get("venue", "")[:80]
+    if has_control_characters(asked_venue):
+        asked_venue = ""  # the form says so, next to the field
+    venues = venue_choices(db.session, user_id, asked_venue)
     asked = bool(request.args)
     # A link may name only what matters ("/search?q=laser"): the rest takes its defaults.
     values = MultiDict(DEFAULTS)
@@ -58,7 +62,6 @@ def index() -> tuple[str, int]:
                 venue_slug=form.venue.data or "",
                 resource_slug=form.resource.data or "",
             )
-            user_id = current_user.id if current_user.is_authenticated else None
             result = find_free_slots(db.session, query, user_id, clock.now())
         else:
             status = 422

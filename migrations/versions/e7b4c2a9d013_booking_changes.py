@@ -13,7 +13,7 @@ On SQLite the columns are added in place: "reservation" and "user" are referred 
 by other tables and must not be rebuilt.
 
 Revision ID: e7b4c2a9d013
-Revises: d1a7f3c9b2e5
+Revises: e7b4c2a9d610
 Create Date: 2026-12-12 10:00:00.000000
 
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e7b4c2a9d013'
-down_revision = 'd1a7f3c9b2e5'
+down_revision = 'e7b4c2a9d610'
 branch_labels = None
 depends_on = None
 

@@ -70,7 +70,8 @@ def axe_violations(page: Any) -> list[str]:
 @pytest.fixture(scope="module", name="browser")
 def chromium() -> Iterator[Any]:
     """The ``browser`` fixture: one Chromium for a test module (import it into the module)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium

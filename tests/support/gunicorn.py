@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from .postgres import free_port
+from .ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,8 +48,14 @@ def gunicorn(
     """Serve create_app() with ``workers`` processes; yields the base URL (a Server).
 
     gunicorn reads the project's gunicorn.conf.py, as in production (its access log
-    goes to ``access_log`` when given)."""
+    goes to ``access_log`` when given). The app's instance folder (config.py, e-mails
+    written when no mail server is set) is ``instance``, or a temporary folder of its
+    own: never the project's instance/, which the servers of tests running at once
+    would share."""
     port = free_port()
+    own_instance = instance is None
+    if instance is None:
+        instance = Path(tempfile.mkdtemp(prefix="booking-gunicorn-"))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -71,7 +78,7 @@ def gunicorn(
         str(access_log or "/dev/null"),
         "--log-level",
         "warning",
-        "booking:create_app()",
+        f"booking:create_app({{'INSTANCE_PATH': {str(instance)!r}}})",
     ]
     # Its log goes to a file: a pipe nobody reads would fill up and block the workers.
     errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
@@ -80,7 +87,8 @@ def gunicorn(
     base.process = process
     base.errors = errors
     try:
-        deadline = time.monotonic() + 30
+        # Generous: four workers importing the app on a busy two-core machine.
+        deadline = time.monotonic() + 60
         while True:
             try:
                 with urllib.request.urlopen(base + probe, timeout=2) as response:
@@ -91,7 +99,7 @@ def gunicorn(
                     errors.seek(0)
                     raise RuntimeError("gunicorn stopped: " + errors.read()) from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer within 30 seconds") from None
+                    raise RuntimeError("gunicorn did not answer within 60 seconds") from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -102,3 +110,5 @@ def gunicorn(
             process.kill()
             process.wait()
         errors.close()
+        if own_instance:
+            shutil.rmtree(instance, ignore_errors=True)

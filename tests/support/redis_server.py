@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .postgres import free_port
+from .ports import free_port
 
 
 class RedisServer:

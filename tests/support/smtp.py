@@ -34,7 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from .postgres import free_port
+from .ports import free_port
 
 BASE_URL = "https://reservations.example.org"
 

@@ -1,9 +1,10 @@
 """A small network where every kind of object exists, for tests that walk every route.
 
 Venue A ("lieu-a") has a member who owns a pending reservation, a series, a waiting-list
-entry, a training and an e-mail; A also has a manager, a closure, an invitation, a
-request to join and a price to come. Venue B ("lieu-b") has its own manager. An
-administrator oversees both.
+entry, a training and an e-mail; A also has a manager, a closure, an invitation (promised
+the training), a request to join, a price to come, a recurring closure, a followed
+calendar and a file waiting to be imported. Venue B ("lieu-b") has its own manager and
+invitation. An administrator oversees both.
 ``url_values`` fills every URL argument of the app with A's objects.
 """
 
@@ -19,10 +20,16 @@ from flask import Flask
 
 from booking.extensions import db
 from booking.models import (
+    CalendarImport,
+    ClosureFrequency,
+    ClosureRule,
+    FollowedCalendar,
+    ImportFormat,
     Invitation,
     Membership,
     OutboxMessage,
     PriceUnit,
+    PromisedTraining,
     Role,
     SignupRequest,
     WaitlistEntry,
@@ -33,6 +40,14 @@ from booking.services import Recurrence, SeriesRequest, book, book_series
 from booking.services.venues.tariffs import PriceRequest, add_price
 
 from ..conftest import Factory, paris
+
+# A calendar's export waiting to be imported, as the upload keeps it (its events read).
+IMPORT_FILE = (
+    '[{"key": "uid:world@example.org:2026-03-20T09:00:00+00:00", "summary": "Atelier", '
+    '"location": "Salle", "description": "", "all_day": false, "busy": true, '
+    '"starts_at": "2026-03-20T09:00:00+00:00", "ends_at": "2026-03-20T10:00:00+00:00", '
+    '"categories": [], "emails": [], "names": []}]'
+)
 
 ROLES = ("visitor", "member", "stranger", "manager", "admin")
 EMAILS = {
@@ -71,7 +86,7 @@ class World:
                 values[name] = self.ids[name.removesuffix("_id")]
         if path.startswith(("/invitations/", "/password/reset/", "/welcome/")):
             values["token"] = "not-a-real-link"
-        if rule.endpoint in ("reservations.new", "reservations.new_series"):
+        if rule.endpoint in ("reservations.new", "reservations.new_series", "waitlist.new"):
             values["resource"] = self.slugs["resource"]
         if rule.endpoint.startswith("reports."):
             values["venue"] = self.slugs["venue"]  # what a report is about, in its address
@@ -179,6 +194,17 @@ def build_world(make: Any, now: datetime) -> World:
         sent_at=now,
         expires_at=now + timedelta(days=14),
     )
+    other_invitation = Invitation(
+        venue_id=other.id,
+        email="invitee-b@example.org",
+        display_name="Invitée B",
+        role=Role.MEMBER,
+        nonce="1" * 32,
+        invited_by_id=stranger.id,
+        created_at=now,
+        sent_at=now,
+        expires_at=now + timedelta(days=14),
+    )
     request = SignupRequest(
         venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=now
     )
@@ -198,18 +224,60 @@ def build_world(make: Any, now: datetime) -> World:
         payload={},
         rendered="Subject: Réservation acceptée\r\n\r\nBonjour\r\n",
     )
-    db.session.add_all([invitation, request, entry, message])
+    # What calendars bring, at A and at B: a recurring closure, a calendar followed (at an
+    # address nobody answers, and loopback is refused anyway), a file waiting to import.
+    calendar_things = {}
+    for place, who in ((venue, manager), (other, stranger)):
+        calendar_things[place.id] = (
+            ClosureRule(
+                venue_id=place.id,
+                frequency=ClosureFrequency.WEEKLY,
+                first_day=day + timedelta(days=3),
+                last_day=day + timedelta(days=3),
+                start_time=time(8),
+                end_time=time(9),
+                reason="Ménage",
+                expanded_until=day + timedelta(days=760),
+                created_at=now,
+            ),
+            FollowedCalendar(
+                venue_id=place.id,
+                label="Agenda du centre social",
+                url="http://127.0.0.1:9/agenda.ics",
+                created_at=now,
+            ),
+            CalendarImport(
+                venue_id=place.id,
+                created_by_id=who.id,
+                created_at=now,
+                filename="agenda.ics",
+                format=ImportFormat.ICS,
+                content=IMPORT_FILE,
+                mapping={},
+            ),
+        )
+        db.session.add_all(calendar_things[place.id])
+    db.session.add_all([invitation, other_invitation, request, entry, message])
+    db.session.flush()
+    db.session.add(
+        PromisedTraining(
+            invitation_id=invitation.id,
+            qualification_id=training.id,
+            granted_on=day - timedelta(days=30),
+            promised_by_id=manager.id,
+            promised_at=now,
+        )
+    )
     db.session.commit()
     world.tokens = {
         "member": tokens.make_token(member, tokens.MEMBER),
         "manager": tokens.make_token(manager, tokens.MANAGER),
     }
-    # Every feed link a page may show to those who walk the routes exists already: a
-    # page shows it (and records it) the first time, whichever request that is, a form
-    # refused included.
-    for person in (manager, stranger, admin):
+    # Every account's links as the pages that show them record them (the profile, My
+    # bookings): a page refused later then changes nothing, whichever it shows first.
+    for person in (member, manager, stranger, admin):
         tokens.make_token(person, tokens.MEMBER)
-    for person in (stranger, admin):
+    for person in (manager, stranger, admin):
         tokens.make_token(person, tokens.MANAGER)
     db.session.commit()
     world.ids = {
@@ -232,6 +300,9 @@ def build_world(make: Any, now: datetime) -> World:
         "other_admin": other_admin.id,
         "twofold": twofold.id,
         "admin_at_a": admin_at_a.id,
+        "rule": calendar_things[venue.id][0].id,
+        "calendar": calendar_things[venue.id][1].id,
+        "import": calendar_things[venue.id][2].id,
     }
     world.slugs = {
         "venue": venue.slug,
@@ -244,20 +315,19 @@ def build_world(make: Any, now: datetime) -> World:
         "resource": other_room.id,
         "reservation": other_reservation.id,
         "tariff": other_tariff.id,
+        "invitation": other_invitation.id,
         "member": other_member.id,
         "user": other_member.id,
+        "rule": calendar_things[other.id][0].id,
+        "calendar": calendar_things[other.id][1].id,
+        "import": calendar_things[other.id][2].id,
     }
     world.day = day
     return world
 
 
-# The fixtures of the tests that walk every route, on both databases; a test module
-# imports them (as ``world_fixture, db_backend_fixture``) to use them.
-
-
-@pytest.fixture(name="db_backend", params=["sqlite", "postgresql"])
-def db_backend_fixture(request: pytest.FixtureRequest) -> str:
-    return request.param
+# The fixture of the tests that walk every route; a test module imports it (as
+# ``world_fixture``) to use it, and marks itself ``postgres`` to walk both databases.
 
 
 @pytest.fixture(name="world")

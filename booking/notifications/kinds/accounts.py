@@ -56,6 +56,7 @@ class InvitationMessage(MessageKind):
                 "role": invitation.role.value,
                 "link": c.url("invitations.accept", token=token),
                 "has_account": bool(has_account),
+                "trainings": sorted(p.qualification.name for p in invitation.trainings),
                 "expires_on": (invitation.expires_at - timedelta(seconds=1))
                 .astimezone(invitation.venue.zone)
                 .date(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from ...models import AuditEvent, Membership, User
@@ -18,6 +19,17 @@ LANGUAGES = ("fr", "en")
 
 def normal_email(email: str) -> str:
     return email.strip().lower()
+
+
+def checked_email(email: str) -> str | None:
+    """The address as stored (normalised, lower case), or None if it cannot be one."""
+    email = normal_email(email)
+    if not email or len(email) > 254:
+        return None
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 def known_language(locale: str) -> str:

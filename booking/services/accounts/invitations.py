@@ -1,25 +1,38 @@
-"""Invitations: a manager invites someone by e-mail; they accept with the account they have
-(logged in as it) or a new one, whose password they choose. Nobody is given a role
-without accepting it, and the manager's screens say the same words whether an address
-has an account or not. Each use case records its messages and audit line in its own
-transaction.
+"""Invitations: a manager invites someone by e-mail (or many people at once); they accept
+with the account they have (logged in as it) or a new one, whose password they choose.
+Nobody is given a role without accepting it, and the manager's screens say the same words
+whether an address has an account or not. A training can be promised to an invitation
+("already trained on the laser"): it is granted when the person accepts. Each use case
+records its messages and audit lines in its own transaction.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ...database import run_write
-from ...models import Invitation, Membership, Role, User, Venue
+from ...models import Invitation, Membership, PromisedTraining, Qualification, Role, User, Venue
+from ...rules import Violation
 from ...security.links import LinkError, LinkProblem
 from .. import outbox
-from ..errors import NotAllowedError, TransitionError
-from .common import account_of, audit_line, known_language, manager_at, membership_of, normal_email
+from ..errors import NotAllowedError, SettingsError, TransitionError
+from .common import (
+    account_of,
+    audit_line,
+    checked_email,
+    known_language,
+    manager_at,
+    membership_of,
+    normal_email,
+)
+from .grants import record_grant
+from .roster import Reviewed, RosterLine, review
 
 
 def grant_role(session: Session, user: User, venue_id: int, role: Role, now: datetime) -> bool:
@@ -42,6 +55,15 @@ def unusable_password(user: User) -> None:
 
 
 @dataclass(frozen=True)
+class TrainingPromise:
+    """A training the person already has, to be theirs when they accept."""
+
+    training_id: int
+    expires_on: date | None = None
+    granted_on: date | None = None  # None: the day of the invitation, at the venue
+
+
+@dataclass(frozen=True)
 class InviteResult:
     outcome: str  # "invited", or "already" (the address has a role at the venue already)
     invitation: Invitation | None = None
@@ -57,38 +79,129 @@ def invite(
     locale: str,
     now: datetime,
     valid_for: timedelta,
+    trainings: Sequence[TrainingPromise] = (),
 ) -> InviteResult:
     """Invite someone to the venue by e-mail, whether the address has an account or not:
     nobody is given a role without accepting it, and the manager learns nothing about
     accounts beyond their venue (only that someone is already part of it)."""
-    email = normal_email(email)
+    address = checked_email(email)
+    if address is None:
+        raise SettingsError([Violation("invalid_email", "email")])
 
     def work(session: Session) -> InviteResult:
         actor = manager_at(session, actor_id, venue_id)
-        user = account_of(session, email)
-        if user is not None and membership_of(session, user.id, venue_id) is not None:
-            return InviteResult("already")
-        open_one = session.scalar(
-            sa.select(Invitation).where(
-                Invitation.venue_id == venue_id,
-                Invitation.email == email,
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > now,
-            )
+        venue = session.get(Venue, venue_id)
+        if venue is None:
+            raise NotAllowedError("not_found")
+        promised = _promises(session, venue, trainings, now, "trainings")
+        return invite_in(
+            session, venue, actor, address, name, role, locale, now, valid_for, promised
         )
-        if open_one is not None:
-            # The same person invited again: the one invitation, refreshed and resent.
-            open_one.display_name = name.strip()
-            open_one.role = role
-            send_invitation(session, open_one, now, valid_for)
-            return InviteResult("invited", open_one)
-        invitation = new_invitation(session, venue_id, actor.id, email, name, role, locale, now)
-        send_invitation(session, invitation, now, valid_for)
-        audit_line(session, "invited", actor.id, now, f"{email} {role.value} venue={venue_id}")
-        return InviteResult("invited", invitation)
 
     return run_write(work)
+
+
+def invite_in(
+    session: Session,
+    venue: Venue,
+    actor: User,
+    email: str,
+    name: str,
+    role: Role,
+    locale: str,
+    now: datetime,
+    valid_for: timedelta,
+    promised: Sequence[tuple[Qualification, date, date | None]] = (),
+) -> InviteResult:
+    """Invite one person inside the caller's transaction (its audit line and its message
+    included); an open invitation to the same address is refreshed and sent again."""
+    user = account_of(session, email)
+    if user is not None and membership_of(session, user.id, venue.id) is not None:
+        return InviteResult("already")
+    open_one = session.scalar(
+        sa.select(Invitation).where(
+            Invitation.venue_id == venue.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    )
+    if open_one is not None:
+        # The same person invited again: the one invitation, refreshed and resent.
+        open_one.display_name = name.strip()
+        open_one.role = role
+        invitation, action = open_one, "invitation_resent"
+    else:
+        invitation = new_invitation(session, venue.id, actor.id, email, name, role, locale, now)
+        action = "invited"
+    for training, granted_on, expires_on in promised:
+        promise_in(session, invitation, training, granted_on, expires_on, actor.id, now)
+    send_invitation(session, invitation, now, valid_for)
+    trained = ",".join(str(training.id) for training, _, _ in promised)
+    audit_line(
+        session,
+        action,
+        actor.id,
+        now,
+        f"{email} {role.value} venue={venue.id}" + (f" trainings={trained}" if trained else ""),
+    )
+    return InviteResult("invited", invitation)
+
+
+def _promises(
+    session: Session,
+    venue: Venue,
+    trainings: Iterable[TrainingPromise],
+    now: datetime,
+    field_name: str,
+) -> list[tuple[Qualification, date, date | None]]:
+    """The trainings asked for, each one of the venue's, with its dates checked."""
+    today = now.astimezone(venue.zone).date()
+    found: list[tuple[Qualification, date, date | None]] = []
+    violations: list[Violation] = []
+    for promise in trainings:
+        training = session.get(Qualification, promise.training_id)
+        if training is None or training.venue_id != venue.id:
+            violations.append(Violation("unknown_training", field_name))
+            continue
+        granted_on = promise.granted_on or today
+        if granted_on > today:
+            violations.append(Violation("date_in_future", field_name))
+        elif promise.expires_on is not None and promise.expires_on < granted_on:
+            violations.append(Violation("expiry_before_training", "training_expires_on"))
+        else:
+            found.append((training, granted_on, promise.expires_on))
+    if violations:
+        unique = {(v.code, v.field): v for v in violations}
+        raise SettingsError(list(unique.values()))
+    return found
+
+
+def promise_in(
+    session: Session,
+    invitation: Invitation,
+    training: Qualification,
+    granted_on: date,
+    expires_on: date | None,
+    actor_id: int | None,
+    now: datetime,
+) -> PromisedTraining:
+    promise = session.scalar(
+        sa.select(PromisedTraining).where(
+            PromisedTraining.invitation_id == invitation.id,
+            PromisedTraining.qualification_id == training.id,
+        )
+    )
+    if promise is None:
+        promise = PromisedTraining(invitation_id=invitation.id, qualification_id=training.id)
+        session.add(promise)
+    promise.granted_on = granted_on
+    promise.expires_on = expires_on
+    promise.promised_by_id = actor_id
+    promise.promised_at = now
+    session.flush()
+    return promise
 
 
 def new_invitation(
@@ -173,6 +286,128 @@ def revoke_invitation(invitation_id: int, venue_id: int, actor_id: int, now: dat
     run_write(work)
 
 
+@dataclass(frozen=True)
+class BulkInvited:
+    """What sending a list came to: those invited (or invited again), those left out
+    (a wrong address, twice in the list, already part of the venue), each as reviewed."""
+
+    sent: list[Reviewed]
+    left_out: list[Reviewed]
+
+
+def invite_many(
+    *,
+    venue_id: int,
+    actor_id: int,
+    lines: Sequence[RosterLine],
+    trained: Mapping[str, Sequence[TrainingPromise]],
+    locale: str,
+    now: datetime,
+    valid_for: timedelta,
+) -> BulkInvited:
+    """Invite everyone of the list who can be, in one transaction (one audit line and one
+    message each): the lines are reviewed again here, so that what changed since the
+    manager's preview (someone joined meanwhile) is left out rather than invited twice.
+    ``trained`` names, by address, the trainings each person already has."""
+
+    def work(session: Session) -> BulkInvited:
+        actor = manager_at(session, actor_id, venue_id)
+        venue = session.get(Venue, venue_id)
+        if venue is None:
+            raise NotAllowedError("not_found")
+        promised = {
+            normal_email(email): _promises(session, venue, promises, now, "trained")
+            for email, promises in trained.items()
+            if promises
+        }
+        sent: list[Reviewed] = []
+        left_out: list[Reviewed] = []
+        for line in review(session, venue.id, lines, now):
+            if not line.sendable:
+                left_out.append(line)
+                continue
+            result = invite_in(
+                session,
+                venue,
+                actor,
+                line.email,
+                line.name,
+                line.role,
+                locale,
+                now,
+                valid_for,
+                promised.get(line.email, ()),
+            )
+            (sent if result.outcome == "invited" else left_out).append(line)
+        return BulkInvited(sent, left_out)
+
+    return run_write(work)
+
+
+@dataclass(frozen=True)
+class BulkDone:
+    done: int  # invitations sent again, or withdrawn
+    skipped: int  # accepted meanwhile (or already withdrawn): nothing to do
+
+
+def _ticked(session: Session, venue_id: int, invitation_ids: Iterable[int]) -> list[Invitation]:
+    ids = sorted({i for i in invitation_ids if 0 < i < 2**31})
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.venue_id == venue_id, Invitation.id.in_(ids))
+            .order_by(Invitation.id)
+        )
+    )
+
+
+def resend_many(
+    invitation_ids: Iterable[int],
+    venue_id: int,
+    actor_id: int,
+    now: datetime,
+    valid_for: timedelta,
+) -> BulkDone:
+    """Send the ticked invitations again (withdrawn or expired ones too), one transaction."""
+
+    def work(session: Session) -> BulkDone:
+        actor = manager_at(session, actor_id, venue_id)
+        done = skipped = 0
+        for invitation in _ticked(session, venue_id, invitation_ids):
+            if invitation.accepted_at is not None:
+                skipped += 1
+                continue
+            invitation.revoked_at = None
+            send_invitation(session, invitation, now, valid_for)
+            audit_line(session, "invitation_resent", actor.id, now, invitation.email)
+            done += 1
+        return BulkDone(done, skipped)
+
+    return run_write(work)
+
+
+def revoke_many(
+    invitation_ids: Iterable[int], venue_id: int, actor_id: int, now: datetime
+) -> BulkDone:
+    """Withdraw the ticked invitations that are still open, one transaction."""
+
+    def work(session: Session) -> BulkDone:
+        actor = manager_at(session, actor_id, venue_id)
+        done = skipped = 0
+        for invitation in _ticked(session, venue_id, invitation_ids):
+            if invitation.accepted_at is not None or invitation.revoked_at is not None:
+                skipped += 1
+                continue
+            invitation.revoked_at = now
+            audit_line(session, "invitation_revoked", actor.id, now, invitation.email)
+            done += 1
+        return BulkDone(done, skipped)
+
+    return run_write(work)
+
+
 def open_invitation(session: Session, invitation_id: int, nonce: str, now: datetime) -> Invitation:
     """The invitation a link names, if it can still be accepted; else why not."""
     invitation = session.get(Invitation, invitation_id)
@@ -237,6 +472,16 @@ def accept_invitation(
         invitation.accepted_at = now
         invitation.user_id = user.id
         audit_line(session, "invitation_accepted", user.id, now, invitation.email)
+        for promise in invitation.trainings:
+            record_grant(
+                session,
+                promise.qualification,
+                user.id,
+                promise.granted_on,
+                promise.expires_on,
+                promise.promised_by_id,
+                now,
+            )
         return Accepted(user, invitation.venue, created)
 
     return run_write(work)

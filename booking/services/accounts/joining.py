@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ...database import run_write
 from ...extensions import db
 from ...models import Membership, Role, SignupRequest, SignupStatus, User, Venue
-from ...permissions import managed_venue_ids_query
+from ...permissions import can_administer, managed_venue_ids_query
 from .. import outbox
 from ..errors import NotAllowedError, TransitionError
 from .common import account_of, audit_line, known_language, manager_at, membership_of, normal_email
@@ -149,16 +149,18 @@ def decline_request(
     return run_write(work)
 
 
-def joining_summary(user: User) -> list[tuple[Venue, int]]:
-    """The venues ``user`` manages, each with its number of requests to join waiting."""
+def joining_summary(user: User, limit: int = 50) -> list[tuple[Venue, int]]:
+    """The venues ``user`` manages, each with its number of requests to join waiting. An
+    administrator manages every venue of the network: for them, only the venues where
+    someone waits (at most ``limit``), never the whole network."""
     waiting = (
         sa.select(sa.func.count(SignupRequest.id))
         .where(SignupRequest.venue_id == Venue.id, SignupRequest.status == SignupStatus.PENDING)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        sa.select(Venue, waiting)
-        .where(Venue.id.in_(managed_venue_ids_query(user)))
-        .order_by(Venue.name)
-    ).all()
-    return [(venue, count) for venue, count in rows]
+    query = sa.select(Venue, waiting).order_by(Venue.name)
+    if can_administer(user):
+        query = query.where(waiting > 0).limit(limit)
+    else:
+        query = query.where(Venue.id.in_(managed_venue_ids_query(user)))
+    return [(venue, count) for venue, count in db.session.execute(query).all()]

@@ -28,6 +28,7 @@ from ...models import (
     LoginSession,
     Membership,
     OutboxMessage,
+    PromisedTraining,
     QualificationGrant,
     Reservation,
     Series,
@@ -109,6 +110,12 @@ def export_person(user_id: int) -> dict[str, Any]:
             sa.or_(OutboxMessage.recipient_id == user_id, OutboxMessage.to_address == user.email),
         ),
         "invitations": rows(Invitation, Invitation.email == user.email),
+        "trainings_promised": rows(
+            PromisedTraining,
+            PromisedTraining.invitation_id.in_(
+                sa.select(Invitation.id).where(Invitation.email == user.email)
+            ),
+        ),
         "requests_to_join": rows(SignupRequest, SignupRequest.email == user.email),
     }
 

@@ -32,7 +32,7 @@ from ...models import (
 from ...rules import Hold, Rules
 from ..keeping import MinuteStore
 from .bookables import Bookable, bookables
-from .candidates import instant, pick
+from .candidates import instant, on_grid, pick
 
 
 def holds(session: Session, resource_id: int, start: datetime, end: datetime) -> list[Hold]:
@@ -266,6 +266,9 @@ class Range:
     pending: bool  # held only by requests awaiting a decision
     opening: bool  # within opening hours (a manager may book outside them)
     pick: tuple[datetime, datetime] | None = None  # a slot the engine accepts, local
+    # For time taken, or partly taken, within the hours and still to come: the slot a member
+    # may ask to be told about when it frees (local), on the grid, within the rules' lengths.
+    wait: tuple[datetime, datetime] | None = None
 
     @property
     def state(self) -> str:
@@ -303,8 +306,9 @@ def _opening(rules: Rules, day: date, bounds: tuple[datetime, datetime]) -> list
 
 def _closed(
     rules: Rules, bounds: tuple[datetime, datetime]
-) -> list[tuple[datetime, datetime, str]]:
-    """The parts of the day that closures take, as instants with their reason.
+) -> list[tuple[datetime, datetime, str, bool]]:
+    """The parts of the day that closures take, as instants with their reason and whether
+    it is a followed calendar's busy time.
 
     A closure by the day (``starts_on``/``ends_on``) takes whole days; one with
     instants (``starts_at``/``ends_at``) takes its own hours: the day is cut there.
@@ -319,15 +323,22 @@ def _closed(
             start = local_day_bounds(closure.starts_on, zone)[0]
             end = local_day_bounds(closure.ends_on, zone)[1]
         if start < day_end and day_start < end:
-            spans.append((max(start, day_start), min(end, day_end), closure.reason or ""))
+            spans.append(
+                (
+                    max(start, day_start),
+                    min(end, day_end),
+                    closure.reason or "",
+                    bool(getattr(closure, "busy", False)),
+                )
+            )
     return spans
 
 
 def _minus(
-    opening: list[tuple[datetime, datetime]], closed: list[tuple[datetime, datetime, str]]
+    opening: list[tuple[datetime, datetime]], closed: list[tuple[datetime, datetime, str, bool]]
 ) -> list[tuple[datetime, datetime]]:
     """Opening hours without the closed parts."""
-    for start, end, _reason in closed:
+    for start, end, _reason, _busy in closed:
         opening = [
             piece
             for o, c in opening
@@ -402,6 +413,7 @@ def _ranges(
         # Time too short for any booking is not worth asking the rules about.
         if run_end is not None and run_end - max(stretch.start, now) >= shortest:
             chosen = pick(rules, holds, stretch.start, run_end, now)
+        wait = _to_wait_for(rules, stretch, now) if stretch.state != "free" else None
         ranges.append(
             Range(
                 stretch.start.astimezone(zone),
@@ -412,9 +424,33 @@ def _ranges(
                 stretch.pending,
                 stretch.opening,
                 (chosen[0].astimezone(zone), chosen[1].astimezone(zone)) if chosen else None,
+                (wait[0].astimezone(zone), wait[1].astimezone(zone)) if wait else None,
             )
         )
     return ranges
+
+
+def _to_wait_for(
+    rules: Rules, stretch: _Stretch, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The slot to wait for in time that is taken: from its start (or the next time on
+    the grid) to the end of what holds it, as long as a booking may be; within the hours
+    and on one local day. The member may change it before asking."""
+    if not stretch.opening or stretch.end <= now:
+        return None
+    start = on_grid(max(stretch.start, now), rules, up=True)
+    until = min(
+        stretch.in_use_until or stretch.end,
+        start + timedelta(minutes=rules.max_duration_minutes),
+    )
+    end = on_grid(until, rules, up=False)
+    shortest = start + timedelta(minutes=rules.min_duration_minutes)
+    if end < shortest:
+        end = on_grid(shortest, rules, up=True)
+    zone = rules.zone
+    if end <= start or end.astimezone(zone).date() != start.astimezone(zone).date():
+        return None
+    return start, end
 
 
 def day_plan(
@@ -443,8 +479,11 @@ def day_plan(
     # Closed that day: when closures leave nothing of its hours (a closure of an
     # afternoon only cuts the afternoon out of the free times).
     closed_reason = None
+    closed_busy = False
     if closed and hours and not opening:
-        closed_reason = next((reason for *_, reason in closed if reason), "")
+        closed_reason = next((reason for _, _, reason, _ in closed if reason), "")
+        # Busy rather than closed when only followed calendars take the day.
+        closed_busy = all(busy for *_, busy in closed)
     zone = rules.zone
     return DayPlan(
         day,
@@ -454,7 +493,8 @@ def day_plan(
         # A closure of part of the day is said too, with its reason, not only cut out.
         []
         if closed_reason is not None
-        else [(s.astimezone(zone), e.astimezone(zone), why) for s, e, why in closed],
+        else [(s.astimezone(zone), e.astimezone(zone), why, busy) for s, e, why, busy in closed],
+        closed_busy,
     )
 
 
@@ -486,8 +526,10 @@ class DayPlan:
     hours: list[tuple[time, time]]
     closed_reason: str | None
     ranges: list[Range]
-    # Closures over part of the day, local start and end, and the reason anyone may read.
-    closed_parts: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+    # Closures over part of the day, local start and end, the reason anyone may read, and
+    # whether it is a followed calendar's busy time.
+    closed_parts: list[tuple[datetime, datetime, str, bool]] = field(default_factory=list)
+    closed_busy: bool = False  # the whole day taken by followed calendars' busy times
 
 
 @dataclass

@@ -165,6 +165,7 @@ def _calendar_statement(
         sa.cast(sa.null(), UTCDateTime),
         sa.cast(sa.null(), UTCDateTime),
         sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
     ).where(sa.or_(resource_match(OpeningPeriod.resource_id), venue_match(OpeningPeriod.venue_id)))
     closures = sa.select(
         sa.literal("closure"),
@@ -177,6 +178,8 @@ def _calendar_statement(
         Closure.ends_at,
         # Members are told the reason only when the manager made it public.
         sa.case((Closure.reason_public, Closure.reason), else_=sa.literal("")),
+        # A followed calendar's busy time, said as busy rather than closed.
+        Closure.calendar_id,
     ).where(
         venue_match(Closure.venue_id),
         *Closure.overlapping(
@@ -194,10 +197,15 @@ class Calendars:
         self.own: dict[int, list[Period]] = defaultdict(list)
         self.general: dict[int, list[Period]] = defaultdict(list)
         self.closures: dict[tuple[str, int], list[ClosedRange]] = defaultdict(list)
-        for kind, resource_id, venue_id, weekday, opens, closes, starts_at, ends_at, reason in rows:
+        for row in rows:
+            kind, resource_id, venue_id, weekday, opens, closes, starts_at, ends_at, reason = row[
+                :9
+            ]
             if kind == "closure":
                 key = ("venue", venue_id) if resource_id is None else ("resource", resource_id)
-                self.closures[key].append(ClosedRange(starts_at, ends_at, reason or ""))
+                self.closures[key].append(
+                    ClosedRange(starts_at, ends_at, reason or "", row[9] is not None)
+                )
             elif resource_id is not None:
                 self.own[resource_id].append(Period(weekday, opens, closes))
             else:

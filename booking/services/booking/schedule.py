@@ -39,6 +39,7 @@ class Closed:
     start: datetime  # local, aware, cut to the day
     end: datetime
     reason: str
+    busy: bool = False  # a followed calendar's busy time (its reason is the calendar's label)
 
 
 @dataclass
@@ -151,6 +152,7 @@ def venue_schedule(
                             max(closure.starts_at, day_start).astimezone(zone),
                             min(closure.ends_at, day_end).astimezone(zone),
                             closure.reason,
+                            closure.busy,
                         )
                     )
             for reservation in reservations.get(resource.id, []):

@@ -68,8 +68,10 @@ def join(
     ends_at: When,
     seats: int,
     now: datetime,
+    purpose: str = "",
 ) -> Joined:
-    """Put the member on the waiting list of a taken slot."""
+    """Put the member on the waiting list of a taken slot, with what it is for (kept for
+    the booking made when it frees; asked again, the newer purpose replaces it)."""
 
     def work(session: Session) -> Joined:
         user = session.get(User, user_id)
@@ -100,6 +102,8 @@ def join(
             )
         )
         if existing is not None:
+            if purpose:
+                existing.purpose = purpose
             return Joined(existing, already=True)
         if seats_in_use(session, resource, start, end) + seats_wanted <= resource.capacity:
             raise WaitlistError("free")
@@ -109,6 +113,7 @@ def join(
             starts_at=start,
             ends_at=end,
             seats=seats_wanted,
+            purpose=purpose,
             status=WaitStatus.WAITING,
             created_at=now,
         )

@@ -189,7 +189,8 @@ def reopen(closure_id: int, actor_id: int, now: datetime) -> Closure:
 
     def work(session: Session) -> Closure:
         closure = session.get(Closure, closure_id)
-        if closure is None:
+        if closure is None or closure.busy:
+            # A followed calendar's busy time comes from that calendar: not removed here.
             raise NotAllowedError("not_found")
         venue, actor = managed_venue(session, closure.venue_id, actor_id)
         label = closure.resource.name if closure.resource else venue.name
@@ -216,12 +217,32 @@ def reopen(closure_id: int, actor_id: int, now: datetime) -> Closure:
 
 
 def venue_closures(session: Session, venue_id: int, since: datetime) -> list[Closure]:
-    """The venue's closures not over by ``since``, soonest first."""
-    return list(
+    """The venue's closures not over by ``since``, soonest first: its one-off closures
+    and the next occurrence of each recurring one (its followed calendars' busy times are
+    shown in the weeks, not listed here). Two range queries, however many occurrences
+    lie ahead."""
+    upcoming = [Closure.venue_id == venue_id, Closure.ends_at > since]
+    one_off = list(
         session.scalars(
             sa.select(Closure)
-            .where(Closure.venue_id == venue_id, Closure.ends_at > since)
-            .options(joinedload(Closure.resource))
-            .order_by(Closure.starts_at)
+            .where(*upcoming, Closure.rule_id.is_(None), Closure.calendar_id.is_(None))
+            .options(joinedload(Closure.resource), joinedload(Closure.venue))
         )
     )
+    first = (
+        sa.select(Closure.rule_id, sa.func.min(Closure.starts_at).label("starts_at"))
+        .where(*upcoming, Closure.rule_id.is_not(None))
+        .group_by(Closure.rule_id)
+        .subquery()
+    )
+    recurring = list(
+        session.scalars(
+            sa.select(Closure)
+            .join(
+                first,
+                sa.and_(Closure.rule_id == first.c.rule_id, Closure.starts_at == first.c.starts_at),
+            )
+            .options(joinedload(Closure.resource), joinedload(Closure.venue))
+        )
+    )
+    return sorted(one_off + recurring, key=lambda c: (c.starts_at, c.id))

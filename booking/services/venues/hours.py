@@ -9,7 +9,7 @@ the manager to deal with rather than left silently outside the hours.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -26,6 +26,22 @@ from .validation import check_grid, check_periods
 
 # One opening period (weekday, opens_at, closes_at), as views hand new hours in.
 Period = Period
+
+
+def _every(days: Sequence[int], *spans: tuple[int, int]) -> tuple[Period, ...]:
+    return tuple(Period(day, time(opens), time(closes)) for day in days for opens, closes in spans)
+
+
+WEEKDAYS = (0, 1, 2, 3, 4)
+# Weeks most venues keep, offered in one tap on the hours screen (keys name their words
+# in presentation.manage.HOURS_PATTERN_LABELS).
+PATTERNS: dict[str, tuple[Period, ...]] = {
+    "weekdays": _every(WEEKDAYS, (9, 17)),
+    "weekdays_lunch": _every(WEEKDAYS, (9, 12), (14, 18)),
+    "monday_saturday": _every((0, 1, 2, 3, 4, 5), (9, 18)),
+    "every_day": _every(range(7), (8, 20)),
+    "afternoons": _every((1, 2, 3, 4, 5), (14, 19)),
+}
 
 
 def as_text(periods: Sequence[Period] | Sequence[OpeningPeriod]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from ..audit import changes_between, record_admin
 from ..booking.lifecycle import cancel_held
 from ..errors import ChangedMeanwhileError, NotAllowedError, SettingsError
 from .managing import locked_resource, manager_of
+from .trainings import create_in
 from .validation import RuleValues, check_rules
 
 
@@ -163,8 +164,33 @@ def _clean(settings: ResourceSettings) -> ResourceSettings:
     )
 
 
+def _with_new_training(
+    session: Session,
+    venue: Venue,
+    settings: ResourceSettings,
+    resource: Resource | None,
+    new_training: str,
+    actor: User,
+    now: datetime,
+) -> ResourceSettings:
+    """The settings checked; with a new training's name, that training created (in the same
+    transaction) and required, so that a manager never leaves the form to create it."""
+    name = new_training.strip()
+    if name and settings.qualification_id is not None:
+        raise SettingsError([Violation("training_twice", "new_training")])
+    _check(session, venue, settings, resource)
+    if not name:
+        return settings
+    training = create_in(session, venue.id, name, "", actor, now, field="new_training")
+    return replace(settings, qualification_id=training.id)
+
+
 def create_resource(
-    venue_id: int, settings: ResourceSettings, actor_id: int, now: datetime
+    venue_id: int,
+    settings: ResourceSettings,
+    actor_id: int,
+    now: datetime,
+    new_training: str = "",
 ) -> Resource:
     settings = _clean(settings)
 
@@ -173,12 +199,12 @@ def create_resource(
         if venue is None:
             raise NotAllowedError("not_found")
         actor = manager_of(session, venue.id, actor_id)
-        _check(session, venue, settings, None)
+        checked = _with_new_training(session, venue, settings, None, new_training, actor, now)
         resource = Resource(
             venue=venue,
-            slug=free_slug(session, Resource, settings.name),
+            slug=free_slug(session, Resource, checked.name),
             created_at=now,
-            **asdict(settings),
+            **asdict(checked),
         )
         session.add(resource)
         session.flush()
@@ -188,7 +214,7 @@ def create_resource(
             resource,
             actor,
             now,
-            changes_between({}, _audited(session, settings)),
+            changes_between({}, _audited(session, checked)),
         )
         return resource
 
@@ -196,17 +222,23 @@ def create_resource(
 
 
 def update_resource(
-    resource_id: int, settings: ResourceSettings, actor_id: int, now: datetime
+    resource_id: int,
+    settings: ResourceSettings,
+    actor_id: int,
+    now: datetime,
+    new_training: str = "",
 ) -> Resource:
     settings = _clean(settings)
 
     def work(session: Session) -> Resource:
         resource, actor = locked_resource(session, resource_id, actor_id)
-        _check(session, resource.venue, settings, resource)
         before = _audited(session, ResourceSettings.of(resource))
-        for name, value in asdict(settings).items():
+        checked = _with_new_training(
+            session, resource.venue, settings, resource, new_training, actor, now
+        )
+        for name, value in asdict(checked).items():
             setattr(resource, name, value)
-        changes = changes_between(before, _audited(session, settings))
+        changes = changes_between(before, _audited(session, checked))
         if changes:
             _log(session, "resource.updated", resource, actor, now, changes)
         return resource

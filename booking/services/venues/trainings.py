@@ -1,8 +1,9 @@
 """A venue's trainings (habilitations), and who holds them until when.
 
 Granting records who granted it, the day the member took the training and
-its expiry; granting again renews. Every change is in the venue's log, with
-the member concerned, so that they can be told.
+its expiry; granting again renews. Someone invited but not joined yet can be
+promised a training: it is granted when they accept. Every change is in the
+venue's log, with the member concerned, so that they can be told.
 """
 
 from __future__ import annotations
@@ -14,9 +15,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ...database import run_write
-from ...models import Membership, Qualification, QualificationGrant, Resource, User, Venue
+from ...models import (
+    Invitation,
+    Membership,
+    PromisedTraining,
+    Qualification,
+    QualificationGrant,
+    Resource,
+    User,
+    Venue,
+)
 from ...rules import Violation
-from .. import outbox
+from ..accounts.grants import record_grant
+from ..accounts.invitations import promise_in
 from ..audit import record_admin
 from ..errors import NotAllowedError, SettingsError
 from .managing import manager_of
@@ -56,11 +67,13 @@ def _grant(session: Session, training_id: int, member_id: int) -> QualificationG
     )
 
 
-def _check_name(session: Session, venue_id: int, name: str, training_id: int | None) -> None:
+def _check_name(
+    session: Session, venue_id: int, name: str, training_id: int | None, field: str = "name"
+) -> None:
     if not name:
-        raise SettingsError([Violation("required", "name")])
+        raise SettingsError([Violation("required", field)])
     if len(name) > MAX_NAME:
-        raise SettingsError([Violation("too_long_text", "name", {"max": MAX_NAME})])
+        raise SettingsError([Violation("too_long_text", field, {"max": MAX_NAME})])
     clash = session.scalar(
         sa.select(Qualification.id).where(
             Qualification.venue_id == venue_id,
@@ -69,33 +82,44 @@ def _check_name(session: Session, venue_id: int, name: str, training_id: int | N
         )
     )
     if clash is not None:
-        raise SettingsError([Violation("name_taken", "name")])
+        raise SettingsError([Violation("name_taken", field)])
+
+
+def create_in(
+    session: Session,
+    venue_id: int,
+    name: str,
+    description: str,
+    actor: User,
+    now: datetime,
+    field: str = "name",
+) -> Qualification:
+    """A new training, in the caller's transaction (a resource's form creates the training
+    it requires with it); its refusals name ``field``."""
+    name, description = name.strip(), description.strip()
+    _check_name(session, venue_id, name, None, field)
+    training = Qualification(venue_id=venue_id, name=name, description=description, created_at=now)
+    session.add(training)
+    session.flush()
+    _log(
+        session,
+        "training.created",
+        training,
+        actor,
+        now,
+        [["name", None, name], ["description", None, description]],
+    )
+    return training
 
 
 def create_training(
     venue_id: int, name: str, description: str, actor_id: int, now: datetime
 ) -> Qualification:
-    name, description = name.strip(), description.strip()
-
     def work(session: Session) -> Qualification:
         if session.get(Venue, venue_id) is None:
             raise NotAllowedError("not_found")
         actor = manager_of(session, venue_id, actor_id)
-        _check_name(session, venue_id, name, None)
-        training = Qualification(
-            venue_id=venue_id, name=name, description=description, created_at=now
-        )
-        session.add(training)
-        session.flush()
-        _log(
-            session,
-            "training.created",
-            training,
-            actor,
-            now,
-            [["name", None, name], ["description", None, description]],
-        )
-        return training
+        return create_in(session, venue_id, name, description, actor, now)
 
     return run_write(work)
 
@@ -143,6 +167,7 @@ def remove_training(training_id: int, actor_id: int, now: datetime) -> None:
                 QualificationGrant.qualification_id == training.id
             )
         )
+        held += len(promised(session, training.id, now))
         if required or held:
             raise SettingsError(
                 [Violation("training_in_use", None, {"resources": required, "holders": held})]
@@ -182,45 +207,85 @@ def grant_training(
             violations.append(Violation("expiry_before_training", "expires_on"))
         if violations:
             raise SettingsError(violations)
-        grant = _grant(session, training.id, member_id)
-        before = {"granted_on": None, "expires_on": None}
-        if grant is None:
-            grant = QualificationGrant(user_id=member_id, qualification_id=training.id)
-            session.add(grant)
-        else:
-            before = {
-                "granted_on": grant.granted_on.isoformat(),
-                "expires_on": grant.expires_on.isoformat() if grant.expires_on else None,
-            }
-        grant.granted_on = granted_on
-        grant.expires_on = expires_on
-        grant.granted_by_id = actor.id
-        grant.granted_at = now
-        after = {
-            "granted_on": granted_on.isoformat(),
-            "expires_on": expires_on.isoformat() if expires_on else None,
-        }
+        return record_grant(session, training, member_id, granted_on, expires_on, actor.id, now)
+
+    return run_write(work)
+
+
+def promise_training(
+    training_id: int,
+    invitation_id: int,
+    granted_on: date,
+    expires_on: date | None,
+    actor_id: int,
+    now: datetime,
+) -> PromisedTraining:
+    """Record that someone invited, not joined yet, holds the training: it is granted
+    with these dates when they accept (again: new dates)."""
+
+    def work(session: Session) -> PromisedTraining:
+        training = _training(session, training_id)
+        actor = manager_of(session, training.venue_id, actor_id)
+        invitation = session.get(Invitation, invitation_id)
+        violations = []
+        if (
+            invitation is None
+            or invitation.venue_id != training.venue_id
+            or not invitation.is_open(now)
+        ):
+            violations.append(Violation("not_a_member", "member"))
+        today = now.astimezone(training.venue.zone).date()
+        if granted_on > today:
+            violations.append(Violation("date_in_future", "granted_on"))
+        if expires_on is not None and expires_on < granted_on:
+            violations.append(Violation("expiry_before_training", "expires_on"))
+        if violations:
+            raise SettingsError(violations)
+        assert invitation is not None
+        promise = promise_in(session, invitation, training, granted_on, expires_on, actor.id, now)
         _log(
             session,
-            "training.granted",
+            "training.promised",
             training,
             actor,
             now,
-            [[k, before[k], after[k]] for k in after if before[k] != after[k]],
-            member_id=member_id,
+            # No address in the log: the person is named there once they join (the grant
+            # their acceptance makes), and erasing an account finds them by that.
+            [
+                ["granted_on", None, granted_on.isoformat()],
+                ["expires_on", None, expires_on.isoformat() if expires_on else None],
+            ],
         )
-        session.flush()
-        outbox.tell(
-            session,
-            now,
-            "training_granted",
-            user_id=member_id,
-            qualification_id=training.id,
-            expires_on=expires_on,
-        )
-        return grant
+        return promise
 
     return run_write(work)
+
+
+def withdraw_promise(training_id: int, invitation_id: int, actor_id: int, now: datetime) -> None:
+    """The training will not be granted when this invitation is accepted."""
+
+    def work(session: Session) -> None:
+        training = _training(session, training_id)
+        actor = manager_of(session, training.venue_id, actor_id)
+        promise = session.scalar(
+            sa.select(PromisedTraining).where(
+                PromisedTraining.qualification_id == training.id,
+                PromisedTraining.invitation_id == invitation_id,
+            )
+        )
+        if promise is None:
+            return
+        _log(
+            session,
+            "training.unpromised",
+            training,
+            actor,
+            now,
+            [["granted_on", promise.granted_on.isoformat(), None]],
+        )
+        session.delete(promise)
+
+    run_write(work)
 
 
 def revoke_training(training_id: int, member_id: int, actor_id: int, now: datetime) -> None:
@@ -327,6 +392,42 @@ def expiring(
                 joinedload(QualificationGrant.user), joinedload(QualificationGrant.qualification)
             )
             .order_by(QualificationGrant.expires_on)
+        )
+    )
+
+
+def promised(session: Session, training_id: int, now: datetime) -> list[PromisedTraining]:
+    """The training promised to people invited who have not answered yet (open invitations)."""
+    return list(
+        session.scalars(
+            sa.select(PromisedTraining)
+            .join(Invitation, Invitation.id == PromisedTraining.invitation_id)
+            .where(
+                PromisedTraining.qualification_id == training_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .options(joinedload(PromisedTraining.invitation))
+            .order_by(sa.func.lower(Invitation.display_name), Invitation.id)
+        )
+    )
+
+
+def open_invitations(session: Session, venue_id: int, now: datetime) -> list[Invitation]:
+    """People invited to the venue who have not answered yet: a training can be promised
+    to them."""
+    return list(
+        session.scalars(
+            sa.select(Invitation)
+            .where(
+                Invitation.venue_id == venue_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(sa.func.lower(Invitation.display_name), Invitation.id)
+            .limit(500)
         )
     )
 

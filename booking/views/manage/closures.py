@@ -1,4 +1,5 @@
-"""Closing the venue or a resource: the bookings inside are shown before confirming."""
+"""Closing the venue or a resource, once or again and again (every week, every year, on public
+holidays): the bookings inside are shown before confirming."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from ... import clock
 from ...extensions import db
+from ...forms.calendars import RecurringClosureForm
 from ...forms.manage import ClosureForm
-from ...models import Closure, Venue
+from ...models import Closure, ClosureRule, Venue
 from ...services import LocalMoment
 from ...services.venues.closures import (
     ClosurePreview,
@@ -20,6 +23,15 @@ from ...services.venues.closures import (
     preview,
     reopen,
     venue_closures,
+)
+from ...services.venues.recurring import (
+    RulePreview,
+    RuleRequest,
+    add_rule,
+    preview_rule,
+    region_of,
+    remove_rule,
+    venue_rules,
 )
 from .. import access
 from ..kit import today_at
@@ -55,6 +67,7 @@ def _page(
             preview=shown,
             general=general or [],
             closures=venue_closures(db.session, venue.id, clock.now()),
+            rules=venue_rules(db.session, venue.id, clock.now()),
         ),
         status,
     )
@@ -136,4 +149,127 @@ def remove_closure(slug: str, closure_id: int) -> Response:
     owned(db.session.get(Closure, closure_id), venue)
     attempt(ClosureForm(formdata=None), lambda: reopen(closure_id, current_user.id, clock.now()))
     flash(_("Closure removed: bookings are possible again at that time."), "success")
+    return redirect(url_for("manage.closures", slug=venue.slug))
+
+
+# --- recurring closures -----------------------------------------------------------------
+
+
+def _rule_form(venue: Venue) -> RecurringClosureForm:
+    form = RecurringClosureForm()
+    form.configure((r.id, r.name) for r in venue.resources if r.is_active)
+    return form
+
+
+def _rule_fields(form: RecurringClosureForm) -> dict[str | None, str]:
+    return {
+        "starts": "start_time" if form.start_time.data else "first_day",
+        "ends": "end_time" if form.end_time.data else "last_day",
+    }
+
+
+def _rule_request(venue: Venue, form: RecurringClosureForm) -> RuleRequest:
+    first, start, last, end = form.span()
+    holidays = form.frequency.data == "holidays"
+    return RuleRequest(
+        venue_id=venue.id,
+        resource_id=form.resource.data or None,
+        frequency=form.frequency.data or "",
+        first_day=first,
+        last_day=first if holidays else last,
+        start_time=None if holidays else start,
+        end_time=None if holidays else end,
+        until=form.until.data,
+        reason=form.reason.data or "",
+        reason_public=bool(form.reason_public.data),
+        country="FR" if holidays else "",
+        subdivision=(form.region.data or "") if holidays else "",
+    )
+
+
+def _rule_page(
+    venue: Venue,
+    form: RecurringClosureForm,
+    shown: RulePreview | None = None,
+    general: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "manage/recurring_closure.html",
+            venue=venue,
+            form=form,
+            preview=shown,
+            general=general or [],
+        ),
+        status,
+    )
+
+
+@bp.route("/venues/<slug>/closures/recurring", methods=["GET", "POST"])
+@access.manager
+def recurring_closure(slug: str) -> Response | tuple[str, int]:
+    venue = managed_venue(slug)
+    form = _rule_form(venue)
+    if request.method == "GET":
+        form.first_day.data = today_at(venue.zone)
+        form.region.data = region_of(venue.timezone)
+        return _rule_page(venue, form)
+    if not form.validate_on_submit():
+        return _rule_page(venue, form, status=422)
+    spec = _rule_request(venue, form)
+    now = clock.now()
+    general, status = [], 200
+    if request.form.get("action") == "confirm":
+        added = attempt(
+            form,
+            lambda: add_rule(
+                spec,
+                current_user.id,
+                now,
+                seen_ids=form.seen.data or frozenset(),
+                cancel_ids=frozenset(form.cancel.data or ()),
+            ),
+            _rule_fields(form),
+        )
+        if added.result is not None:
+            flash(
+                ngettext(
+                    "Recurring closure saved: %(num)d closure written ahead.",
+                    "Recurring closure saved: %(num)d closures written ahead.",
+                    added.result.written,
+                )
+                + _cancelled(added.result.cancelled),
+                "success",
+            )
+            return redirect(url_for("manage.closures", slug=venue.slug))
+        if added.status != 409:
+            return _rule_page(venue, form, general=added.general, status=added.status)
+        general, status = added.general, added.status
+    shown = attempt(form, lambda: preview_rule(spec, current_user.id, now), _rule_fields(form))
+    if shown.result is None:
+        return _rule_page(venue, form, general=shown.general, status=shown.status)
+    ids = [reservation.id for reservation in shown.result.reservations]
+    form.seen.data = frozenset(ids)
+    form.cancel.choices = [SelectChoice(rid, str(rid)) for rid in ids]
+    form.cancel.data = ids
+    return _rule_page(venue, form, shown.result, general, status)
+
+
+@bp.route("/venues/<slug>/closures/rules/<int:rule_id>/remove", methods=["POST"])
+@access.manager
+def remove_rule_route(slug: str, rule_id: int) -> Response:
+    venue = managed_venue(slug)
+    owned(db.session.get(ClosureRule, rule_id), venue)
+    removed = attempt(
+        ClosureForm(formdata=None), lambda: remove_rule(rule_id, current_user.id, clock.now())
+    )
+    flash(
+        ngettext(
+            "Recurring closure removed, with %(num)d closure to come.",
+            "Recurring closure removed, with %(num)d closures to come.",
+            removed.result or 0,
+        ),
+        "success",
+    )
     return redirect(url_for("manage.closures", slug=venue.slug))

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect
+from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from ... import clock
 from ...extensions import db
 from ...models import Venue
 from ...permissions import can_manage, can_manage_any
@@ -21,6 +22,7 @@ from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError
 from ...services.booking.queue import pending_count
 from ...services.errors import ChangedMeanwhileError, SettingsError
+from ...services.venues.setup import setup_steps
 from ..kit import errors_to_fields
 
 T = TypeVar("T")
@@ -34,6 +36,14 @@ def managed_venue(slug: str) -> Venue:
     if venue is None or not can_manage(current_user, venue):
         abort(404)
     return venue
+
+
+def next_step(venue: Venue, back: str) -> str:
+    """Where a change sends the manager: back to the venue's set-up checklist while the
+    venue is being set up (the next step is there), to ``back`` once it is."""
+    if setup_steps(db.session, venue, clock.now()).finished:
+        return back
+    return url_for("manage.venue", slug=venue.slug)
 
 
 def act(action: Callable[[], str], back: str) -> Response:

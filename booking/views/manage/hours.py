@@ -13,14 +13,21 @@ from ...extensions import db
 from ...forms.manage import HoursForm
 from ...models import OpeningPeriod, Resource, Venue
 from ...presentation import descriptions
-from ...presentation.manage import settings_message
+from ...presentation.formatting import weekday_name
+from ...presentation.manage import hours_pattern_label, settings_message
 from ...services import NotAllowedError
 from ...services.errors import SettingsError
 from ...services.venues import hours as hours_service
 from ...services.venues.hours import Period
 from .. import access
 from ..kit import today_at
-from .common import bp, managed_venue, owned
+from .common import bp, managed_venue, next_step, owned
+
+
+def _form() -> HoursForm:
+    form = HoursForm()
+    form.configure((day, weekday_name(day)) for day in range(7))
+    return form
 
 
 def _periods(form: HoursForm) -> list[Period]:
@@ -38,6 +45,7 @@ def _page(
     previewed: list[Period] | None = None,
     outside: list | None = None,
     status: int = 200,
+    notice: str = "",
 ) -> tuple[str, int]:
     today = today_at(venue.zone)
     current = _current(venue, resource)
@@ -61,17 +69,36 @@ def _page(
             preview=descriptions.opening_hours(previewed, today) if previewed is not None else None,
             outside=outside,
             previewing=previewed is not None,
+            # Each usual week with its periods as the script reads them: "0|09:00|17:00;…".
+            patterns=[
+                (
+                    key,
+                    hours_pattern_label(key),
+                    ";".join(
+                        f"{p.weekday}|{p.opens_at:%H:%M}|{p.closes_at:%H:%M}" for p in periods
+                    ),
+                )
+                for key, periods in hours_service.PATTERNS.items()
+            ],
+            notice=notice,
         ),
         status,
     )
 
 
 def _edit(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]:
-    form = HoursForm()
+    form = _form()
     if request.method == "GET":
         current = _current(venue, resource) or (venue.opening_periods if resource else [])
         form.fill((p.weekday, p.opens_at, p.closes_at) for p in current)
         return _page(venue, resource, form)
+    pattern = hours_service.PATTERNS.get(request.form.get("pattern", ""))
+    if pattern is not None and form.validate_on_submit():
+        # A usual week in one tap: the form filled in, nothing saved before the manager does.
+        form.fill((p.weekday, p.opens_at, p.closes_at) for p in pattern)
+        label = hours_pattern_label(request.form["pattern"])
+        notice = _("Filled in with “%(pattern)s”: change what differs, then save.", pattern=label)
+        return _page(venue, resource, form, notice=notice)
     action = request.form.get("action")
     resource_id = resource.id if resource else None
     now = clock.now()
@@ -84,6 +111,12 @@ def _edit(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
         return redirect(url_for("manage.resource_hours", slug=venue.slug, resource_id=resource.id))
     if not form.validate_on_submit():
         return _page(venue, resource, form, status=422)
+    copied = form.copy_day()
+    if action == "copy":
+        notice = _("Copied: check the days, then save.") if copied else ""
+        if not copied:
+            form.copy_to.errors = [_("Tick the days to copy it to.")]
+        return _page(venue, resource, form, status=200 if copied else 422, notice=notice)
     periods = _periods(form)
     try:
         if action == "save":
@@ -96,12 +129,13 @@ def _edit(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
                     len(outside),
                 )
             flash(message, "success" if not outside else "warning")
-            endpoint, values = (
-                ("manage.resource_hours", {"resource_id": resource.id})
-                if resource
-                else ("manage.hours", {})
-            )
-            return redirect(url_for(endpoint, slug=venue.slug, **values))
+            if resource:
+                back = url_for("manage.resource_hours", slug=venue.slug, resource_id=resource.id)
+            elif outside:
+                back = url_for("manage.hours", slug=venue.slug)  # the bookings to look at
+            else:
+                back = next_step(venue, url_for("manage.hours", slug=venue.slug))
+            return redirect(back)
         outside = hours_service.preview(venue.id, resource_id, periods, current_user.id, now)
     except NotAllowedError:
         abort(404)

@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 
 from ... import clock
 from ...extensions import db
-from ...forms.accounts import InviteForm
 from ...forms.manage import RemoveMemberForm, RoleForm
 from ...forms.prices import RateForm
 from ...models import Membership, Rate, Role, User, Venue
@@ -27,7 +26,7 @@ from ...services.venues.trainings import member_grants, venue_trainings
 from .. import access
 from ..kit import today_at
 from .common import attempt, bp, cancelled_note, managed_venue
-from .invitations import send_invitation
+from .invitations import invite_form, send_invitation
 
 
 def _role_filter() -> Role | None:
@@ -41,13 +40,15 @@ def members(slug: str) -> Response | tuple[str, int]:
     """The people of the venue, and inviting someone (POST): the person joins once they
     accept, whether or not they have an account already."""
     venue = managed_venue(slug)
-    form = InviteForm()
+    form = invite_form(venue)
     status = 200
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            send_invitation(venue, form)
-            return redirect(url_for("manage.members", slug=venue.slug))
+            sent = send_invitation(venue, form)
+            if sent.done:
+                return redirect(url_for("manage.members", slug=venue.slug))
+            status = sent.status
     search = (request.args.get("q") or "").replace("\x00", "")[:100]
     return (
         render_template(

@@ -13,14 +13,16 @@ from werkzeug.wrappers import Response
 from ... import clock
 from ...extensions import db
 from ...forms.manage import BulkApproveForm
+from ...forms.places import PlaceForm
 from ...forms.reservations import RefuseForm
 from ...models import Reservation, Series
-from ...permissions import can_manage
+from ...permissions import can_administer, can_manage
 from ...presentation.messages import transition_message
 from ...services import NotAllowedError, TransitionError, approve, refuse
 from ...services.accounts.joining import joining_summary
 from ...services.booking.lifecycle import Decisions, decide_many, decide_series
-from ...services.booking.queue import cards, managed_venues
+from ...services.booking.queue import cards, managed_venues, pending_count
+from ...services.venues.setup import setup_steps
 from .. import access
 from .common import bp, managed_venue
 
@@ -66,15 +68,28 @@ def _page(
         forms=forms,
         bulk=bulk or BulkApproveForm(),
         venue=venue,
-        venues=managed_venues(db.session, current_user),
+        # Administrators manage every venue: they find one in the administration's list
+        # (a page at a time, searchable), never in a list of the whole network here.
+        venues=[] if can_administer(current_user) else managed_venues(db.session, current_user),
         joining=joining_summary(current_user),
+        place_form=PlaceForm(formdata=None),
     )
     return page, status
 
 
 @bp.route("/")
 @access.manager
-def index() -> tuple[str, int]:
+def index() -> Response | tuple[str, int]:
+    """The requests waiting; for someone who runs one venue still being set up, with no
+    request waiting, its set-up checklist instead."""
+    if request.args.get("venue") is None:
+        venues = managed_venues(db.session, current_user)
+        if (
+            len(venues) == 1
+            and not pending_count(db.session, current_user)
+            and not setup_steps(db.session, venues[0], clock.now()).finished
+        ):
+            return redirect(url_for("manage.venue", slug=venues[0].slug))
     return _page()
 
 

@@ -24,7 +24,7 @@ from ...services.venues.resources import (
 from ...services.venues.tariffs import current_prices
 from .. import access
 from ..kit import today_at
-from .common import attempt, bp, cancelled_note, managed_venue, owned
+from .common import attempt, bp, cancelled_note, managed_venue, next_step, owned
 
 
 def _trainings(venue: Venue) -> list[tuple[int, str]]:
@@ -98,22 +98,38 @@ def _save(venue: Venue, resource: Resource | None) -> Response | tuple[str, int]
     if not form.validate_on_submit():
         return _form_page(venue, form, resource, 422)
     settings = _settings(form)
+    new_training = form.new_training.data or ""
     if resource is None:
         saved = attempt(
-            form, lambda: create_resource(venue.id, settings, current_user.id, clock.now())
+            form,
+            lambda: create_resource(
+                venue.id, settings, current_user.id, clock.now(), new_training=new_training
+            ),
         )
         message = _("%(name)s is created. Members can book it now.", name=settings.name.strip())
     else:
         saved = attempt(
-            form, lambda: update_resource(resource.id, settings, current_user.id, clock.now())
+            form,
+            lambda: update_resource(
+                resource.id, settings, current_user.id, clock.now(), new_training=new_training
+            ),
         )
         message = _("The rules of %(name)s are saved.", name=settings.name.strip())
     if saved.result is None:
         for general in saved.general:
             flash(general, "error")
         return _form_page(venue, form, resource, saved.status)
+    if new_training.strip():
+        message += " " + _(
+            "The training “%(training)s” is created: grant it to the people who have it, "
+            "or tick it as you invite them.",
+            training=new_training.strip(),
+        )
     flash(message, "success")
-    return redirect(url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}")
+    if resource is None and request.form.get("action") == "another":
+        return redirect(url_for("manage.new_resource", slug=venue.slug))
+    listed = url_for("manage.resources", slug=venue.slug) + f"#resource-{saved.result.id}"
+    return redirect(next_step(venue, listed) if resource is None else listed)
 
 
 @bp.route("/venues/<slug>/resources/new", methods=["GET", "POST"])

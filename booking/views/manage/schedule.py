@@ -30,7 +30,7 @@ def venue(slug: str) -> str:
     return render_template(
         "manage/venue.html",
         venue=place,
-        steps=setup_steps(db.session, place),
+        steps=setup_steps(db.session, place, now),
         waiting=pending_count(db.session, current_user, place.id),
         closures=venue_closures(db.session, place.id, now)[:3],
         expiring=expiring(db.session, place.id, today_at(place.zone)),

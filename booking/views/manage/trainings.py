@@ -17,10 +17,14 @@ from ...services.venues.trainings import (
     expiring,
     grant_training,
     holders,
+    open_invitations,
+    promise_training,
+    promised,
     remove_training,
     revoke_training,
     update_training,
     venue_trainings,
+    withdraw_promise,
 )
 from .. import access
 from ..kit import today_at
@@ -83,6 +87,18 @@ def _members(venue: Venue) -> list[tuple[int, str]]:
     ]
 
 
+def _invited(venue: Venue) -> list[tuple[int, str]]:
+    """People invited who have not answered yet: the training becomes theirs when they do."""
+    return [
+        (invitation.id, f"{invitation.display_name} ({invitation.email})")
+        for invitation in open_invitations(db.session, venue.id, clock.now())
+    ]
+
+
+def _configure(form: GrantForm, venue: Venue) -> None:
+    form.configure(_members(venue), _invited(venue))
+
+
 def _training_page(
     venue: Venue,
     training: Qualification,
@@ -96,8 +112,8 @@ def _training_page(
         grant_form.granted_on.data = today
         wanted = request.args.get("member", "")
         if wanted.isdigit() and len(wanted) < 10:
-            grant_form.member.data = int(wanted)
-    grant_form.configure(_members(venue))
+            grant_form.member.data = wanted
+    _configure(grant_form, venue)
     required_by = list(
         db.session.scalars(
             sa.select(Resource.name).where(
@@ -111,6 +127,7 @@ def _training_page(
             venue=venue,
             training=training,
             holders=holders(db.session, training.id),
+            promised=promised(db.session, training.id, clock.now()),
             grant_form=grant_form,
             edit_form=edit_form or TrainingForm(formdata=None, obj=training),
             required_by=required_by,
@@ -133,14 +150,38 @@ def training(slug: str, training_id: int) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _training_page(venue, found)
     form = GrantForm()
-    form.configure(_members(venue))
+    _configure(form, venue)
     if not form.validate_on_submit():
         return _training_page(venue, found, grant_form=form, status=422)
+    kind, person_id = form.person()
+    if kind == "invitation":
+        promise = attempt(
+            form,
+            lambda: promise_training(
+                found.id,
+                person_id,
+                form.granted_on.data,
+                form.expires_on.data,
+                current_user.id,
+                clock.now(),
+            ),
+        )
+        if promise.result is None:
+            return _training_page(venue, found, grant_form=form, status=promise.status)
+        flash(
+            _(
+                "%(name)s will hold “%(training)s” as soon as they accept their invitation.",
+                name=promise.result.invitation.display_name,
+                training=found.name,
+            ),
+            "success",
+        )
+        return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
     granted = attempt(
         form,
         lambda: grant_training(
             found.id,
-            form.member.data,
+            person_id,
             form.granted_on.data,
             form.expires_on.data,
             current_user.id,
@@ -184,6 +225,23 @@ def revoke_grant(slug: str, training_id: int, user_id: int) -> Response:
     attempt(
         TrainingForm(formdata=None),
         lambda: revoke_training(found.id, user_id, current_user.id, clock.now()),
+    )
+    flash(_("Training withdrawn."), "success")
+    return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
+
+
+@bp.route(
+    "/venues/<slug>/trainings/<int:training_id>/unpromise/<int:invitation_id>",
+    methods=["POST"],
+    endpoint="withdraw_promise",
+)
+@access.manager
+def withdraw_promise_view(slug: str, training_id: int, invitation_id: int) -> Response:
+    """The training will not be granted when this person accepts their invitation."""
+    venue, found = _training(slug, training_id)
+    attempt(
+        TrainingForm(formdata=None),
+        lambda: withdraw_promise(found.id, invitation_id, current_user.id, clock.now()),
     )
     flash(_("Training withdrawn."), "success")
     return redirect(url_for("manage.training", slug=venue.slug, training_id=found.id))
