@@ -23,6 +23,7 @@ from booking.services import (
     change_following,
     refuse,
 )
+from booking.services.booking.lifecycle import decide_series
 
 from .conftest import Factory, book_as, paris
 from .support.icalcheck import read_everywhere_many
@@ -271,4 +272,32 @@ def test_a_series_arrives_as_one_calendar_file_with_all_its_dates(app, moulins, 
         date(2026, 7, 9),
         date(2026, 7, 16),
         date(2026, 7, 23),
+    ]
+
+
+def test_an_accepted_series_arrives_as_one_calendar_file_with_all_its_dates(app, moulins, smtp):
+    amina = moulins["amina"]
+    result = book_series(
+        SeriesRequest(
+            resource_id=moulins["kitchen"].id,
+            member_id=amina.id,
+            actor_id=amina.id,
+            recurrence=Recurrence("weekly", date(2026, 6, 2), count=8),
+            local_start=time(14),
+            local_end=time(16),
+        ),
+        NOW,
+    )
+    decide_series(result.series.id, moulins["manager"].id, NOW, approve=True)
+    send_due(NOW)
+    (accepted,) = smtp.to("amina@example.org")
+    assert subject(accepted) == (
+        "Demande acceptée : Cuisine partagée, 8 dates à partir du mardi 2 juin 2026, 14:00"
+    )
+    ((method, data),) = ics_of(accepted)
+    (reading,) = read_everywhere_many([data])
+    assert method == "REQUEST"
+    assert [e.uid for e in reading.events] == [r.uid for r in result.booked]
+    assert [e.start for e in reading.events] == [
+        paris(2026, 6, 2, 14) + timedelta(weeks=i) for i in range(8)
     ]

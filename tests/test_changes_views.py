@@ -320,7 +320,7 @@ def test_the_series_form_starts_from_the_day_and_times_chosen_on_the_booking_for
     assert "Envoyer les demandes pour les 3 dates libres" in text_of(preview)
     sent = client.post("/reservations/series/new?resource=cuisine", data={**data, "action": "book"})
     assert told(client.get(sent.headers["Location"])) == [
-        "3 demandes envoyées, 0 mise(s) de côté. L’équipe du lieu va les valider."
+        "3 demandes envoyées. L’équipe du lieu va les valider."
     ]
 
 

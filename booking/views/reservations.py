@@ -269,25 +269,17 @@ def _series_done(result: SeriesResult) -> None:
     manager), and each date left aside with its reason."""
     booked, skipped = result.booked, result.skipped
     if any(r.status == Status.PENDING for r in booked):
-        flash(
-            ngettext(
-                "%(num)d request sent, %(skipped)d left aside. A venue manager will confirm it.",
-                "%(num)d requests sent, %(skipped)d left aside. A venue manager will confirm them.",
-                len(booked),
-                skipped=len(skipped),
-            ),
-            "success",
+        done = ngettext(
+            "%(num)d request sent. A venue manager will confirm it.",
+            "%(num)d requests sent. A venue manager will confirm them.",
+            len(booked),
         )
     else:
-        flash(
-            ngettext(
-                "%(num)d date booked, %(skipped)d left aside.",
-                "%(num)d dates booked, %(skipped)d left aside.",
-                len(booked),
-                skipped=len(skipped),
-            ),
-            "success",
-        )
+        done = ngettext("%(num)d date booked.", "%(num)d dates booked.", len(booked))
+    if skipped:
+        left = ngettext("%(num)d date left aside.", "%(num)d dates left aside.", len(skipped))
+        done = f"{done} {left}"
+    flash(done, "success")
     _flash_left_aside(skipped)
 
 
