@@ -11,7 +11,11 @@ from datetime import date, timedelta
 import icalendar
 import pytest
 
-from .support.browser import PHONE, axe_violations, launch
+from .support.browser import (
+    PHONE,
+    axe_violations,
+    chromium,  # noqa: F401  (the browser fixture)
+)
 from .support.live_server import serve
 from .support.smtp import MailServer
 from .test_browser_accounts import log_in, mail_to, new_page, next_weekday
@@ -20,14 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..models import (
     MessageStatus,
@@ -241,24 +241,60 @@ def to_members(
     return add(session, rows)
 
 
+def _member_choosing_statement(dialect: str, choice: sa.ColumnElement[bool]) -> sa.Insert:
+    """INSERT … SELECT of one message to one member, if active and holding ``choice``:
+    built once per database and preference, its values bound at each call (a booking
+    confirmed at once records one, and pays for no statement building)."""
+    data: sa.ColumnElement[Any] = sa.bindparam("payload", type_=sa.JSON)
+    if dialect == "postgresql":
+        data = sa.cast(data, sa.JSON)  # see _to_accounts
+    table = OutboxMessage.__table__
+    columns = ("kind", "recipient_id", "payload", "status", "attempts", "due_at", "created_at")
+    values = sa.select(
+        sa.bindparam("kind", type_=sa.String),
+        User.id,
+        data,
+        sa.literal(MessageStatus.PENDING.value, sa.String),
+        sa.literal(0, sa.Integer),
+        sa.bindparam("now", type_=UTCDateTime),
+        sa.bindparam("now", type_=UTCDateTime),
+    ).where(User.id == sa.bindparam("user_id"), User.active, choice)
+    return sa.insert(table).from_select([table.c[name] for name in columns], values)
+
+
+_MEMBER_CHOOSING: dict[tuple[str, str], sa.Insert] = {}
+
+
 def to_members_choosing(
     session: Session,
     key: str,
     reservations: Iterable[ReservationLike],
     now: datetime,
-    choice: sa.ColumnElement[bool],
+    choice: InstrumentedAttribute[bool],
     **extra: Any,
 ) -> int:
     """As ``to_members``, to those members only whose account holds ``choice`` (the
     e-mails a person may turn off), decided in the INSERT: one statement per message."""
-    return sum(
-        _to_accounts(
-            session,
-            key,
-            {"reservations": [snapshot(r) for r in group], **extra},
-            now,
-            User.id == uid,
-            choice,
+    groups = by_member_and_series(reservations)
+    if not groups:
+        return 0
+    dialect = session.get_bind().dialect.name
+    statement = _MEMBER_CHOOSING.get((dialect, choice.key))
+    if statement is None:
+        statement = _MEMBER_CHOOSING.setdefault(
+            (dialect, choice.key), _member_choosing_statement(dialect, choice)
         )
-        for (uid, _series), group in by_member_and_series(reservations).items()
+    connection = session.connection()
+    return sum(
+        connection.execute(
+            statement,
+            {
+                "kind": key,
+                "payload": {"reservations": [snapshot(r) for r in group], **extra},
+                "now": now,
+                "user_id": uid,
+            },
+        ).rowcount
+        or 0
+        for (uid, _series), group in groups.items()
     )
