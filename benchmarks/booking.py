@@ -8,7 +8,10 @@ Prints:
     SQL through the driver (the write lock, one indexed overlap query, the
     reservation and its audit row, COMMIT), and ours ÷ floor (target: at most
     4 on PostgreSQL, 10 on SQLite);
-  * the SQL statements of one booking and of a ten-date series;
+  * beside them, the time to change a booking (moved to another hour, same
+    reservation), and to move a series' later dates (5 of 10) to other times;
+  * the SQL statements of one booking, of a ten-date series, of a change (target: at
+    most one more than a booking) and of moving a series' later dates;
   * accepted bookings per second under contention (gunicorn, 4 workers,
     16 clients booking at once), on the same resource and across ten resources of
     one venue, on both databases: with ten resources it should grow (bookings of
@@ -30,7 +33,9 @@ import tempfile
 import time as clock
 import tracemalloc
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,11 +58,14 @@ from booking.models import (  # noqa: E402
     Venue,
 )
 from booking.services import (  # noqa: E402
+    ChangeRequest,
     LocalMoment,
     Recurrence,
     SeriesRequest,
     book,
     book_series,
+    change,
+    change_following,
 )
 from tests.support.gunicorn import gunicorn  # noqa: E402
 from tests.support.http_clients import all_at_once, csrf_token, logged_in  # noqa: E402
@@ -67,6 +75,7 @@ PARIS = ZoneInfo("Europe/Paris")
 RESOURCES = 10
 PASSWORD = "benchmark-password"
 HISTORY_TARGET = 1.2
+SERIES_MOVES = 20
 FLOOR_TARGETS = {"sqlite": 10.0, "postgresql": 4.0}
 
 
@@ -177,6 +186,68 @@ def book_one(resource_ids: list[int], user_ids: list[int], lap: int, i: int, per
     return clock.perf_counter() - began
 
 
+def change_one(
+    resource_ids: list[int], user_ids: list[int], lap: int, i: int, per_lap: int
+) -> float:
+    """Seconds to change a booking: one made (untimed) at a free evening slot, moved to
+    22:00 the same day, judged by every rule like a new booking."""
+    start = _slot(lap + 8, i, per_lap)
+    user = user_ids[i % len(user_ids)]
+    booked = book(
+        resource_id=resource_ids[i % RESOURCES],
+        member_id=user,
+        actor_id=user,
+        starts_at=LocalMoment(start.date(), start.time()),
+        ends_at=LocalMoment(start.date(), (start + timedelta(minutes=30)).time()),
+        now=datetime.now(UTC),
+    )
+    wanted = ChangeRequest(
+        booked.id,
+        user,
+        LocalMoment(start.date(), time(22)),
+        LocalMoment(start.date(), time(22, 30)),
+    )
+    db.session.remove()  # a fresh session, as in a request
+    began = clock.perf_counter()
+    change(wanted, datetime.now(UTC))
+    return clock.perf_counter() - began
+
+
+def _ten_dates(resource_id: int, user_id: int, first: date) -> list[int]:
+    result = book_series(
+        SeriesRequest(
+            resource_id=resource_id,
+            member_id=user_id,
+            actor_id=user_id,
+            recurrence=Recurrence("daily", first, count=10),
+            local_start=time(7),
+            local_end=time(8),
+        ),
+        datetime.now(UTC),
+    )
+    return [r.id for r in result.booked]
+
+
+def move_later_dates(resource_ids: list[int], user_ids: list[int], k: int) -> float:
+    """Seconds to move the later 5 dates of a ten-date series (booked untimed) from 7:00
+    to 9:00: previewed in the page, then moved in one transaction (timed: the move)."""
+    first = datetime.now(PARIS).date() + timedelta(days=190 + 8 * k)
+    ids = _ten_dates(resource_ids[2 + k % (RESOURCES - 2)], user_ids[k % len(user_ids)], first)
+    sixth = first + timedelta(days=5)
+    wanted = ChangeRequest(
+        ids[5],
+        user_ids[k % len(user_ids)],
+        LocalMoment(sixth, time(9)),
+        LocalMoment(sixth, time(10)),
+    )
+    db.session.remove()
+    began = clock.perf_counter()
+    result = change_following(wanted, datetime.now(UTC))
+    elapsed = clock.perf_counter() - began
+    assert len(result.free) == 5, result
+    return elapsed
+
+
 def floor_one(
     resource_ids: list[int], user_ids: list[int], lap: int, i: int, per_lap: int
 ) -> float:
@@ -241,22 +312,30 @@ def floor_one(
         connection.close()
 
 
-def statement_counts(resource_ids: list[int], user_ids: list[int]) -> tuple[int, int]:
-    """SQL statements (BEGIN and COMMIT aside) of one booking and of a ten-date series."""
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile, BEGIN and COMMIT aside, from a fresh session."""
     seen: list[str] = []
 
     def count(_conn, _cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT"):
             seen.append(statement)
 
+    db.session.remove()
     sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
-        db.session.remove()
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
+def statement_counts(resource_ids: list[int], user_ids: list[int]) -> tuple[int, int, int, int]:
+    """SQL statements of one booking, of a ten-date series, of a change of one booking
+    and of moving a series' later 5 dates."""
+    with counting() as single:
         book_one(resource_ids, user_ids, 3, 0, 1)
-        single = len(seen)
-        seen.clear()
-        db.session.remove()
-        first = datetime.now(PARIS).date() + timedelta(days=200)
+    first = datetime.now(PARIS).date() + timedelta(days=200)
+    with counting() as series:
         book_series(
             SeriesRequest(
                 resource_id=resource_ids[1],
@@ -269,10 +348,36 @@ def statement_counts(resource_ids: list[int], user_ids: list[int]) -> tuple[int,
             ),
             datetime.now(UTC),
         )
-        series = len(seen)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    return single, series
+    start = _slot(3 + 8, 2, 1)
+    user = user_ids[2 % len(user_ids)]
+    booked = book(
+        resource_id=resource_ids[2],
+        member_id=user,
+        actor_id=user,
+        starts_at=LocalMoment(start.date(), start.time()),
+        ends_at=LocalMoment(start.date(), (start + timedelta(minutes=30)).time()),
+        now=datetime.now(UTC),
+    ).id
+    with counting() as changed:
+        change(
+            ChangeRequest(
+                booked,
+                user,
+                LocalMoment(start.date(), time(22)),
+                LocalMoment(start.date(), time(22, 30)),
+            ),
+            datetime.now(UTC),
+        )
+    ids = _ten_dates(resource_ids[1], user_ids[1], first + timedelta(days=12))
+    sixth = first + timedelta(days=17)
+    with counting() as later:
+        change_following(
+            ChangeRequest(
+                ids[5], user_ids[1], LocalMoment(sixth, time(9)), LocalMoment(sixth, time(10))
+            ),
+            datetime.now(UTC),
+        )
+    return len(single), len(series), len(changed), len(later)
 
 
 def build(url: str, instance: Path, label: str, history: int):
@@ -305,6 +410,7 @@ def history_ratio(
         (small_db, book_one, "small"),
         (large_db, book_one, "large"),
         (large_db, floor_one, "floor"),
+        (large_db, change_one, "change"),
     )
     timings: dict[str, list[float]] = {name: [] for *_, name in runs}
     say(f"[{label}] timing {samples} bookings on each, and the floor, alternately")
@@ -321,7 +427,9 @@ def history_ratio(
     app, resource_ids, user_ids = large_db
     with app.app_context():
         total = db.session.scalar(sa.select(sa.func.count(Reservation.id)))
-        single, series = statement_counts(resource_ids, user_ids)
+        single, series, changed, later = statement_counts(resource_ids, user_ids)
+        say(f"[{label}] timing {SERIES_MOVES} moves of a series' later dates")
+        moves = [move_later_dates(resource_ids, user_ids, k) for k in range(SERIES_MOVES)]
         # Memory apart from timing: tracemalloc slows Python down several times.
         tracemalloc.start()
         for i in range(50):
@@ -332,12 +440,18 @@ def history_ratio(
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    small, large, floor = (statistics.median(timings[k]) for k in ("small", "large", "floor"))
+    small, large, floor, moved = (
+        statistics.median(timings[k]) for k in ("small", "large", "floor", "change")
+    )
+    later_median = statistics.median(moves)
     say(
         f"[{label}] one booking: {small * 1000:.2f} ms with 1,000 reservations, "
         f"{large * 1000:.2f} ms with {total:,}; ratio {large / small:.2f}; "
         f"raw floor {floor * 1000:.2f} ms, ours ÷ floor {large / floor:.1f}; "
-        f"statements: {single} for a booking, {series} for a ten-date series; "
+        f"one change {moved * 1000:.2f} ms; a series' later 5 dates moved "
+        f"{later_median * 1000:.2f} ms; "
+        f"statements: {single} for a booking, {series} for a ten-date series, "
+        f"{changed} for a change, {later} for a series' later dates; "
         f"peak allocations while booking {peak / 2**20:.1f} MiB"
     )
     return {
@@ -346,8 +460,12 @@ def history_ratio(
         "ratio": large / small,
         "floor": floor,
         "over_floor": large / floor,
+        "change": moved,
+        "later": later_median,
         "single": single,
         "series": series,
+        "changed": changed,
+        "later_statements": later,
         "peak": peak,
     }
 
@@ -457,7 +575,11 @@ def main() -> int:
     met = True
     for name, figures in results.items():
         target = FLOOR_TARGETS[name]
-        ok = figures["ratio"] <= HISTORY_TARGET and figures["over_floor"] <= target
+        ok = (
+            figures["ratio"] <= HISTORY_TARGET
+            and figures["over_floor"] <= target
+            and figures["changed"] <= figures["single"] + 1
+        )
         met = met and ok
         say(
             f"  {name:<10} one booking {figures['small'] * 1000:6.2f} ms (1k) "
@@ -470,8 +592,14 @@ def main() -> int:
             f"{'OK' if ok else 'MISSED'}"
         )
         say(
+            f"  {'':<10} one change {figures['change'] * 1000:6.2f} ms (100k)  "
+            f"a series' later 5 of 10 dates moved {figures['later'] * 1000:6.2f} ms"
+        )
+        say(
             f"  {'':<10} statements: {figures['single']} for one booking, "
-            f"{figures['series']} for a ten-date series (BEGIN and COMMIT aside); "
+            f"{figures['series']} for a ten-date series, {figures['changed']} for a change "
+            f"(target ≤ {figures['single'] + 1}), {figures['later_statements']} for a "
+            f"series' later dates (BEGIN and COMMIT aside); "
             f"peak allocations {figures['peak'] / 2**20:.1f} MiB"
         )
     for name, rate in rates.items():

@@ -109,6 +109,23 @@ def can_cancel(user: User, reservation: Reservation, now: datetime) -> bool:
     )
 
 
+def may_change(user: User, reservation: Reservation) -> bool:
+    """Who may try to change a booking, whatever its state: its member and the venue's
+    managers (administrators included)."""
+    return can_view(user, reservation)
+
+
+def can_change(user: User, reservation: Reservation, now: datetime) -> bool:
+    """Whether the page offers to change: allowed, a booking (not a pending change of
+    one), still holding its slot and not yet started."""
+    return (
+        reservation.replaces_id is None
+        and reservation.status in HOLDING_STATUSES
+        and reservation.starts_at > now
+        and may_change(user, reservation)
+    )
+
+
 def managerships() -> sa.Select[tuple[int, int]]:
     """Who manages which venue, as (venue_id, user_id) rows: the one query behind "the
     managers of a venue" and "the venues a person manages" (``can_manage`` in SQL, but for

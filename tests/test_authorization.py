@@ -26,7 +26,13 @@ LOGIN = "login"  # a redirect to the login page
 UNSCOPED_MANAGER = {"manage.index", "manage.approve_many"}
 # Member routes about one of the member's own things: their reservation (which the venue's
 # managers and administrators may see too) or their waiting-list entry (theirs alone).
-RESERVATION_OF_THE_MEMBER = {"reservations.show", "reservations.cancel", "feeds.reservation"}
+RESERVATION_OF_THE_MEMBER = {
+    "reservations.show",
+    "reservations.cancel",
+    "feeds.reservation",
+    "changes.edit",
+    "changes.withdraw",
+}
 ENTRY_OF_THE_MEMBER = {"waitlist.book", "waitlist.withdraw"}
 # Public links that carry a one-time token: a made-up token is simply not found.
 TOKEN_LINKS = {"invitations.accept", "auth.reset_password", "auth.welcome"}

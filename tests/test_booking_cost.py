@@ -87,3 +87,52 @@ def test_a_quota_costs_one_more_statement(place: dict, make: Factory) -> None:
     with statements() as sent:
         book_monday_afternoon(place)
     assert len(sent) <= 8, "\n".join(sent)
+
+
+@pytest.mark.parametrize("approval", [False, True], ids=["at-once", "needs-approval"])
+def test_a_change_costs_at_most_one_statement_more_than_a_booking(
+    make: Factory, approval: bool
+) -> None:
+    """Moving a booking (at once; or asked of a confirmed booking that needs approval)
+    reads the booking with the people, after the resource's lock: one statement more."""
+    from booking.services import ChangeRequest, approve, change
+
+    venue = make.venue()
+    resource = make.resource(venue, buffer_minutes=30, requires_approval=approval)
+    member, manager = make.user(venue), make.manager(venue)
+    for day in range(20):  # history
+        book(
+            resource_id=resource.id,
+            member_id=member.id,
+            actor_id=manager.id,
+            starts_at=LocalMoment(MONDAY + timedelta(days=day), time(9)),
+            ends_at=LocalMoment(MONDAY + timedelta(days=day), time(10)),
+            now=NOW,
+        )
+    ids = (resource.id, member.id, manager.id)
+    db.session.remove()
+    with statements() as booking:
+        booked = book(
+            resource_id=ids[0],
+            member_id=ids[1],
+            actor_id=ids[1],
+            starts_at=LocalMoment(MONDAY, time(14)),
+            ends_at=LocalMoment(MONDAY, time(16)),
+            now=NOW,
+        )
+    booked_id = booked.id
+    if approval:
+        approve(booked_id, ids[2], NOW)
+    db.session.remove()
+    with statements() as changing:
+        change(
+            ChangeRequest(
+                booked_id,
+                ids[1],
+                LocalMoment(MONDAY + timedelta(days=1), time(14)),
+                LocalMoment(MONDAY + timedelta(days=1), time(16)),
+            ),
+            NOW,
+        )
+    assert len(changing) <= len(booking) + 1, "\n".join(changing)
+    assert len(changing) <= 8, "\n".join(changing)

@@ -77,7 +77,8 @@ def test_the_exclusion_constraint_is_the_models(
     migrated, built = definitions
     assert migrated.startswith(
         "EXCLUDE USING gist (resource_id WITH =, "
-        "tstzrange(starts_at, blocked_until, '[)'::text) WITH &&) WHERE"
+        "tstzrange(starts_at, blocked_until, '[)'::text) WITH &&, "
+        "COALESCE(replaces_id, id) WITH <>) WHERE"
     )
     assert "exclusive" in migrated
     assert "'pending'" in migrated and "'confirmed'" in migrated

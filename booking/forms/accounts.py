@@ -164,6 +164,12 @@ class AcceptWithAccountForm(Form):
 
 
 class NotificationsForm(Form):
+    notify_confirmations = BooleanField(
+        _l("A confirmation of each booking I make or change myself"),
+        description=_l(
+            "With the booking attached, so that it lands in your calendar, or moves there."
+        ),
+    )
     remind_day_before = BooleanField(
         _l("A reminder the day before each booking"),
         description=_l("With the booking attached, for your calendar."),

@@ -70,8 +70,12 @@ class Series(db.Model):
 
     resource: Mapped[Resource] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    # The series' own dates: a pending change of one of them (``Reservation.replaces_id``)
+    # is not a date of its own.
     reservations: Mapped[list[Reservation]] = relationship(
-        back_populates="series", order_by="Reservation.starts_at"
+        primaryjoin="and_(Series.id == Reservation.series_id, Reservation.replaces_id.is_(None))",
+        order_by="Reservation.starts_at",
+        viewonly=True,
     )
 
 
@@ -97,14 +101,26 @@ class Reservation(db.Model):
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         ),
+        # At most one pending change per booking. Partial: nearly every row has none, and
+        # a planner must not take "replaces_id IS NULL" for a selective condition.
+        sa.Index(
+            "ix_reservation_replaces_id",
+            "replaces_id",
+            unique=True,
+            sqlite_where=sa.text("replaces_id IS NOT NULL"),
+            postgresql_where=sa.text("replaces_id IS NOT NULL"),
+        ),
         # No double booking, held by PostgreSQL itself: two holding reservations
         # of an exclusive resource cannot overlap, buffer included ("[)" ranges
-        # let back-to-back bookings fit). Shared resources are counted under a
-        # row lock on the resource instead (booking.services.booking.engine); SQLite
-        # relies on BEGIN IMMEDIATE (booking.database).
+        # let back-to-back bookings fit), unless one is the pending change of the
+        # other (they are one booking: its slot now, and the slot it asks for).
+        # Shared resources are counted under a row lock on the resource instead
+        # (booking.services.booking.engine); SQLite relies on BEGIN IMMEDIATE
+        # (booking.database).
         ExcludeConstraint(
             ("resource_id", "="),
             (sa.literal_column("tstzrange(starts_at, blocked_until, '[)')"), "&&"),
+            (sa.literal_column("COALESCE(replaces_id, id)"), "<>"),
             name="ex_reservation_no_overlap",
             using="gist",
             where=sa.text("exclusive AND status IN ('pending', 'confirmed')"),
@@ -119,6 +135,11 @@ class Reservation(db.Model):
     series_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("series.id", ondelete="SET NULL"), index=True
     )
+    # A change asked of a confirmed booking on a resource that needs approval: this
+    # row holds the new slot while a manager decides, and exists only meanwhile (it is
+    # deleted once accepted, refused, withdrawn or expired); the booking it replaces
+    # keeps its own slot until then. At most one per booking.
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reservation.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # End of the slot plus the resource's buffer (cleaning, cooling down): the
@@ -143,11 +164,24 @@ class Reservation(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
-    series: Mapped[Series | None] = relationship(back_populates="reservations")
+    series: Mapped[Series | None] = relationship()
+    # The booking this pending change would move (None for a booking itself), and the
+    # other way round, the change a booking waits for (None most of the time).
+    replaces: Mapped[Reservation | None] = relationship(
+        remote_side=[id], foreign_keys=[replaces_id], back_populates="pending_change"
+    )
+    pending_change: Mapped[Reservation | None] = relationship(
+        foreign_keys=[replaces_id], back_populates="replaces", uselist=False
+    )
 
     @property
     def is_holding(self) -> bool:
         return self.status in HOLDING_STATUSES
+
+    @property
+    def is_change(self) -> bool:
+        """Whether this row is a pending change of another booking, not a booking."""
+        return self.replaces_id is not None
 
     @classmethod
     def overlapping(

@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     remind_training_expiry: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     notify_new_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The confirmation of what the person booked or changed themself, confirmed at once.
+    notify_confirmations: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

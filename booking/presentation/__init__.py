@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, request
 
 from ..models import Status
-from ..permissions import can_administer, can_handle_account, can_manage_any
+from ..permissions import can_administer, can_change, can_handle_account, can_manage_any
 from . import (
     calendars_words,
     descriptions,
@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
         "buffer_purpose": descriptions.buffer_purpose,
         "timedelta": timedelta,
         "can_manage_any": can_manage_any,
+        "can_change": can_change,
         "can_handle_account": can_handle_account,
         "can_administer": can_administer,
         "outbox_kind": outbox_labels.kind_label,

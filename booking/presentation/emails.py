@@ -4,10 +4,10 @@ Each kind of message (``booking.notifications.kinds``) gathers what it is
 about into a ``Letter`` (the recipient, the reservations as they were when it
 happened, links) and asks ``render`` for the e-mail: its own subject, a short
 plain-text body from its template (``templates/emails/<kind>.txt``), and its
-attachments; for a member's reservations, one iTIP calendar per reservation
-(``reservation_calendars``: ``METHOD:REQUEST`` while it holds, ``METHOD:CANCEL``
-once it does not), with the same UID and SEQUENCE as the feeds so that a
-calendar app updates its event.
+attachments; for a member's reservations, one iTIP calendar holding them all
+(``reservation_calendars``: ``METHOD:REQUEST`` while they hold, ``METHOD:CANCEL``
+once they do not), with the same UID and SEQUENCE as the feeds so that a
+calendar app updates its events.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from jinja2 import Environment
 
 from ..models import Audience, Reservation, Status, Venue
 from . import calendars, ical
-from .formatting import venue_datetime, venue_time
+from .formatting import span_between, venue_datetime
 
 # Dates listed in one message; a longer series says how many more there are.
 MAX_LISTED = 12
@@ -66,11 +66,7 @@ def when(reservation: Reservation) -> str:
 
 def span(reservation: Reservation) -> str:
     """ "mardi 3 mars 2026, 14:00 – 17:00", in the venue's zone."""
-    zone = reservation.resource.venue.zone
-    start, end = reservation.starts_at, reservation.ends_at
-    same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
-    until = venue_time(end, zone) if same_day else venue_datetime(end, zone)
-    return f"{venue_datetime(start, zone)} – {until}"
+    return span_between(reservation.starts_at, reservation.ends_at, reservation.resource.venue.zone)
 
 
 def about(letter: Letter) -> dict[str, Any]:
@@ -87,26 +83,42 @@ def about(letter: Letter) -> dict[str, Any]:
 
 
 def reservation_calendars(letter: Letter) -> tuple[Attachment, ...]:
-    """One iTIP calendar per reservation the letter reports, as its state then."""
-    attachments = []
+    """The reservations the letter reports, as their state then, in one iTIP calendar: a
+    series arrives as one file holding all its dates (one event each, with its own UID),
+    which a calendar app imports in one go. Dates that no longer hold (``CANCEL``) and
+    those that do (``REQUEST``) cannot share a file: a letter mixing both has one of each."""
+    by_method: dict[str, list[Reservation]] = {}
     for reservation in letter.reservations:
         method = "REQUEST" if reservation.status == Status.CONFIRMED else "CANCEL"
+        by_method.setdefault(method, []).append(reservation)
+    attachments = []
+    for method, reservations in by_method.items():
+        first = reservations[0]
         scheduling = ical.Scheduling(
             method=method,
-            organizer_name=reservation.resource.venue.name,
+            organizer_name=first.resource.venue.name,
             organizer_email=letter.organizer_email,
         )
         data = ical.calendar(
-            calendars.reservation_info(reservation),
-            [reservation],
+            calendars.reservation_info(first),
+            reservations,
             Audience.MEMBER,
             letter.reservation_url,
             scheduling=scheduling,
             locale=letter.locale,
         )
+        name = (
+            f"reservation-{first.id}"
+            if len(reservations) == 1
+            else f"series-{first.series_id}"
+            if first.series_id is not None
+            and all(r.series_id == first.series_id for r in reservations)
+            else f"reservations-{first.id}"
+        )
+        suffix = "-cancel" if method == "CANCEL" and len(by_method) > 1 else ""
         attachments.append(
             Attachment(
-                filename=f"reservation-{reservation.id}.ics",
+                filename=f"{name}{suffix}.ics",
                 content_type=f"text/calendar; method={method}",
                 data=data,
             )
@@ -145,6 +157,7 @@ def render(
                 more=len(letter.reservations) - len(listed),
                 first=letter.reservations[0] if letter.reservations else None,
                 span=span,
+                span_between=span_between,
                 url=letter.reservation_url,
             )
         )

@@ -125,6 +125,14 @@ def venue_time(instant: datetime, zone: ZoneInfo) -> str:
     return f"{local.hour:02d}:{local.minute:02d}{_offset_note(local, zone)}"
 
 
+def span_between(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """ "mardi 3 mars 2026, 14:00 – 17:00": a booking's times in the venue's zone (its end
+    with its day when it ends another day)."""
+    same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
+    until = venue_time(end, zone) if same_day else venue_datetime(end, zone)
+    return f"{venue_datetime(start, zone)} – {until}"
+
+
 def venue_day(day: date) -> str:
     return babel_format_date(day, "EEEE d MMMM", locale=get_locale())
 

@@ -321,9 +321,9 @@ def calendar(
     ``url_for`` gives the address of each reservation's page. ``empty_as_of``
     dates the time zone description that stands in for events in an empty
     feed (RFC 5545 wants at least one component, and some clients do too).
-    With ``scheduling``, the calendar is an iTIP message for e-mail (one
-    reservation per message: iTIP carries one UID at a time), whose words can
-    be in its reader's ``locale``.
+    With ``scheduling``, the calendar is an iTIP message for e-mail (a
+    reservation, or every date of a series, each event with its own UID), whose
+    words can be in its reader's ``locale``.
     """
     with force_locale(locale):
         labels = _Labels.load()

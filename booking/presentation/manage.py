@@ -7,6 +7,7 @@ plain words with ``action_label``, ``field_label`` and ``change_value``.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,14 @@ from flask_babel import lazy_gettext as _l
 from ..models import ResourceKind, Role
 from ..services import Violation
 from .calendars_words import calendar_message
-from .formatting import format_clock, format_day, format_duration, venue_datetime, weekday_name
+from .formatting import (
+    format_clock,
+    format_day,
+    format_duration,
+    span_between,
+    venue_datetime,
+    weekday_name,
+)
 from .labels import SOFT_RULE_LABELS
 from .messages import violation_message
 from .numbers import format_money, rate_label, unit_label
@@ -233,6 +241,12 @@ ACTION_LABELS = {
     "cancelled": _l("Booking cancelled"),
     "cancelled_by_closure": _l("Cancelled by a closure"),
     "expired": _l("Request expired undecided"),
+    "changed": _l("Booking changed"),
+    "change_requested": _l("Change asked"),
+    "change_accepted": _l("Change accepted"),
+    "change_refused": _l("Change refused"),
+    "change_withdrawn": _l("Change withdrawn"),
+    "change_expired": _l("Change expired undecided"),
     # administrative changes
     "closure.created": _l("Closure added"),
     "closure.removed": _l("Closure removed"),
@@ -272,6 +286,7 @@ GROUP_LABELS = {
     "refused": _l("Refused"),
     "cancelled": _l("Cancelled"),
     "expired": _l("Expired"),
+    "changed": _l("Changes"),
     "closures": _l("Closures"),
     "hours": _l("Opening hours"),
     "resources": _l("Resources and rules"),
@@ -396,8 +411,57 @@ def change_value(name: str, value: Any, zone: ZoneInfo) -> str:
     return str(value)
 
 
-def detail_text(action: str, detail: str) -> str:
-    """A reservation move's detail: the rules set aside, a series, or the reason given."""
+CHANGE_ACTIONS = frozenset(
+    {
+        "changed",
+        "change_requested",
+        "change_accepted",
+        "change_refused",
+        "change_withdrawn",
+        "change_expired",
+    }
+)
+
+
+def _change_text(detail: str, zone: ZoneInfo) -> str | None:
+    """A change's detail (``services.booking.lifecycle.change_detail``) in plain words."""
+    try:
+        found = json.loads(detail)
+        before, after = found["from"], found["to"]
+        was = [datetime.fromisoformat(before[k]) for k in ("starts_at", "ends_at")]
+        now = [datetime.fromisoformat(after[k]) for k in ("starts_at", "ends_at")]
+    except (ValueError, KeyError, TypeError):
+        return None
+    parts = []
+    if was != now:
+        parts.append(
+            gettext(
+                "Moved from %(before)s to %(after)s.",
+                before=span_between(*was, zone),
+                after=span_between(*now, zone),
+            )
+        )
+    if before.get("seats") != after.get("seats"):
+        parts.append(
+            gettext("Seats: %(before)s → %(after)s.", before=before["seats"], after=after["seats"])
+        )
+    if before.get("purpose") != after.get("purpose"):
+        parts.append(gettext("Purpose: “%(after)s”.", after=after.get("purpose") or ""))
+    if found.get("overrides"):
+        names = ", ".join(str(SOFT_RULE_LABELS.get(c, c)) for c in found["overrides"])
+        parts.append(gettext("Rules set aside: %(rules)s", rules=names))
+    if found.get("reason"):
+        parts.append(gettext("Reason: %(reason)s", reason=found["reason"]))
+    return " ".join(parts)
+
+
+def detail_text(action: str, detail: str, zone: ZoneInfo | None = None) -> str:
+    """A reservation move's detail: the rules set aside, a series, the reason given, or
+    what a change moved (in the venue's ``zone``)."""
+    if action in CHANGE_ACTIONS and detail.startswith("{"):
+        text = _change_text(detail, zone or ZoneInfo("UTC"))
+        if text is not None:
+            return text
     if detail.startswith("overrides="):
         codes = [c for c in detail.removeprefix("overrides=").split(",") if c]
         names = ", ".join(str(SOFT_RULE_LABELS.get(c, c)) for c in codes)

@@ -129,6 +129,12 @@ def violation_message(v: Violation) -> str:
             )
         case "series_empty":
             return gettext("None of these dates is free. Change the days or the times.")
+        case "unchanged":
+            return gettext(
+                "This is the booking as it already is: change the day, the times or the seats."
+            )
+        case "change_reason":
+            return gettext("Please give a reason: the member will read it.")
         case "waitlist_closed":
             return gettext(
                 "You are no longer waiting for this slot. Choose it on the booking form."
@@ -148,6 +154,12 @@ def transition_message(error: TransitionError) -> str:
         return gettext("This request was already declined.")
     if code == "cancel_ended":
         return gettext("This booking has already ended: it can no longer be cancelled.")
+    if code == "change_started":
+        return gettext("This booking has already started: it can no longer be changed.")
+    if code == "change_series":
+        return gettext("This date is no longer part of a series: change it alone.")
+    if code == "withdraw_nothing":
+        return gettext("No change of this booking is waiting: there is nothing to withdraw.")
     if code.endswith("_expired"):
         return gettext("This request expired: its start time passed before anyone decided.")
     if code.endswith("_cancelled"):

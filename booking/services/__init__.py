@@ -11,6 +11,17 @@ speak to this layer only.
 
 from ..database import leave_replica, reading_replica, reads_only
 from ..rules import LocalMoment, Recurrence, Violation
+from .booking.changes import (
+    Changed,
+    ChangeRequest,
+    Following,
+    Move,
+    Outcome,
+    change,
+    change_following,
+    preview_following,
+    withdraw_change,
+)
 from .booking.engine import book, obstacles
 from .booking.lifecycle import (
     OverdueWatch,
@@ -25,10 +36,15 @@ from .errors import BookingError, ConflictError, NotAllowedError, TransitionErro
 
 __all__ = [
     "BookingError",
+    "ChangeRequest",
+    "Changed",
     "ConflictError",
+    "Following",
     "LocalMoment",
+    "Move",
     "NotAllowedError",
     "Occurrence",
+    "Outcome",
     "OverdueWatch",
     "Recurrence",
     "SeriesRequest",
@@ -40,11 +56,15 @@ __all__ = [
     "book_series",
     "cancel",
     "cancel_series_from",
+    "change",
+    "change_following",
     "expire_pending",
     "leave_replica",
     "obstacles",
+    "preview_following",
     "preview_series",
     "reading_replica",
     "reads_only",
     "refuse",
+    "withdraw_change",
 ]

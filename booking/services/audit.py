@@ -107,6 +107,17 @@ ACTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "refused": (("refused",), ()),
     "cancelled": (("cancelled", "withdrawn", "cancelled_by_closure"), ()),
     "expired": (("expired",), ()),
+    "changed": (
+        (
+            "changed",
+            "change_requested",
+            "change_accepted",
+            "change_refused",
+            "change_withdrawn",
+            "change_expired",
+        ),
+        (),
+    ),
     "closures": (
         (),
         (

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..models import (
     MessageStatus,
@@ -181,6 +181,19 @@ def to_managers(
     """
     managers = managers_of(venue_id)
     recipients = sa.or_(User.id.in_(managers), sa.and_(User.is_admin, ~managers.exists()))
+    return _to_accounts(session, key, payload, now, recipients, User.notify_new_requests)
+
+
+def _to_accounts(
+    session: Session,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    recipients: sa.ColumnElement[bool],
+    choice: sa.ColumnElement[bool],
+) -> int:
+    """One message to each active account of ``recipients`` that holds ``choice`` (a
+    preference), chosen by the INSERT itself: one statement, whoever receives it."""
     data: sa.ColumnElement[Any] = sa.literal(payload, sa.JSON)
     if session.get_bind().dialect.name == "postgresql":
         # PostgreSQL reads an untyped parameter as text; SQLite must not cast
@@ -195,7 +208,7 @@ def to_managers(
         sa.literal(0, sa.Integer),
         sa.literal(now, UTCDateTime),
         sa.literal(now, UTCDateTime),
-    ).where(recipients, User.active, User.notify_new_requests)
+    ).where(recipients, User.active, choice)
     # Columns left out take their defaults (include_defaults): no error, no subject yet.
     result = session.execute(sa.insert(OutboxMessage).from_select(columns, values))
     return result.rowcount or 0
@@ -226,3 +239,62 @@ def to_members(
         for (uid, _series), group in by_member_and_series(reservations).items()
     ]
     return add(session, rows)
+
+
+def _member_choosing_statement(dialect: str, choice: sa.ColumnElement[bool]) -> sa.Insert:
+    """INSERT … SELECT of one message to one member, if active and holding ``choice``:
+    built once per database and preference, its values bound at each call (a booking
+    confirmed at once records one, and pays for no statement building)."""
+    data: sa.ColumnElement[Any] = sa.bindparam("payload", type_=sa.JSON)
+    if dialect == "postgresql":
+        data = sa.cast(data, sa.JSON)  # see _to_accounts
+    table = OutboxMessage.__table__
+    columns = ("kind", "recipient_id", "payload", "status", "attempts", "due_at", "created_at")
+    values = sa.select(
+        sa.bindparam("kind", type_=sa.String),
+        User.id,
+        data,
+        sa.literal(MessageStatus.PENDING.value, sa.String),
+        sa.literal(0, sa.Integer),
+        sa.bindparam("now", type_=UTCDateTime),
+        sa.bindparam("now", type_=UTCDateTime),
+    ).where(User.id == sa.bindparam("user_id"), User.active, choice)
+    return sa.insert(table).from_select([table.c[name] for name in columns], values)
+
+
+_MEMBER_CHOOSING: dict[tuple[str, str], sa.Insert] = {}
+
+
+def to_members_choosing(
+    session: Session,
+    key: str,
+    reservations: Iterable[ReservationLike],
+    now: datetime,
+    choice: InstrumentedAttribute[bool],
+    **extra: Any,
+) -> int:
+    """As ``to_members``, to those members only whose account holds ``choice`` (the
+    e-mails a person may turn off), decided in the INSERT: one statement per message."""
+    groups = by_member_and_series(reservations)
+    if not groups:
+        return 0
+    dialect = session.get_bind().dialect.name
+    statement = _MEMBER_CHOOSING.get((dialect, choice.key))
+    if statement is None:
+        statement = _MEMBER_CHOOSING.setdefault(
+            (dialect, choice.key), _member_choosing_statement(dialect, choice)
+        )
+    connection = session.connection()
+    return sum(
+        connection.execute(
+            statement,
+            {
+                "kind": key,
+                "payload": {"reservations": [snapshot(r) for r in group], **extra},
+                "now": now,
+                "user_id": uid,
+            },
+        ).rowcount
+        or 0
+        for (uid, _series), group in groups.items()
+    )

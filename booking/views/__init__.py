@@ -43,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
         access,
         admin,
         auth,
+        changes,
         errors,
         feeds,
         invitations,
@@ -60,7 +61,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter
     access.init_app(app)
-    for module in (public, search, auth, profile, reservations, manage, admin, feeds):
+    for module in (public, search, auth, profile, reservations, changes, manage, admin, feeds):
         app.register_blueprint(module.bp)
     for module in (invitations, signups, waitlist, outbox, privacy, reports):
         app.register_blueprint(module.bp)

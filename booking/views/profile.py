@@ -28,6 +28,7 @@ def _notifications_form(formdata: bool = False) -> NotificationsForm:
         if formdata
         else NotificationsForm(
             formdata=None,
+            notify_confirmations=current_user.notify_confirmations,
             remind_day_before=current_user.remind_day_before,
             remind_training_expiry=current_user.remind_training_expiry,
             notify_new_requests=current_user.notify_new_requests,
@@ -130,6 +131,7 @@ def notifications() -> ResponseReturnValue:
         current_user.id,
         remind_day_before=bool(form.remind_day_before.data),
         remind_training_expiry=bool(form.remind_training_expiry.data),
+        notify_confirmations=bool(form.notify_confirmations.data),
         notify_new_requests=bool(form.notify_new_requests.data)
         if "notify_new_requests" in form
         else None,

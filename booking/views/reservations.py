@@ -15,7 +15,7 @@ from .. import clock
 from ..extensions import db
 from ..forms.reservations import BookingForm, CancelForm, SeriesForm
 from ..models import Membership, Reservation, Resource, Status, User
-from ..permissions import can_act_for_others, can_cancel, can_decide, can_view
+from ..permissions import can_act_for_others, can_cancel, can_change, can_decide, can_view
 from ..presentation.formatting import venue_day
 from ..presentation.messages import not_allowed_message, transition_message, violation_message
 from ..presentation.weeks import week_view
@@ -26,6 +26,7 @@ from ..services import (
     Occurrence,
     Recurrence,
     SeriesRequest,
+    SeriesResult,
     TransitionError,
     book,
     book_series,
@@ -242,18 +243,65 @@ def _flash_left_aside(skipped: list[Occurrence]) -> None:
         )
 
 
+def _carry(form: SeriesForm, values: dict, today: date) -> None:
+    """The day, times, seats and purpose chosen on the booking form (posted by its "several
+    dates" button, or in a link's query): the series starts from them. What cannot be read
+    is left as the form has it."""
+    day = values.get("day")
+    if day:
+        form.starts_on.data = week_start(day, today, days_back=0)
+    for name in ("start", "end"):
+        moment = _read_time(values.get(name))
+        if moment is not None:
+            getattr(form, name).data = moment
+    if "seats" in form and str(values.get("seats", "")).isdigit():
+        form.seats.data = int(values["seats"])
+    if values.get("purpose"):
+        form.purpose.data = str(values["purpose"])[:500]
+    member = str(values.get("member", ""))
+    choices = (form.member.choices or []) if "member" in form else []
+    if member.isdigit() and any(choice[0] == int(member) for choice in choices):
+        form.member.data = int(member)
+
+
+def _series_done(result: SeriesResult) -> None:
+    """What a series did, worded as it is: dates booked, or requests sent (waiting for a
+    manager), and each date left aside with its reason."""
+    booked, skipped = result.booked, result.skipped
+    if any(r.status == Status.PENDING for r in booked):
+        done = ngettext(
+            "%(num)d request sent. A venue manager will confirm it.",
+            "%(num)d requests sent. A venue manager will confirm them.",
+            len(booked),
+        )
+    else:
+        done = ngettext("%(num)d date booked.", "%(num)d dates booked.", len(booked))
+    if skipped:
+        left = ngettext("%(num)d date left aside.", "%(num)d dates left aside.", len(skipped))
+        done = f"{done} {left}"
+    flash(done, "success")
+    _flash_left_aside(skipped)
+
+
 @bp.route("/reservations/series/new", methods=["GET", "POST"])
 @access.member
 def new_series() -> str | Response | tuple[str, int]:
+    """Several dates at once. Checked first (the page then opens on the dates, with the
+    button that books them), booked in one go. The booking form's "several dates" button
+    posts its day and times here, so that nothing chosen is typed again."""
     resource = _bookable_resource()
-    form = SeriesForm()
+    carried = request.method == "POST" and request.form.get("action") == "series"
+    form = SeriesForm(formdata=None) if carried else SeriesForm()
     _configure(form, resource)
     general: list[str] = []
     preview = None
     status = 200
-    if request.method == "GET" and form.starts_on.data is None:
-        form.starts_on.data = today_at(resource.venue.zone) + timedelta(days=1)
-    if form.validate_on_submit():
+    today = today_at(resource.venue.zone)
+    if request.method == "GET" or carried:
+        if form.starts_on.data is None:
+            form.starts_on.data = today + timedelta(days=1)
+        _carry(form, (request.form if carried else request.args).to_dict(), today)
+    elif form.validate_on_submit():
         member_id, overrides = _member_and_overrides(form)
         weekdays = tuple(form.weekdays.data or ()) if form.frequency.data == "weekly" else ()
         spec = SeriesRequest(
@@ -277,20 +325,12 @@ def new_series() -> str | Response | tuple[str, int]:
         try:
             if request.form.get("action") == "book":
                 result = book_series(spec, clock.now())
-                flash(
-                    _(
-                        "%(booked)d dates booked, %(skipped)d left aside.",
-                        booked=len(result.booked),
-                        skipped=len(result.skipped),
-                    ),
-                    "success",
-                )
-                _flash_left_aside(result.skipped)
+                _series_done(result)
                 return redirect(url_for("reservations.mine"))
             preview = preview_series(spec, clock.now())
         except (BookingError, NotAllowedError) as error:
             general, status = _refusal(form, error, SERIES_FIELDS)
-    elif request.method == "POST":
+    else:
         status = 422
     return (
         render_template(
@@ -314,11 +354,14 @@ def _visible_reservation(reservation_id: int) -> Reservation:
 
 
 def _show(reservation: Reservation) -> str:
+    asked = reservation.pending_change
     return render_template(
         "reservations/show.html",
         reservation=reservation,
         can_cancel=can_cancel(current_user, reservation, clock.now()),
+        can_change=can_change(current_user, reservation, clock.now()),
         can_decide=can_decide(current_user, reservation),
+        can_decide_change=asked is not None and can_decide(current_user, asked),
         zone=reservation.resource.venue.zone,
         history=reservation_history(db.session, reservation.id),
     )
@@ -326,8 +369,12 @@ def _show(reservation: Reservation) -> str:
 
 @bp.route("/reservations/<int:reservation_id>")
 @access.member
-def show(reservation_id: int) -> str:
-    return _show(_visible_reservation(reservation_id))
+def show(reservation_id: int) -> str | Response:
+    reservation = _visible_reservation(reservation_id)
+    if reservation.replaces_id is not None:
+        # A pending change is shown on the page of the booking it would move.
+        return redirect(url_for("reservations.show", reservation_id=reservation.replaces_id))
+    return _show(reservation)
 
 
 def _cancel_step(reservation: Reservation, form: CancelForm, status: int = 200) -> tuple[str, int]:
@@ -387,11 +434,13 @@ def cancel_view(reservation_id: int) -> Response | tuple[str, int]:
 @access.member
 def mine() -> Response:
     """The member's bookings, with their calendar link at hand (not only on the profile)."""
+    now = clock.now()
     feed_links = member_links(current_user)
     db.session.commit()  # the link's digest, recorded when first shown
     page = render_template(
         "reservations/mine.html",
-        mine=my_reservations(current_user.id, clock.now()),
+        mine=my_reservations(current_user.id, now),
         feed_links=feed_links,
+        now=now,
     )
     return secret_page(page)

@@ -5,7 +5,7 @@ label, recipients, "is it still true?", subject and attachments) and its
 template in ``templates/emails/<key>.txt``.
 """
 
-from . import accounts, reservations, roles, waitlist
+from . import accounts, changes, reservations, roles, waitlist
 from .base import Composer, Envelope, MessageKind, Obsolete, kind, of, sender_address
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "MessageKind",
     "Obsolete",
     "accounts",
+    "changes",
     "kind",
     "of",
     "reservations",

@@ -97,6 +97,35 @@ class BookedForYou(AboutReservations):
 
 
 @kind
+class Booked(AboutReservations):
+    """To a member who booked for themself and was confirmed at once, with the booking for
+    their calendar (a series in one file); they may turn it off on their profile."""
+
+    key = "booked"
+    label = _l("Booking confirmed")
+
+    def record(
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        reservations: Iterable[outbox.ReservationLike] = (),
+        actor_id: int,
+        **_: Any,
+    ) -> int:
+        own = [
+            r
+            for r in reservations
+            if Status(outbox.get(r, "status")) == Status.CONFIRMED
+            and outbox.get(r, "user_id") == actor_id
+        ]
+        return outbox.to_members_choosing(session, self.key, own, now, User.notify_confirmations)
+
+    def subject(self, letter: emails.Letter) -> str:
+        return gettext("Booking confirmed: %(resource)s, %(when)s", **emails.about(letter))
+
+
+@kind
 class Accepted(AboutReservations):
     key = "accepted"
     label = _l("Request accepted")

@@ -30,6 +30,7 @@ def save_email_choices(
     remind_day_before: bool,
     remind_training_expiry: bool,
     notify_new_requests: bool | None,
+    notify_confirmations: bool,
 ) -> None:
     """The e-mails a person chose to receive (``None``: the choice is not theirs to make)."""
 
@@ -39,6 +40,7 @@ def save_email_choices(
             raise NotAllowedError("not_found")
         user.remind_day_before = remind_day_before
         user.remind_training_expiry = remind_training_expiry
+        user.notify_confirmations = notify_confirmations
         if notify_new_requests is not None:
             user.notify_new_requests = notify_new_requests
 

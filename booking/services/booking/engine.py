@@ -167,7 +167,8 @@ def insert(
     detail: str,
 ) -> list[dict]:
     """Insert reservations and their "created" audit rows, one statement each, and
-    tell whom it concerns (the managers of a request, a member booked for)."""
+    tell whom it concerns (the managers of a request, a member booked for, a member
+    whose own booking is confirmed at once)."""
     # Rows come back in any order: each is known by its uid.
     connection = session.connection()
     ids = dict(connection.execute(_INSERT_RESERVATIONS, rows).tuples().all())
@@ -182,6 +183,7 @@ def insert(
         now,
         "request_to_decide",
         "booked_for_you",
+        "booked",
         reservations=rows,
         venue_id=context.venue_id,
         actor_id=actor_id,

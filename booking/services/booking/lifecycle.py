@@ -8,9 +8,11 @@ that waits on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,11 +54,201 @@ def _lock(session: Session, reservation_id: int, actor_id: int) -> tuple[Reserva
     return reservation, actor
 
 
+def lock_booking(session: Session, reservation_id: int, actor_id: int) -> tuple[Reservation, User]:
+    """A reservation and the person acting, its resource locked first (the lock order)."""
+    return _lock(session, reservation_id, actor_id)
+
+
 def _expire_if_overdue(session: Session, reservation: Reservation, now: datetime) -> None:
     if reservation.status == Status.PENDING and reservation.starts_at <= now:
+        if reservation.is_change:
+            Settled().drop(session, [reservation], None, now, "change_expired").tell(session, now)
+            return
         _touch(reservation, Status.EXPIRED, now)
         record(session, "expired", reservation, None, now)
         outbox.tell(session, now, "expired", reservation_ids=[reservation.id])
+
+
+# --- pending changes: accepted, refused, withdrawn, expired ------------------------------
+
+
+class Slot(NamedTuple):
+    """A slot a booking (or a change) let go of, as the waiting list reads it."""
+
+    resource_id: int
+    user_id: int
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+
+
+def slot_of(row: Mapping[str, Any]) -> Slot:
+    return Slot(
+        row["resource_id"], row["user_id"], row["starts_at"], row["ends_at"], row["blocked_until"]
+    )
+
+
+# A booking's version as the audit log and messages keep it.
+_VERSION = ("starts_at", "ends_at", "blocked_until", "seats", "purpose")
+
+
+def _row(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "resource_id": reservation.resource_id,
+        "user_id": reservation.user_id,
+        **{name: getattr(reservation, name) for name in _VERSION},
+    }
+
+
+def _said(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "starts_at": reservation.starts_at.isoformat(),
+        "ends_at": reservation.ends_at.isoformat(),
+        "seats": reservation.seats,
+    }
+
+
+def _version(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "starts_at": row["starts_at"].isoformat(),
+        "ends_at": row["ends_at"].isoformat(),
+        "seats": row["seats"],
+        "purpose": row["purpose"],
+    }
+
+
+def change_detail(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    reason: str = "",
+    overrides: Iterable[str] = (),
+) -> str:
+    """The audit detail of a change: from what to what, and why (JSON, which
+    ``presentation.manage.detail_text`` words)."""
+    detail: dict[str, Any] = {"from": _version(before), "to": _version(after)}
+    if reason:
+        detail["reason"] = reason
+    if overrides:
+        detail["overrides"] = sorted(overrides)
+    return json.dumps(detail, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass
+class Settled:
+    """Pending changes settled in one transaction, and what their members are told, once:
+    bookings that took their new time, changes refused or expired (the bookings stay)."""
+
+    moved: list[Reservation] = field(default_factory=list)
+    was: dict[int, dict[str, Any]] = field(default_factory=dict)
+    refused: list[Reservation] = field(default_factory=list)
+    expired: list[Reservation] = field(default_factory=list)
+    asked: dict[int, dict[str, Any]] = field(default_factory=dict)
+    freed: list[dict[str, Any]] = field(default_factory=list)
+    actor_id: int | None = None
+    reason: str = ""
+
+    def accept(
+        self, session: Session, change: Reservation, actor: User, now: datetime
+    ) -> Reservation:
+        """The booking takes the version its change asked for: same reservation, same UID,
+        SEQUENCE + 1; the change's row goes."""
+        booking = change.replaces
+        assert booking is not None
+        before = _row(booking)
+        for name in _VERSION:
+            setattr(booking, name, getattr(change, name))
+        booking.sequence += 1
+        booking.updated_at = now
+        after = _row(booking)
+        session.delete(change)
+        record(session, "change_accepted", booking, actor.id, now, change_detail(before, after))
+        self.moved.append(booking)
+        self.was[booking.id] = {
+            "starts_at": before["starts_at"].isoformat(),
+            "ends_at": before["ends_at"].isoformat(),
+            "seats": before["seats"],
+        }
+        if (
+            after["starts_at"] > before["starts_at"]
+            or after["blocked_until"] < before["blocked_until"]
+            or after["seats"] < before["seats"]
+        ):
+            self.freed.append(before)
+        self.actor_id = actor.id
+        return booking
+
+    def drop(
+        self,
+        session: Session,
+        changes: Iterable[Reservation],
+        actor_id: int | None,
+        now: datetime,
+        action: str,
+        reason: str = "",
+        quietly: bool = False,
+    ) -> Settled:
+        """Changes that will not happen (refused, withdrawn, expired, or overtaken): their
+        rows go, their bookings stay as they are, and the log says so on each booking."""
+        for change in changes:
+            booking = change.replaces
+            assert booking is not None
+            if not quietly:
+                record(
+                    session,
+                    action,
+                    booking,
+                    actor_id,
+                    now,
+                    change_detail(_row(booking), _row(change), reason),
+                )
+            self.freed.append(_row(change))
+            if action == "change_refused" and not quietly:
+                self.refused.append(booking)
+                self.asked[booking.id] = _said(change)
+            elif action == "change_expired" and not quietly:
+                self.expired.append(booking)
+                self.asked[booking.id] = _said(change)
+            session.delete(change)
+        self.reason = reason or self.reason
+        return self
+
+    def tell(self, session: Session, now: datetime) -> None:
+        session.flush()
+        if self.moved:
+            outbox.tell(
+                session,
+                now,
+                "changed",
+                reservations=self.moved,
+                actor_id=self.actor_id,
+                accepted=True,
+                was=self.was,
+            )
+        if self.refused:
+            outbox.tell(
+                session,
+                now,
+                "change_refused",
+                reservations=self.refused,
+                reason=self.reason,
+                asked=self.asked,
+            )
+        if self.expired:
+            outbox.tell(session, now, "change_expired", reservations=self.expired, asked=self.asked)
+        if self.freed:
+            outbox.tell(session, now, "slot_freed", reservations=[slot_of(f) for f in self.freed])
+
+
+def _changes_of(session: Session, booking_ids: list[int]) -> list[Reservation]:
+    """The pending changes of these bookings (cancelled with them)."""
+    if not booking_ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Reservation).where(Reservation.replaces_id.in_(booking_ids)).with_for_update()
+        )
+    )
 
 
 def _decide(
@@ -76,10 +268,14 @@ def _decide(
         reservation, actor = _lock(session, reservation_id, actor_id)
         if not can_manage(actor, reservation.resource.venue_id):
             raise NotAllowedError("decide")
+        booking = reservation.replaces
         _expire_if_overdue(session, reservation, now)
-        if reservation.status != Status.PENDING:
-            return reservation, TransitionError(f"{move}_{reservation.status.value}")
+        if reservation in session.deleted or reservation.status != Status.PENDING:
+            status = "expired" if reservation in session.deleted else reservation.status.value
+            return booking or reservation, TransitionError(f"{move}_{status}")
         apply(session, reservation, actor)
+        if booking is not None:
+            return booking, None
         reservation.decided_by_id = actor.id
         reservation.decided_at = now
         return reservation, None
@@ -91,7 +287,15 @@ def _decide(
 
 
 def approve(reservation_id: int, actor_id: int, now: datetime) -> Reservation:
+    """Accept a request (or a booking's pending change: the booking then moves). Returns
+    the booking."""
+
     def confirm(session: Session, reservation: Reservation, actor: User) -> None:
+        if reservation.is_change:
+            settled = Settled()
+            settled.accept(session, reservation, actor, now)
+            settled.tell(session, now)
+            return
         _touch(reservation, Status.CONFIRMED, now)
         record(session, "approved", reservation, actor.id, now)
         outbox.tell(session, now, "accepted", reservations=[reservation])
@@ -105,6 +309,11 @@ def refuse(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Re
     def turn_down(session: Session, reservation: Reservation, actor: User) -> None:
         if not reason:
             raise TransitionError("reason_required")
+        if reservation.is_change:
+            Settled().drop(session, [reservation], actor.id, now, "change_refused", reason).tell(
+                session, now
+            )
+            return
         _touch(reservation, Status.REFUSED, now)
         reservation.decision_reason = reason
         record(session, "refused", reservation, actor.id, now, reason)
@@ -118,9 +327,13 @@ def refuse(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Re
 def _cancel_one(
     session: Session, reservation: Reservation, actor: User, reason: str, now: datetime
 ) -> bool:
-    """Cancel one reservation (the caller tells people); whether it was confirmed."""
+    """Cancel one reservation (the caller tells people); whether it was confirmed. A pending
+    change cancelled is withdrawn: its booking stays."""
     if not may_cancel(actor, reservation):
         raise NotAllowedError("cancel")
+    if reservation.is_change:
+        Settled().drop(session, [reservation], actor.id, now, "change_withdrawn").tell(session, now)
+        return False
     if reservation.status not in (Status.PENDING, Status.CONFIRMED):
         raise TransitionError(f"cancel_{reservation.status.value}")
     if reservation.ends_at <= now:
@@ -165,9 +378,14 @@ def tell_cancelled(
 def _cancel_all(
     session: Session, reservations: list[Reservation], actor: User, reason: str, now: datetime
 ) -> None:
-    """Cancel these reservations, then tell their member and whoever waits, once."""
+    """Cancel these reservations (and the changes they wait for), then tell their member and
+    whoever waits, once."""
     confirmed = [r.id for r in reservations if _cancel_one(session, r, actor, reason, now)]
-    tell_cancelled(session, reservations, actor.id, reason, now, confirmed)
+    bookings = [r for r in reservations if not r.is_change]
+    Settled().drop(
+        session, _changes_of(session, [r.id for r in bookings]), actor.id, now, "", quietly=True
+    ).tell(session, now)
+    tell_cancelled(session, bookings, actor.id, reason, now, confirmed)
 
 
 def cancel(reservation_id: int, actor_id: int, reason: str, now: datetime) -> Reservation:
@@ -200,6 +418,7 @@ def cancel_series_from(
                     Reservation.starts_at >= reservation.starts_at,
                     Reservation.holding(),
                     Reservation.ends_at > now,
+                    Reservation.replaces_id.is_(None),
                 )
                 .order_by(Reservation.starts_at)
                 .with_for_update()
@@ -261,10 +480,19 @@ def _decide_all(
             raise NotAllowedError("decide")
         done: list[Reservation] = []
         stale: list[Reservation] = []
+        settled = Settled()
         for reservation in reservations:
             _expire_if_overdue(session, reservation, now)
-            if reservation.status != Status.PENDING:
-                stale.append(reservation)
+            if reservation in session.deleted or reservation.status != Status.PENDING:
+                stale.append(reservation.replaces or reservation)
+                continue
+            if reservation.is_change:
+                booking = reservation.replaces
+                if approve:
+                    settled.accept(session, reservation, actor, now)
+                else:
+                    settled.drop(session, [reservation], actor.id, now, "change_refused", reason)
+                done.append(booking or reservation)
                 continue
             if approve:
                 _touch(reservation, Status.CONFIRMED, now)
@@ -276,13 +504,19 @@ def _decide_all(
             reservation.decided_by_id = actor.id
             reservation.decided_at = now
             done.append(reservation)
+        settled.tell(session, now)
+        requests = [r for r in done if r not in settled.moved and r not in settled.refused]
         if approve:
-            outbox.tell(session, now, "accepted", reservations=done)
+            outbox.tell(session, now, "accepted", reservations=requests)
         else:
-            outbox.tell(session, now, "refused", "slot_freed", reservations=done, reason=reason)
+            outbox.tell(session, now, "refused", "slot_freed", reservations=requests, reason=reason)
         return Decisions(done, stale)
 
     return run_write(work)
+
+
+def _dates_of(series_ids: Iterable[int]) -> sa.Select:
+    return sa.select(Reservation.id).where(Reservation.series_id.in_(list(series_ids)))
 
 
 def decide_many(
@@ -304,6 +538,10 @@ def decide_many(
             sa.or_(
                 Reservation.id.in_(ids),
                 sa.and_(Reservation.series_id.in_(series), Reservation.status == Status.PENDING),
+                sa.and_(
+                    Reservation.replaces_id.in_(_dates_of(series)),
+                    Reservation.status == Status.PENDING,
+                ),
             )
         ),
         actor_id,
@@ -316,10 +554,15 @@ def decide_many(
 def decide_series(
     series_id: int, actor_id: int, now: datetime, *, approve: bool, reason: str = ""
 ) -> Decisions:
-    """Accept or refuse every date of a series still waiting, as a whole."""
+    """Accept or refuse every date of a series still waiting, as a whole (the changes its
+    dates wait for included)."""
     return _decide_all(
         sa.select(Reservation).where(
-            Reservation.series_id == series_id, Reservation.status == Status.PENDING
+            sa.or_(
+                Reservation.series_id == series_id,
+                Reservation.replaces_id.in_(_dates_of([series_id])),
+            ),
+            Reservation.status == Status.PENDING,
         ),
         actor_id,
         now,
@@ -341,8 +584,26 @@ def cancel_held(
     will read (``decision_reason``), who cancelled and when."""
     cancelled = []
     confirmed = []
-    for reservation in reservations:
-        if reservation.status not in HOLDING_STATUSES or reservation.ends_at <= now:
+    holding = [r for r in reservations if r.status in HOLDING_STATUSES and r.ends_at > now]
+    bookings = {r.id for r in holding if not r.is_change}
+    # A change whose booking is cancelled too goes with it; one whose booking stays is
+    # refused, with the same reason.
+    changes = [r for r in holding if r.is_change]
+    settled = Settled()
+    settled.drop(
+        session,
+        [c for c in changes if c.replaces_id not in bookings],
+        actor_id,
+        now,
+        "change_refused",
+        reason,
+    )
+    going = {c.id: c for c in changes if c.replaces_id in bookings}
+    going.update((c.id, c) for c in _changes_of(session, sorted(bookings)))
+    settled.drop(session, list(going.values()), actor_id, now, "", quietly=True)
+    settled.tell(session, now)
+    for reservation in holding:
+        if reservation.is_change:
             continue
         if reservation.status == Status.CONFIRMED:
             confirmed.append(reservation.id)
@@ -380,18 +641,24 @@ def expire_rows(session: Session, now: datetime, ids: list[int] | None = None) -
     expired = session.execute(
         statement.values(
             status=Status.EXPIRED, sequence=Reservation.sequence + 1, updated_at=now
-        ).returning(Reservation.id, Reservation.series_id),
+        ).returning(Reservation.id, Reservation.series_id, Reservation.replaces_id),
         # Nothing loaded in this transaction needs refreshing: writers read
         # what they change after taking their locks.
         execution_options={"synchronize_session": False},
     ).all()
+    changes = [rid for rid, _, replaces in expired if replaces is not None]
+    expired = [(rid, sid) for rid, sid, replaces in expired if replaces is None]
+    if changes:
+        # A change that expires undecided leaves its booking as it was.
+        lapsed = session.scalars(sa.select(Reservation).where(Reservation.id.in_(changes)))
+        Settled().drop(session, list(lapsed), None, now, "change_expired").tell(session, now)
     if expired:
         session.execute(
             sa.insert(AuditEvent),
             [audit_row("expired", rid, sid, None, now) for rid, sid in expired],
         )
         outbox.tell(session, now, "expired", reservation_ids=[rid for rid, _ in expired])
-    return len(expired)
+    return len(expired) + len(changes)
 
 
 def expire_pending(now: datetime) -> int:

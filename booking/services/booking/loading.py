@@ -17,6 +17,12 @@ Bookings of one resource queue on its row for what must be counted under it (the
 seats held, the quota), not for reading its rules; bookings of different resources
 never wait for each other.
 
+A booking being changed (``load_booking``) is found from its id: its resource is
+locked through it first (the booking and the change it may wait for must be read as
+the last writer left them), then its calendar and the people come, the booking with
+the change it may already wait for on the rows of the people query: as many
+statements as a booking.
+
 Statements are built once, at import: building them is most of what a
 booking costs in Python. Each runs on the session's connection, past the ORM.
 """
@@ -27,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -195,6 +201,27 @@ _LOCK_RESOURCE = (
 )
 
 
+# The resource, its venue and its training (what a change reads of it, locked).
+_RESOURCE = (
+    sa.select(
+        Resource.venue_id,
+        Resource.is_active,
+        *RULE_COLUMNS,
+        Resource.requires_approval,
+        Resource.qualification_id,
+        Qualification.name,
+        Venue.name,
+        Venue.timezone,
+    )
+    .join(Venue, Venue.id == Resource.venue_id)
+    .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+    .where(Resource.id == sa.bindparam("resource_id"))
+)
+# A change locks the resource first, as a booking locks it last (_LOCK): both queue on
+# its row. SQLite leaves FOR UPDATE out: BEGIN IMMEDIATE already serialises writers.
+_RESOURCE_LOCKED = _RESOURCE.with_for_update(of=Resource)
+
+
 def _calendar_statement(
     resource_match: Callable[[sa.ColumnElement], sa.ColumnElement[bool]],
     venue_match: Callable[[sa.ColumnElement], sa.ColumnElement[bool]],
@@ -267,6 +294,38 @@ class Calendars:
         return tuple(sorted(found, key=lambda c: c.starts_at))
 
 
+def people_statement(with_training: bool, by_member: bool = True) -> sa.Select:
+    """The member and whoever books for them, with their role at the venue and their
+    training for the resource (when it needs one)."""
+    grant_on = QualificationGrant.user_id == User.id
+    if with_training:
+        grant_on = sa.and_(
+            grant_on, QualificationGrant.qualification_id == sa.bindparam("qualification_id")
+        )
+    else:
+        grant_on = sa.and_(grant_on, sa.false())
+    statement = (
+        sa.select(
+            User.id,
+            User.active,
+            User.is_admin,
+            Membership.role,
+            QualificationGrant.id,
+            QualificationGrant.expires_on,
+        )
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.user_id == User.id, Membership.venue_id == sa.bindparam("venue_id")),
+        )
+        .outerjoin(QualificationGrant, grant_on)
+    )
+    if by_member:
+        statement = statement.where(
+            sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id"))
+        )
+    return statement
+
+
 _CALENDAR = _calendar_statement(
     lambda column: column == sa.bindparam("resource_id"),
     lambda column: column == sa.bindparam("venue_id"),
@@ -275,6 +334,7 @@ CALENDAR_MANY = _calendar_statement(
     lambda column: column.in_(sa.bindparam("resource_ids", expanding=True)),
     lambda column: column.in_(sa.bindparam("venue_ids", expanding=True)),
 )
+PEOPLE = {True: people_statement(True), False: people_statement(False)}
 _HOLDS = (
     sa.select(
         Reservation.id,
@@ -339,13 +399,190 @@ def load(
         actor=actor,
         overrides=frozenset(overrides),
     )
-    if actor.id != member.id and not context.by_manager:
+    return _permitted(context)
+
+
+def _permitted(context: Context) -> Context:
+    """The context, once its actor may book for its member with the overrides asked."""
+    if context.actor.id != context.member.id and not context.by_manager:
         raise NotAllowedError("book_for_others")
     if context.overrides and not context.by_manager:
         raise NotAllowedError("override")
     if context.overrides - SOFT_RULES:
         raise NotAllowedError("override")
     return context
+
+
+def context_of(
+    session: Session,
+    resource_id: int,
+    row: tuple,
+    actor_id: int,
+    overrides: frozenset[str],
+    days: Callable[[ZoneInfo], tuple[date, date]],
+    people_statements: dict[bool, sa.Select],
+    people_params: dict,
+    member_of: Callable[[list[sa.Row]], int | None],
+) -> tuple[Context, list[sa.Row]]:
+    """The calendar and the people of a resource whose row ``row`` was read (locked), and
+    the rows of the people query (whose statement may bring more than people)."""
+    connection = session.connection()
+    venue_id, resource_active, *values = row[: 2 + len(RULE_COLUMNS)]
+    requires_approval, qualification_id, qualification_name, venue_name, timezone = row[
+        2 + len(RULE_COLUMNS) :
+    ]
+    zone = ZoneInfo(timezone)
+    first_day, last_day = days(zone)
+    first, _ = local_day_bounds(first_day, zone)
+    _, last = local_day_bounds(last_day, zone)
+
+    calendars = Calendars(
+        connection.execute(
+            _CALENDAR,
+            {"resource_id": resource_id, "venue_id": venue_id, "first": first, "last": last},
+        )
+    )
+
+    rows = list(
+        connection.execute(
+            people_statements[qualification_id is not None],
+            {
+                **people_params,
+                "actor_id": actor_id,
+                "venue_id": venue_id,
+                "qualification_id": qualification_id,
+            },
+        )
+    )
+    people: dict[int, Person] = {}
+    for uid, active, is_admin, role, grant_id, expires_on, *_ in rows:
+        people[uid] = Person(
+            uid,
+            active,
+            is_admin,
+            (Seat(venue_id, Role(role)),) if role is not None else (),
+            Grant(expires_on) if grant_id is not None else None,
+        )
+    member_id = member_of(rows)
+    member, actor = people.get(member_id) if member_id else None, people.get(actor_id)
+    if member is None or actor is None:
+        raise NotAllowedError("not_found")
+
+    rules = rules_of(
+        zone,
+        values,
+        qualification_id is not None,
+        calendars.periods(resource_id, venue_id),
+        calendars.closed(resource_id, venue_id),
+    )
+    context = Context(
+        resource_id=resource_id,
+        venue_id=venue_id,
+        venue_name=venue_name,
+        resource_active=resource_active,
+        exclusive=rules.capacity == 1,
+        requires_approval=requires_approval,
+        qualification_name=qualification_name or "",
+        rules=rules,
+        member=member,
+        actor=actor,
+        overrides=frozenset(overrides),
+    )
+    return _permitted(context), rows
+
+
+# --- a booking being changed ------------------------------------------------------------
+
+# Every column of a reservation, in the mapper's order: a booking being changed is read
+# as a plain row (and written back past the ORM, like a new one).
+BOOKING_COLUMNS = tuple(attr.key for attr in sa.inspect(Reservation).column_attrs)
+BOOKED = aliased(Reservation, name="booking")
+WAITING_CHANGE = aliased(Reservation, name="pending_change")
+
+# The resource of a reservation (which never changes resource), locked as a booking locks it.
+RESOURCE_OF_BOOKING = (
+    sa.select(Resource.id, *_RESOURCE.selected_columns)
+    .join(Venue, Venue.id == Resource.venue_id)
+    .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+    .where(
+        Resource.id
+        == sa.select(Reservation.resource_id)
+        .where(Reservation.id == sa.bindparam("reservation_id"))
+        .scalar_subquery()
+    )
+)
+RESOURCE_OF_BOOKING_LOCKED = RESOURCE_OF_BOOKING.with_for_update(of=Resource)
+
+
+def _with_booking(statement: sa.Select) -> sa.Select:
+    """The people statement, with the booking and the change it waits for on every row:
+    read after the resource's lock, they are as the last writer left them."""
+    return (
+        statement.add_columns(
+            *(getattr(BOOKED, key).label(f"booking_{key}") for key in BOOKING_COLUMNS),
+            *(getattr(WAITING_CHANGE, key).label(f"pending_{key}") for key in BOOKING_COLUMNS),
+        )
+        .join(BOOKED, BOOKED.id == sa.bindparam("reservation_id"))
+        .outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id)
+        .where(sa.or_(User.id == BOOKED.user_id, User.id == sa.bindparam("actor_id")))
+    )
+
+
+PEOPLE_WITH_BOOKING = {
+    True: _with_booking(people_statement(True, by_member=False)),
+    False: _with_booking(people_statement(False, by_member=False)),
+}
+# Where the booking's member is on a row of that statement.
+BOOKING_USER = 6 + BOOKING_COLUMNS.index("user_id")
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booking being changed, and the change it already waits for (if any), as rows."""
+
+    row: dict[str, Any]
+    pending: dict[str, Any] | None
+
+
+def load_booking(
+    session: Session,
+    reservation_id: int,
+    actor_id: int,
+    overrides: frozenset[str],
+    *,
+    lock: bool,
+    days: Callable[[ZoneInfo], tuple[date, date]],
+) -> tuple[Context, Booking]:
+    """What changing a booking needs, in as many queries as booking: the resource locked,
+    its calendar, then the people with the booking (and its pending change) on their rows."""
+    connection = session.connection()
+    found = connection.execute(
+        RESOURCE_OF_BOOKING_LOCKED if lock else RESOURCE_OF_BOOKING,
+        {"reservation_id": reservation_id},
+    ).one_or_none()
+    if found is None:
+        raise NotAllowedError("not_found")
+    resource_id, *row = found
+    context, rows = context_of(
+        session,
+        resource_id,
+        tuple(row),
+        actor_id,
+        overrides,
+        days,
+        PEOPLE_WITH_BOOKING,
+        {"reservation_id": reservation_id},
+        lambda rows: rows[0][BOOKING_USER] if rows else None,
+    )
+    width = len(BOOKING_COLUMNS)
+    booking = dict(zip(BOOKING_COLUMNS, rows[0][6 : 6 + width], strict=True))
+    pending_values = rows[0][6 + width :]
+    pending = (
+        dict(zip(BOOKING_COLUMNS, pending_values, strict=True))
+        if pending_values[0] is not None
+        else None
+    )
+    return context, Booking(booking, pending)
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,14 @@ class MyReservations:
 
 
 def _mine(user_id: int) -> sa.Select:
+    """The member's bookings (a change waiting for a manager is shown with its booking)."""
     return (
         sa.select(Reservation)
-        .where(Reservation.user_id == user_id)
+        .where(Reservation.user_id == user_id, Reservation.replaces_id.is_(None))
         .options(
             selectinload(Reservation.resource).selectinload(Resource.venue),
             selectinload(Reservation.series),
+            selectinload(Reservation.pending_change),
         )
     )
 

@@ -1,9 +1,11 @@
 """The requests waiting for a manager, with what a decision needs on one card.
 
 Oldest request first. A series waiting as a whole is one card with its
-dates. Each card knows the other reservations on the same slot, the member's
-recent history at the venue (bookings, cancellations, refusals) and whether
-they hold the training the resource requires. Five queries, whatever the
+dates. A change asked of a confirmed booking is a request too (a pending row that
+replaces the booking): its card shows the booking's time and the one asked; the changes
+of a series' dates join that series' card. Each card knows the other reservations
+on the same slot, the member's recent history at the venue (bookings, cancellations,
+refusals) and whether they hold the training the resource requires. Five queries, whatever the
 number of requests.
 """
 
@@ -77,6 +79,11 @@ class Card:
         return sum(len(self.others.get(r.id, [])) for r in self.reservations)
 
     @property
+    def is_change(self) -> bool:
+        """Whether every request of the card is a change of a confirmed booking."""
+        return all(r.replaces_id is not None for r in self.reservations)
+
+    @property
     def key(self) -> str:
         return f"series-{self.series.id}" if self.series else f"request-{self.first.id}"
 
@@ -107,6 +114,7 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
                 joinedload(Reservation.resource).joinedload(Resource.qualification),
                 joinedload(Reservation.user),
                 joinedload(Reservation.series),
+                joinedload(Reservation.replaces).joinedload(Reservation.series),
             )
             .order_by(Reservation.created_at, Reservation.id)
             .limit(MAX_CARDS)
@@ -128,6 +136,8 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
             sa.and_(
                 other.resource_id == mine.resource_id,
                 other.id != mine.id,
+                # A change and the booking it replaces are one booking.
+                sa.or_(mine.replaces_id.is_(None), other.id != mine.replaces_id),
                 other.status.in_((Status.PENDING, Status.CONFIRMED)),
                 other.starts_at >= earliest,
                 *meets(other.starts_at, other.blocked_until, mine.starts_at, mine.blocked_until),
@@ -176,9 +186,8 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
 
     grouped: dict[object, list[Reservation]] = {}
     for reservation in pending:
-        key = (
-            ("series", reservation.series_id) if reservation.series_id else ("one", reservation.id)
-        )
+        series_id = _series_of(reservation)
+        key = ("series", series_id) if series_id else ("one", reservation.id)
         grouped.setdefault(key, []).append(reservation)
 
     result = []
@@ -197,7 +206,7 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
         result.append(
             Card(
                 reservations=group,
-                series=first.series,
+                series=first.series or (first.replaces.series if first.replaces else None),
                 requested_at=min(res.created_at for res in group),
                 history=History(
                     confirmed=by_status.get(Status.CONFIRMED, 0),
@@ -211,6 +220,13 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
         )
     result.sort(key=lambda card: (card.requested_at, card.first.id))
     return result
+
+
+def _series_of(reservation: Reservation) -> int | None:
+    """The series a request belongs to: its own, or that of the booking it would change."""
+    if reservation.replaces is not None:
+        return reservation.replaces.series_id
+    return reservation.series_id
 
 
 def managed_venues(session: Session, user: User) -> list[Venue]:
