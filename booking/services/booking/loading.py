@@ -17,11 +17,11 @@ Bookings of one resource queue on its row for what must be counted under it (the
 seats held, the quota), not for reading its rules; bookings of different resources
 never wait for each other.
 
-A booking being changed (``load_booking``) is found from its id: its resource is
-locked through it first (the booking and the change it may wait for must be read as
-the last writer left them), then its calendar and the people come, the booking with
-the change it may already wait for on the rows of the people query: as many
-statements as a booking.
+A booking being changed (``load_booking``) is read the same way, found from its id:
+the booking and the change it may already wait for come on the rows of query 1, and
+every change to a booking moves the resource's stamp, so they too are read again under
+the lock if another writer touched them meanwhile: as many statements as a booking.
+A series' later dates (``changes``) lock the resource first and read after it.
 
 Statements are built once, at import: building them is most of what a
 booking costs in Python. Each runs on the session's connection, past the ORM.
@@ -144,10 +144,20 @@ ANY_ZONE = timedelta(hours=14)
 
 _STAMP = aliased(FeedStamp)
 _ON_STAMP = sa.and_(_STAMP.kind == stamps.RESOURCE, _STAMP.subject_id == Resource.id)
-# The resource, its venue, its training and its stamp, with the member and whoever books
-# for them (each a row), their role at the venue and their training for the resource.
-_HEAD = (
-    sa.select(
+# Every column of a reservation, in the mapper's order: a booking being changed is read
+# as a plain row (and written back past the ORM, like a new one).
+BOOKING_COLUMNS = tuple(attr.key for attr in sa.inspect(Reservation).column_attrs)
+BOOKED = aliased(Reservation, name="booking")
+WAITING_CHANGE = aliased(Reservation, name="pending_change")
+
+
+def _head_statement(of_booking: bool) -> sa.Select:
+    """The resource, its venue, its training and its stamp, with the member and whoever
+    books for them (each a row), their role at the venue and their training for the
+    resource. Of a booking being changed: found from its id, the booking and the change it
+    may already wait for on every row."""
+    columns: list[Any] = [
+        Resource.id,
         Resource.venue_id,
         Resource.is_active,
         *RULE_COLUMNS,
@@ -163,24 +173,48 @@ _HEAD = (
         Membership.role,
         QualificationGrant.id,
         QualificationGrant.expires_on,
+    ]
+    if of_booking:
+        columns += [getattr(BOOKED, key).label(f"booking_{key}") for key in BOOKING_COLUMNS]
+        columns += [getattr(WAITING_CHANGE, key).label(f"pending_{key}") for key in BOOKING_COLUMNS]
+        member = BOOKED.user_id
+        statement = (
+            sa.select(*columns)
+            .select_from(BOOKED)
+            .join(Resource, Resource.id == BOOKED.resource_id)
+        )
+    else:
+        member = sa.bindparam("member_id")
+        statement = sa.select(*columns).select_from(Resource)
+    statement = (
+        statement.join(Venue, Venue.id == Resource.venue_id)
+        .join(User, sa.or_(User.id == member, User.id == sa.bindparam("actor_id")))
+        .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
+        .outerjoin(_STAMP, _ON_STAMP)
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.user_id == User.id, Membership.venue_id == Resource.venue_id),
+        )
+        .outerjoin(
+            QualificationGrant,
+            sa.and_(
+                QualificationGrant.user_id == User.id,
+                QualificationGrant.qualification_id == Resource.qualification_id,
+            ),
+        )
     )
-    .select_from(Resource)
-    .join(Venue, Venue.id == Resource.venue_id)
-    .join(User, sa.or_(User.id == sa.bindparam("member_id"), User.id == sa.bindparam("actor_id")))
-    .outerjoin(Qualification, Qualification.id == Resource.qualification_id)
-    .outerjoin(_STAMP, _ON_STAMP)
-    .outerjoin(
-        Membership, sa.and_(Membership.user_id == User.id, Membership.venue_id == Resource.venue_id)
-    )
-    .outerjoin(
-        QualificationGrant,
-        sa.and_(
-            QualificationGrant.user_id == User.id,
-            QualificationGrant.qualification_id == Resource.qualification_id,
-        ),
-    )
-    .where(Resource.id == sa.bindparam("resource_id"))
-)
+    if of_booking:
+        return statement.outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id).where(
+            BOOKED.id == sa.bindparam("reservation_id")
+        )
+    return statement.where(Resource.id == sa.bindparam("resource_id"))
+
+
+_HEAD = _head_statement(of_booking=False)
+_HEAD_OF_BOOKING = _head_statement(of_booking=True)
+# Where each part of a head row begins: the resource's columns, a person's, a booking's.
+_PERSON_AT = 9 + len(RULE_COLUMNS)
+_BOOKING_AT = _PERSON_AT + 6
 # PostgreSQL: bookings of one resource queue on its row, so the count of seats in use
 # sees every booking committed before ours. Its stamp's row is locked with it: a lock
 # returns the row as the transaction it waited for left it (a plain read in the same
@@ -374,20 +408,18 @@ def load(
     and what was read before is read again only if the resource changed meanwhile.
     """
     connection = session.connection()
-    read = _read(connection, resource_id, member_id, actor_id, days)
-    if lock and connection.dialect.name != "sqlite":
-        params = {"resource_id": resource_id}
-        locked = connection.execute(_LOCK, params).one_or_none()
-        if locked is None and connection.execute(_LOCK_RESOURCE, params).first() is None:
-            raise NotAllowedError("not_found")
-        if locked is None or locked[0] != read.version:
-            # Its rules, hours, closures or bookings changed since: read under the lock.
-            read = _read(connection, resource_id, member_id, actor_id, days)
+    params = {"resource_id": resource_id, "member_id": member_id, "actor_id": actor_id}
+    read, _ = _read_locked(connection, _HEAD, params, days, lock)
+    return _context(read, member_id, actor_id, overrides)
+
+
+def _context(read: _Read, member_id: int, actor_id: int, overrides: frozenset[str]) -> Context:
+    """Who books what, once the actor may book for the member with the overrides asked."""
     member, actor = read.people.get(member_id), read.people.get(actor_id)
     if member is None or actor is None:
         raise NotAllowedError("not_found")
     context = Context(
-        resource_id=resource_id,
+        resource_id=read.resource_id,
         venue_id=read.venue_id,
         venue_name=read.venue_name,
         resource_active=read.active,
@@ -493,13 +525,8 @@ def context_of(
 
 # --- a booking being changed ------------------------------------------------------------
 
-# Every column of a reservation, in the mapper's order: a booking being changed is read
-# as a plain row (and written back past the ORM, like a new one).
-BOOKING_COLUMNS = tuple(attr.key for attr in sa.inspect(Reservation).column_attrs)
-BOOKED = aliased(Reservation, name="booking")
-WAITING_CHANGE = aliased(Reservation, name="pending_change")
-
-# The resource of a reservation (which never changes resource), locked as a booking locks it.
+# The resource of a reservation (which never changes resource), locked first: a series'
+# later dates are read after it.
 RESOURCE_OF_BOOKING = (
     sa.select(Resource.id, *_RESOURCE.selected_columns)
     .join(Venue, Venue.id == Resource.venue_id)
@@ -512,28 +539,6 @@ RESOURCE_OF_BOOKING = (
     )
 )
 RESOURCE_OF_BOOKING_LOCKED = RESOURCE_OF_BOOKING.with_for_update(of=Resource)
-
-
-def _with_booking(statement: sa.Select) -> sa.Select:
-    """The people statement, with the booking and the change it waits for on every row:
-    read after the resource's lock, they are as the last writer left them."""
-    return (
-        statement.add_columns(
-            *(getattr(BOOKED, key).label(f"booking_{key}") for key in BOOKING_COLUMNS),
-            *(getattr(WAITING_CHANGE, key).label(f"pending_{key}") for key in BOOKING_COLUMNS),
-        )
-        .join(BOOKED, BOOKED.id == sa.bindparam("reservation_id"))
-        .outerjoin(WAITING_CHANGE, WAITING_CHANGE.replaces_id == BOOKED.id)
-        .where(sa.or_(User.id == BOOKED.user_id, User.id == sa.bindparam("actor_id")))
-    )
-
-
-PEOPLE_WITH_BOOKING = {
-    True: _with_booking(people_statement(True, by_member=False)),
-    False: _with_booking(people_statement(False, by_member=False)),
-}
-# Where the booking's member is on a row of that statement.
-BOOKING_USER = 6 + BOOKING_COLUMNS.index("user_id")
 
 
 @dataclass(frozen=True)
@@ -553,36 +558,22 @@ def load_booking(
     lock: bool,
     days: Callable[[ZoneInfo], tuple[date, date]],
 ) -> tuple[Context, Booking]:
-    """What changing a booking needs, in as many queries as booking: the resource locked,
-    its calendar, then the people with the booking (and its pending change) on their rows."""
+    """What changing a booking needs, in as many queries as a booking: the resource, the
+    people, the booking and the change it may wait for in one, its calendar in another,
+    then the lock (and the same again under it only if the resource's stamp moved: every
+    change to a booking of the resource moves it)."""
     connection = session.connection()
-    found = connection.execute(
-        RESOURCE_OF_BOOKING_LOCKED if lock else RESOURCE_OF_BOOKING,
-        {"reservation_id": reservation_id},
-    ).one_or_none()
-    if found is None:
-        raise NotAllowedError("not_found")
-    resource_id, *row = found
-    context, rows = context_of(
-        session,
-        resource_id,
-        tuple(row),
-        actor_id,
-        overrides,
-        days,
-        PEOPLE_WITH_BOOKING,
-        {"reservation_id": reservation_id},
-        lambda rows: rows[0][BOOKING_USER] if rows else None,
-    )
+    params = {"reservation_id": reservation_id, "actor_id": actor_id}
+    read, head = _read_locked(connection, _HEAD_OF_BOOKING, params, days, lock)
     width = len(BOOKING_COLUMNS)
-    booking = dict(zip(BOOKING_COLUMNS, rows[0][6 : 6 + width], strict=True))
-    pending_values = rows[0][6 + width :]
+    booking = dict(zip(BOOKING_COLUMNS, head[_BOOKING_AT : _BOOKING_AT + width], strict=True))
+    pending_values = head[_BOOKING_AT + width :]
     pending = (
         dict(zip(BOOKING_COLUMNS, pending_values, strict=True))
         if pending_values[0] is not None
         else None
     )
-    return context, Booking(booking, pending)
+    return _context(read, booking["user_id"], actor_id, overrides), Booking(booking, pending)
 
 
 @dataclass(frozen=True)
@@ -590,6 +581,7 @@ class _Read:
     """A resource and two people as a booking reads them: the venue, the rules with the
     hours and closures of the days asked, the people, and the resource's stamp then."""
 
+    resource_id: int
     venue_id: int
     venue_name: str
     active: bool
@@ -600,27 +592,47 @@ class _Read:
     version: int | None
 
 
+def _read_locked(
+    connection: sa.Connection,
+    statement: sa.Select,
+    params: dict[str, Any],
+    days: Callable[[ZoneInfo], tuple[date, date]],
+    lock: bool,
+) -> tuple[_Read, sa.Row]:
+    """What ``statement`` reads of a resource and its people, then (with ``lock``, on
+    PostgreSQL) the resource's row locked with its stamp's, and everything read again
+    under the lock only if the stamp moved meanwhile."""
+    read, head = _read(connection, statement, params, days)
+    if lock and connection.dialect.name != "sqlite":
+        at = {"resource_id": read.resource_id}
+        locked = connection.execute(_LOCK, at).one_or_none()
+        if locked is None and connection.execute(_LOCK_RESOURCE, at).first() is None:
+            raise NotAllowedError("not_found")
+        if locked is None or locked[0] != read.version:
+            # Its rules, hours, closures or bookings changed since: read under the lock.
+            read, head = _read(connection, statement, params, days)
+    return read, head
+
+
 def _read(
     connection: sa.Connection,
-    resource_id: int,
-    member_id: int,
-    actor_id: int,
+    statement: sa.Select,
+    params: dict[str, Any],
     days: Callable[[ZoneInfo], tuple[date, date]],
-) -> _Read:
-    """The resource and the people in one query, then its hours and closures in another."""
-    rows = connection.execute(
-        _HEAD, {"resource_id": resource_id, "member_id": member_id, "actor_id": actor_id}
-    ).all()
+) -> tuple[_Read, sa.Row]:
+    """The resource and the people in one query, then its hours and closures in another;
+    with the first row of the first (what else it brings)."""
+    rows = connection.execute(statement, params).all()
     if not rows:
         raise NotAllowedError("not_found")
     head = rows[0]
-    venue_id, resource_active, *values = head[: 2 + len(RULE_COLUMNS)]
+    resource_id, venue_id, resource_active, *values = head[: 3 + len(RULE_COLUMNS)]
     requires_approval, qualification_id, qualification_name, venue_name, timezone, version = head[
-        2 + len(RULE_COLUMNS) : 8 + len(RULE_COLUMNS)
+        3 + len(RULE_COLUMNS) : _PERSON_AT
     ]
     people = {}
     for uid, active, is_admin, role, grant_id, expires_on in (
-        row[8 + len(RULE_COLUMNS) :] for row in rows
+        row[_PERSON_AT : _PERSON_AT + 6] for row in rows
     ):
         people[uid] = Person(
             uid,
@@ -646,7 +658,8 @@ def _read(
         calendars.periods(resource_id, venue_id),
         calendars.closed(resource_id, venue_id),
     )
-    return _Read(
+    read = _Read(
+        resource_id,
         venue_id,
         venue_name,
         resource_active,
@@ -656,6 +669,7 @@ def _read(
         people,
         version,
     )
+    return read, head
 
 
 class Held(NamedTuple):
