@@ -108,7 +108,7 @@ def test_samir_finds_a_coworking_seat_for_tomorrow_afternoon_and_books_it(browse
     assert page.input_value("#day") == "2026-03-03"
     assert page.input_value("#start") == "12:00" and page.input_value("#end") == "13:00"
     assert axe_violations(page) == []
-    taps.tap(page.locator("#your-slot button[type=submit]"))
+    taps.tap(page.locator("#your-slot").get_by_role("button", name="Réserver", exact=True))
     expect(page).to_have_url(re.compile(r".*/reservations/\d+(#.*)?$"))
     assert "C’est réservé" in page.locator("[role=status]").first.inner_text()
     assert "Confirmée" in page.locator("main").inner_text()
@@ -221,7 +221,7 @@ def test_without_javascript_every_step_works(browser, base_url):
     page.locator("button.plan-pick").first.click()
     expect(page.locator("#day")).to_have_value("2026-03-10")  # the week after Tuesday 3 March
     assert page.input_value("#purpose") == "Dossier de subvention"
-    page.locator("#your-slot button[type=submit]").click()
+    page.locator("#your-slot").get_by_role("button", name="Réserver", exact=True).click()
     expect(page).to_have_url(re.compile(r".*/reservations/\d+(#.*)?$"))
     assert "Confirmée" in page.locator("main").inner_text()
     context.close()

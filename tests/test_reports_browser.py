@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
 from odfdo import Document
+from playwright import sync_api
 
 from .support.browser import DESKTOP, PHONE, chromium  # noqa: F401  (the browser fixture)
 from .test_manage_browser import clean, demo, local_today, open_as  # noqa: F401
@@ -81,9 +83,9 @@ def test_the_moulins_manager_prints_and_downloads_last_quarter(browser, demo, tm
 
     # Printed: the report alone, its title first, on A4 pages.
     page.emulate_media(media="print")
-    assert not page.locator(".site-header").is_visible()
-    assert not page.locator("form.report-form").is_visible()
-    assert page.locator("h1").is_visible()
+    sync_api.expect(page.locator(".site-header")).to_be_hidden()
+    sync_api.expect(page.locator("form.report-form")).to_be_hidden()
+    sync_api.expect(page.locator("h1")).to_be_visible()
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") >= 1
     page.emulate_media(media="screen")
@@ -126,7 +128,12 @@ def test_the_administrator_produces_novembers_statements(browser, demo, tmp_path
     page.select_option("#month", f"{local_today().year}-11")
     page.get_by_role("button", name="Afficher les relevés").click()
     assert "Tout le réseau" in page.locator("h1").inner_text()
-    venues = page.locator("section.statement-venue h2").all_inner_texts()
+    # The network: each venue's totals, a line each, its name leading to its statements.
+    venues = (
+        page.get_by_role("region", name=re.compile("^Chaque lieu"))
+        .locator("tbody th")
+        .all_inner_texts()
+    )
     assert len(venues) == 3, venues
     for name in ("KPA Moulins", "La Cape", "Illicoop"):
         assert any(name in title for title in venues), venues

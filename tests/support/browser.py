@@ -44,6 +44,8 @@ def axe_violations(page: Any) -> list[str]:
     """
     if not AXE.is_file():
         raise RuntimeError("axe-core is not installed: run `make test` (it installs tests/js)")
+    # A click that navigates returns before the next page has loaded: read it once it has.
+    page.wait_for_load_state("load")
     html, url = page.content(), page.url.split("#")[0]
     context = page.context.browser.new_context(
         viewport=page.viewport_size, bypass_csp=True, java_script_enabled=True
