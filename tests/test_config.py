@@ -1,5 +1,6 @@
 """The application factory and the order in which configuration is read."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,26 @@ def test_a_replica_needs_postgresql_on_both_sides(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql://u@standby.example.org/db")
     with pytest.raises(ConfigurationError, match="DATABASE_REPLICA_URL"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40})
+
+
+def test_a_worker_loads_no_library_it_may_never_use(tmp_path):
+    """Each gunicorn worker holds what the app imports (benchmarks/load.py holds them to
+    120 MB): the password estimator's lists (12 MB), migrations, the spreadsheet writer,
+    the holidays and the calendar expander are imported by what uses them, not at start."""
+    import subprocess
+    import sys
+
+    heavy = ("zxcvbn", "alembic", "odf", "holidays", "recurring_ical_events", "x_wr_timezone")
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, wsgi; print(','.join(m for m in {heavy!r} if m in sys.modules))",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == ""

@@ -15,8 +15,6 @@ import enum
 import re
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 MIN_LENGTH = 12
 MAX_LENGTH = 200
 # zxcvbn's score: 3 is "safely unguessable: moderate protection from offline attacks".
@@ -55,6 +53,10 @@ def weakness(password: str, about: Iterable[str] = ()) -> Weakness | None:
     # The address itself, or its part before the @, anywhere in the password.
     if any(len(word) >= 4 and word in lowered for word in words if "@" in word or "." in word):
         return Weakness.PERSONAL
+    # Imported when a password is chosen: its lists weigh 12 MB in every worker that
+    # loads them, and most workers never see a new password (benchmarks/load.py).
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=words)
     if result["score"] >= MIN_SCORE:
         return None
