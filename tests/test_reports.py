@@ -8,12 +8,14 @@ that changes in the middle of the month.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Status, Venue
+from booking.models import PriceUnit, Reservation, Status, Tariff, Venue
 from booking.services.reporting.activity import activity_report
 from booking.services.reporting.periods import Period
 from booking.services.reporting.statements import monthly_statements
@@ -21,6 +23,7 @@ from booking.services.reporting.statements import monthly_statements
 from .conftest import Factory
 from .support import reports_data as data
 from .support.reports_data import paris
+from .support.sql import booking_row, sent_with_parameters
 from .support.sql import statements as sent_meanwhile
 
 pytestmark = pytest.mark.postgres
@@ -198,3 +201,123 @@ def test_the_number_of_queries_does_not_grow_with_the_reservations(
     assert len(statements.lines) == 8 + 60
     assert len(after_report) == len(before_report) <= 12, "\n".join(after_report)
     assert len(after_statements) == len(before_statements) <= 6
+
+
+def test_the_statements_send_the_same_sql_with_three_priced_resources_or_thirty(
+    month: data.Month, make: Factory
+) -> None:
+    """What an administrator's month of the whole network sends to the database, its
+    statements and their bound values, does not grow with the prices of the network:
+    each price was a row of constants sent with every query, planned again each time."""
+    venue = db.session.get(Venue, month.venue)
+    alice = month.alice
+    added: list[int] = []
+
+    def priced(count: int) -> None:
+        """``count`` more resources, each with two prices and an hour booked by Alice on
+        Tuesday 20 October, after the second price."""
+        for _ in range(count):
+            resource = make.resource(venue)
+            added.append(resource.id)
+            for valid_from, cents in ((date(2026, 9, 1), 1000), (date(2026, 10, 15), 1200)):
+                db.session.add(
+                    Tariff(
+                        resource_id=resource.id,
+                        valid_from=valid_from,
+                        unit=PriceUnit.HOUR,
+                        member_cents=cents,
+                        outside_cents=2 * cents,
+                    )
+                )
+            start = paris(2026, 10, 20, 18).astimezone(UTC)
+            db.session.execute(
+                sa.insert(Reservation).values(
+                    booking_row(len(added), resource.id, alice, start, timedelta(hours=1))
+                )
+            )
+        db.session.commit()
+
+    def sent() -> tuple[list[str], list[tuple[str, int]], list[int]]:
+        db.session.remove()
+        venues = _venue(month)
+        with sent_meanwhile() as every, sent_with_parameters() as queries:
+            statements = monthly_statements(db.session, venues, OCTOBER)
+        lines = sorted(
+            line.amount_cents
+            for line in statements.lines
+            if line.resource_name.startswith("Ressource")
+        )
+        return every, [(sql, len(values or ())) for sql, values in queries], lines
+
+    priced(1)  # the oven, the desks and one more
+    few, few_queries, few_lines = sent()
+    priced(27)
+    many, many_queries, many_lines = sent()
+    assert few_lines == [1200] and many_lines == [1200] * 28
+    # The same statements, with the same number of bound values.
+    assert len(many) == len(few)
+    assert [values for _, values in many_queries] == [values for _, values in few_queries]
+    assert many_queries == few_queries
+    # The lines, the totals by member, by resource and by venue.
+    assert len(many) == 4, "\n".join(many)
+
+
+def test_a_booking_is_priced_by_the_local_day_it_starts_on_in_its_venues_zone(
+    make: Factory,
+) -> None:
+    """A new price begins at midnight of its day where the venue is, whatever the day in
+    UTC: in Paris on the night of the autumn change (UTC+2, then +1), and in Martinique
+    (UTC−4), both in the same statements."""
+    martinique = ZoneInfo("America/Martinique")
+    in_paris = make.venue(slug="paris")
+    overseas = make.venue(slug="fort-de-france", timezone="America/Martinique")
+    oven, press = make.resource(in_paris, name="Four"), make.resource(overseas, name="Presse")
+    person = make.user(in_paris, display_name="Alice Martin")
+    prices = ((oven.id, date(2026, 10, 25)), (press.id, date(2026, 10, 15)))
+    for resource_id, second in prices:
+        for valid_from, cents in ((date(2026, 9, 1), 1000), (second, 2000)):
+            db.session.add(
+                Tariff(
+                    resource_id=resource_id,
+                    valid_from=valid_from,
+                    unit=PriceUnit.HOUR,
+                    member_cents=cents,
+                    outside_cents=cents,
+                )
+            )
+
+    def there(*args: int) -> datetime:
+        return datetime(*args, tzinfo=martinique)  # type: ignore[misc]
+
+    booked = [
+        (oven.id, paris(2026, 9, 30, 23, 30)),  # September where the venue is
+        (oven.id, paris(2026, 10, 1, 0, 30)),  # 30 September in UTC
+        (oven.id, paris(2026, 10, 24, 23, 30)),
+        (oven.id, paris(2026, 10, 25, 0, 30)),  # 24 October in UTC: the new price
+        (press.id, there(2026, 10, 14, 21, 0)),  # 15 October in UTC: the old price
+        (press.id, there(2026, 10, 15, 0, 30)),
+        (press.id, there(2026, 10, 31, 22, 0)),  # 1 November in UTC
+        (press.id, there(2026, 11, 1, 0, 30)),  # November where the venue is
+    ]
+    db.session.execute(
+        sa.insert(Reservation),
+        [
+            booking_row(n, resource_id, person.id, start.astimezone(UTC), timedelta(hours=1))
+            for n, (resource_id, start) in enumerate(booked)
+        ],
+    )
+    db.session.commit()
+    venues = [db.session.get(Venue, in_paris.id), db.session.get(Venue, overseas.id)]
+    statements = monthly_statements(db.session, venues, OCTOBER)
+    found = sorted(
+        (line.resource_name, line.starts_at, line.amount_cents) for line in statements.lines
+    )
+    assert found == [
+        ("Four", paris(2026, 10, 1, 0, 30), 1000),
+        ("Four", paris(2026, 10, 24, 23, 30), 1000),
+        ("Four", paris(2026, 10, 25, 0, 30), 2000),
+        ("Presse", there(2026, 10, 14, 21, 0), 1000),
+        ("Presse", there(2026, 10, 15, 0, 30), 2000),
+        ("Presse", there(2026, 10, 31, 22, 0), 2000),
+    ]
+    assert [t.amount_cents for t in statements.totals] == [4000, 5000]

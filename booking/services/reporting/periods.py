@@ -15,6 +15,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from ...localtime import wall_clock_instant
@@ -241,3 +242,25 @@ def slices(zone_name: str, period: Period, before: Period) -> list[Slice]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A range of instants of a period in one zone, all at one UTC offset."""
+
+    zone: str
+    starts_at: datetime
+    ends_at: datetime
+    offset_seconds: int
+
+
+def offsets(zone_name: str, period: Period) -> list[Offset]:
+    """The period cut at each change of UTC offset (one range, or two across a
+    daylight-saving change): what SQL needs to tell the local day of an instant."""
+    zone = ZoneInfo(zone_name)
+    start, end = period.bounds(zone)
+    points = [start, *transitions(zone, start, end), end]
+    return [
+        Offset(zone_name, begins, ends, int(_offset(begins, zone).total_seconds()))
+        for begins, ends in pairwise(points)
+    ]

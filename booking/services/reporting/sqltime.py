@@ -3,12 +3,14 @@
 SQLite keeps instants as fixed-width UTC text and has no interval type;
 PostgreSQL has ``timestamptz``. The few operations the reports need are
 compiled for each: seconds since the epoch, the earlier or later of two
-values, and a small table of constants (the periods' slices) to join with.
+values, the local day of an instant at a given UTC offset, and a small table of
+constants (the periods' slices) to join with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +40,31 @@ def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(epoch)
 def _epoch_default(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+
+
+class local_day(FunctionElement[date]):
+    """The calendar day of an instant (first argument) at a UTC offset in seconds (second
+    argument): the day in a venue's zone, the offset being the zone's at that instant."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    instant, offset = element.clauses
+    seconds = compiler.process(epoch(instant), **kw)
+    # The same 'YYYY-MM-DD' text as the Date columns.
+    return f"date({seconds} + ({compiler.process(offset, **kw)}), 'unixepoch')"
+
+
+@compiles(local_day)
+def _local_day_default(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    instant, offset = element.clauses
+    return (
+        f"CAST(timezone('UTC', {compiler.process(instant, **kw)})"
+        f" + ({compiler.process(offset, **kw)}) * INTERVAL '1 second' AS DATE)"
+    )
 
 
 class least(ReturnTypeFromArgs[Any]):

@@ -9,7 +9,9 @@ them. No payment is handled here: the statement is what the accounting needs.
 Amounts are worked out by the database, in integer cents: per hour, prorated
 to the minute and rounded to the nearest cent for each booking; per booking,
 once. A shared resource is priced per seat. Four queries, whatever the number
-of reservations: the lines, and the totals by member, by resource, by venue.
+of reservations: the lines, and the totals by member, by resource, by venue;
+each reads the prices from their table, so that what it sends (its text and its
+bound values) does not grow with the prices of the network either.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import date, datetime
 from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ...localtime import wall_clock_instant
 from ...models import (
     Membership,
     PriceUnit,
@@ -35,11 +36,8 @@ from ...models import (
     User,
     Venue,
 )
-from .periods import Period
-from .sqltime import INSTANT, constants, epoch
-
-# Stands for "no later price" at the end of the last price's window.
-FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+from .periods import Period, offsets
+from .sqltime import INSTANT, constants, epoch, local_day
 
 
 @dataclass(frozen=True)
@@ -118,62 +116,71 @@ class Statements:
         return next((t for t in self.totals if t.venue_id == venue_id), None)
 
 
-# --- prices as a table of windows -----------------------------------------------------------
+# --- prices, read where they are -------------------------------------------------------------
 
-PRICE_COLUMNS = (
-    ("resource_id", sa.Integer()),
+OFFSET_COLUMNS = (
+    ("zone", sa.String()),
     ("starts_at", INSTANT),
     ("ends_at", INSTANT),
-    ("unit", sa.String()),
-    ("member_cents", sa.Integer()),
-    ("outside_cents", sa.Integer()),
+    ("offset_s", sa.Integer()),
 )
 
+# Stands for "no later price" at the end of the last price's window.
+FOREVER = date(9999, 12, 31)
 
-def price_windows(
-    session: Session, venues: Sequence[Venue]
-) -> list[tuple[int, datetime, datetime, str, int, int]]:
-    """Each price of the venues' resources, as the instants it applies between: from the
-    first instant of its day in the venue's zone until the next price of the resource."""
-    zones = {v.id: v.zone for v in venues}
-    tariffs = session.execute(
-        sa.select(Tariff, Resource.venue_id)
+
+def _price_windows(venue_ids: list[int]) -> sa.Subquery:
+    """Each price of the venues' resources with the days it applies: from its own day
+    until the day of the resource's next price (FOREVER for the last one)."""
+    return (
+        sa.select(
+            Tariff.resource_id,
+            Tariff.valid_from,
+            sa.func.lead(Tariff.valid_from, 1, sa.literal(FOREVER, sa.Date()))
+            .over(partition_by=Tariff.resource_id, order_by=Tariff.valid_from)
+            .label("valid_until"),
+            Tariff.unit,
+            Tariff.member_cents,
+            Tariff.outside_cents,
+        )
         .join(Resource, Resource.id == Tariff.resource_id)
-        .where(Resource.venue_id.in_(list(zones)))
-        .order_by(Tariff.resource_id, Tariff.valid_from)
-    ).all()
-    windows = []
-    for index, (tariff, venue_id) in enumerate(tariffs):
-        following = tariffs[index + 1][0] if index + 1 < len(tariffs) else None
-        ends = (
-            wall_clock_instant(following.valid_from, time(0), zones[venue_id])
-            if following is not None and following.resource_id == tariff.resource_id
-            else FOREVER
-        )
-        windows.append(
-            (
-                tariff.resource_id,
-                wall_clock_instant(tariff.valid_from, time(0), zones[venue_id]),
-                ends,
-                tariff.unit.value,
-                tariff.member_cents,
-                tariff.outside_cents,
-            )
-        )
-    return windows
+        .where(Resource.venue_id.in_(venue_ids))
+        .subquery("prices")
+    )
 
 
-def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Subquery:
-    """Every reservation used in the month, with its member's rate, length and amount."""
+def _priced(venues: Sequence[Venue], period: Period) -> sa.Subquery:
+    """Every reservation used in the month, with its member's rate, length and amount.
+
+    The month of each of the venues' zones, cut where its UTC offset changes, is a small
+    table of constants (SQLite has no time zones): with the offset, SQL tells the local
+    day a booking starts on, and prices it at the price of that day, read from the
+    tariffs in the same query. (The prices were once sent as constants too, a row
+    each: every query of a month of the whole network carried thousands of values,
+    and PostgreSQL took longer to plan it than to run it.)"""
+    ranges = [o for zone in sorted({v.timezone for v in venues}) for o in offsets(zone, period)]
     months = constants(
         "months",
-        (("zone", sa.String()), ("starts_at", INSTANT), ("ends_at", INSTANT)),
-        [(zone, *period.bounds(v.zone)) for zone, v in {v.timezone: v for v in venues}.items()],
+        OFFSET_COLUMNS,
+        [(o.zone, o.starts_at, o.ends_at, o.offset_seconds) for o in ranges],
     )
     minutes = ((epoch(Reservation.ends_at) - epoch(Reservation.starts_at)) // 60).label("minutes")
     rate = sa.func.coalesce(Membership.rate, Rate.MEMBER.value)
     venue_ids = [v.id for v in venues]
-    query = (
+    day = local_day(Reservation.starts_at, months.c.offset_s)
+    prices = _price_windows(venue_ids)
+    unit_cents = sa.case(
+        (rate == Rate.OUTSIDE.value, prices.c.outside_cents), else_=prices.c.member_cents
+    )
+    amount = sa.case(
+        (
+            prices.c.unit == PriceUnit.HOUR.value,
+            (unit_cents * Reservation.seats * minutes + 30) // 60,
+        ),
+        (prices.c.unit == PriceUnit.BOOKING.value, unit_cents * Reservation.seats),
+        else_=0,
+    )
+    return (
         sa.select(
             Venue.id.label("venue_id"),
             Reservation.user_id.label("user_id"),
@@ -184,6 +191,9 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
             Reservation.seats.label("seats"),
             minutes,
             rate.label("rate"),
+            prices.c.unit.label("unit"),
+            unit_cents.label("unit_cents"),
+            amount.label("amount"),
         )
         .select_from(months)
         .join(
@@ -203,44 +213,28 @@ def _priced(session: Session, venues: Sequence[Venue], period: Period) -> sa.Sub
                 Membership.venue_id.in_(venue_ids),
             ),
         )
-        .where(
-            Venue.id.in_(venue_ids),
-            # The venues' own bookings of the month (a range of the index on resource and
-            # start for each of their resources), not the whole network's month.
-            Reservation.resource_id.in_(
-                sa.select(Resource.id).where(Resource.venue_id.in_(venue_ids))
-            ),
-            Reservation.status == Status.CONFIRMED,
-        )
-    )
-    windows = price_windows(session, venues)
-    if not windows:
-        return query.add_columns(
-            sa.null().label("unit"), sa.null().label("unit_cents"), sa.literal(0).label("amount")
-        ).subquery("priced")
-    prices = constants("prices", PRICE_COLUMNS, windows)
-    unit_cents = sa.case(
-        (rate == Rate.OUTSIDE.value, prices.c.outside_cents), else_=prices.c.member_cents
-    )
-    amount = sa.case(
-        (
-            prices.c.unit == PriceUnit.HOUR.value,
-            (unit_cents * Reservation.seats * minutes + 30) // 60,
-        ),
-        (prices.c.unit == PriceUnit.BOOKING.value, unit_cents * Reservation.seats),
-        else_=0,
-    )
-    return (
-        query.outerjoin(
+        .outerjoin(
             prices,
             sa.and_(
                 prices.c.resource_id == Reservation.resource_id,
-                prices.c.starts_at <= Reservation.starts_at,
-                prices.c.ends_at > Reservation.starts_at,
+                prices.c.valid_from <= day,
+                prices.c.valid_until > day,
             ),
         )
-        .add_columns(
-            prices.c.unit.label("unit"), unit_cents.label("unit_cents"), amount.label("amount")
+        .where(
+            Venue.id.in_(venue_ids),
+            # The venues' own bookings of the month (a range of the index on resource and
+            # start for each of their resources), not the whole network's month...
+            Reservation.resource_id.in_(
+                sa.select(Resource.id).where(Resource.venue_id.in_(venue_ids))
+            ),
+            # ...nor each resource's whole history: on a large network PostgreSQL read each
+            # resource's range of that index by the resource alone, every year of it, and
+            # threw all but the month away; these bounds (the month in every zone at once)
+            # are constants it always puts in the range.
+            Reservation.starts_at >= min(o.starts_at for o in ranges),
+            Reservation.starts_at < max(o.ends_at for o in ranges),
+            Reservation.status == Status.CONFIRMED,
         )
         .subquery("priced")
     )
@@ -258,7 +252,7 @@ def monthly_statements(
     With ``people`` (offset, limit), the people are a page of them (by venue and name),
     and the lines only theirs: a page of the statements of a venue of any size. The
     totals by resource and by venue are always whole."""
-    priced = _priced(session, venues, month)
+    priced = _priced(venues, month)
     totals = (
         sa.func.count().label("bookings"),
         sa.func.sum(priced.c.minutes).label("minutes"),
@@ -341,7 +335,7 @@ def monthly_statements(
 def monthly_totals(session: Session, venues: Sequence[Venue], month: Period) -> list[VenueTotal]:
     """Each venue's total for ``month``, in the order of ``venues`` (those with nothing
     used left out): the network's page lists them a page of venues at a time."""
-    return _venue_totals(session, _priced(session, venues, month), venues)
+    return _venue_totals(session, _priced(venues, month), venues)
 
 
 def _venue_totals(
