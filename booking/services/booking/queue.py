@@ -5,8 +5,9 @@ dates. A change asked of a confirmed booking is a request too (a pending row tha
 replaces the booking): its card shows the booking's time and the one asked; the changes
 of a series' dates join that series' card. Each card knows the other reservations
 on the same slot, the member's recent history at the venue (bookings, cancellations,
-refusals) and whether they hold the training the resource requires. Five queries, whatever the
-number of requests.
+refusals) and whether they hold the training the resource requires. Seven queries, whatever
+the number of requests (the people of the requests and of what meets them are read by
+their key).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ...models import (
     MAX_HOLD,
@@ -112,7 +113,9 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
             .options(
                 joinedload(Reservation.resource).joinedload(Resource.venue),
                 joinedload(Reservation.resource).joinedload(Resource.qualification),
-                joinedload(Reservation.user),
+                # The people by their key (an index scan), not a join with every account
+                # that PostgreSQL may hash whole on a large network.
+                selectinload(Reservation.user),
                 joinedload(Reservation.series),
                 joinedload(Reservation.replaces).joinedload(Reservation.series),
             )
@@ -144,7 +147,7 @@ def cards(session: Session, user: User, now: datetime, venue_id: int | None = No
             ),
         )
         .where(mine.id.in_([p.id for p in pending]))
-        .options(joinedload(other.user))
+        .options(selectinload(other.user))
         .order_by(other.starts_at)
     ).unique():
         others[request_id].append(found)
