@@ -11,22 +11,12 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from booking.extensions import db
-from booking.models import (
-    CalendarImport,
-    ClosureFrequency,
-    ClosureRule,
-    FollowedCalendar,
-    ImportFormat,
-    Invitation,
-    PriceUnit,
-    Role,
-    SignupRequest,
-)
+from booking.models import Invitation, PriceUnit, Role, SignupRequest
 from booking.services import Recurrence, SeriesRequest, book_series
 from booking.services.venues.tariffs import PriceRequest, add_price
 
 from .conftest import Factory, book_as, paris
-from .support.world import IMPORT_FILE
+from .support.world import calendar_things_at
 
 NOW = paris(2026, 3, 2, 9, 0)
 
@@ -77,34 +67,7 @@ def world(make: Factory, clock) -> dict[str, object]:
     request_to_join = SignupRequest(
         venue_id=venue.id, email="asker@example.org", display_name="Candidate", created_at=NOW
     )
-    # What calendars bring: a recurring closure, a calendar followed (at an address nobody
-    # answers, and loopback is refused anyway), a file waiting to be imported.
-    rule = ClosureRule(
-        venue_id=venue.id,
-        frequency=ClosureFrequency.WEEKLY,
-        first_day=date(2026, 3, 10),
-        last_day=date(2026, 3, 10),
-        start_time=time(8),
-        end_time=time(9),
-        reason="Ménage",
-        expanded_until=date(2028, 3, 10),
-        created_at=NOW,
-    )
-    followed = FollowedCalendar(
-        venue_id=venue.id,
-        label="Agenda du centre social",
-        url="http://127.0.0.1:9/agenda.ics",
-        created_at=NOW,
-    )
-    waiting_file = CalendarImport(
-        venue_id=venue.id,
-        created_by_id=manager.id,
-        created_at=NOW,
-        filename="agenda.ics",
-        format=ImportFormat.ICS,
-        content=IMPORT_FILE,
-        mapping={},
-    )
+    rule, followed, waiting_file = calendar_things_at(venue, manager, NOW, date(2026, 3, 7))
     db.session.add_all([invitation, request_to_join, rule, followed, waiting_file])
     db.session.commit()
     return {

@@ -32,6 +32,8 @@ from booking.models import (
     PromisedTraining,
     Role,
     SignupRequest,
+    User,
+    Venue,
     WaitlistEntry,
 )
 from booking.models.outbox import MessageStatus
@@ -48,6 +50,42 @@ IMPORT_FILE = (
     '"starts_at": "2026-03-20T09:00:00+00:00", "ends_at": "2026-03-20T10:00:00+00:00", '
     '"categories": [], "emails": [], "names": []}]'
 )
+
+
+def calendar_things_at(
+    venue: Venue, manager: User, now: datetime, day: date
+) -> tuple[ClosureRule, FollowedCalendar, CalendarImport]:
+    """What calendars bring to a venue: a recurring closure, a calendar followed (at an
+    address nobody answers, and loopback is refused anyway), a file waiting to import."""
+    return (
+        ClosureRule(
+            venue_id=venue.id,
+            frequency=ClosureFrequency.WEEKLY,
+            first_day=day + timedelta(days=3),
+            last_day=day + timedelta(days=3),
+            start_time=time(8),
+            end_time=time(9),
+            reason="Ménage",
+            expanded_until=day + timedelta(days=760),
+            created_at=now,
+        ),
+        FollowedCalendar(
+            venue_id=venue.id,
+            label="Agenda du centre social",
+            url="http://127.0.0.1:9/agenda.ics",
+            created_at=now,
+        ),
+        CalendarImport(
+            venue_id=venue.id,
+            created_by_id=manager.id,
+            created_at=now,
+            filename="agenda.ics",
+            format=ImportFormat.ICS,
+            content=IMPORT_FILE,
+            mapping={},
+        ),
+    )
+
 
 ROLES = ("visitor", "member", "stranger", "manager", "admin")
 EMAILS = {
@@ -224,38 +262,10 @@ def build_world(make: Any, now: datetime) -> World:
         payload={},
         rendered="Subject: Réservation acceptée\r\n\r\nBonjour\r\n",
     )
-    # What calendars bring, at A and at B: a recurring closure, a calendar followed (at an
-    # address nobody answers, and loopback is refused anyway), a file waiting to import.
+    # What calendars bring, at A and at B.
     calendar_things = {}
     for place, who in ((venue, manager), (other, stranger)):
-        calendar_things[place.id] = (
-            ClosureRule(
-                venue_id=place.id,
-                frequency=ClosureFrequency.WEEKLY,
-                first_day=day + timedelta(days=3),
-                last_day=day + timedelta(days=3),
-                start_time=time(8),
-                end_time=time(9),
-                reason="Ménage",
-                expanded_until=day + timedelta(days=760),
-                created_at=now,
-            ),
-            FollowedCalendar(
-                venue_id=place.id,
-                label="Agenda du centre social",
-                url="http://127.0.0.1:9/agenda.ics",
-                created_at=now,
-            ),
-            CalendarImport(
-                venue_id=place.id,
-                created_by_id=who.id,
-                created_at=now,
-                filename="agenda.ics",
-                format=ImportFormat.ICS,
-                content=IMPORT_FILE,
-                mapping={},
-            ),
-        )
+        calendar_things[place.id] = calendar_things_at(place, who, now, day)
         db.session.add_all(calendar_things[place.id])
     db.session.add_all([invitation, other_invitation, request, entry, message])
     db.session.flush()

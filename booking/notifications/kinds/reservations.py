@@ -68,6 +68,19 @@ class RequestToDecide(MessageKind):
         )
 
 
+def _confirmed(
+    reservations: Iterable[outbox.ReservationLike], actor_id: int, *, own: bool
+) -> list[outbox.ReservationLike]:
+    """The confirmed ones among ``reservations``: those the actor booked for themself
+    (``own``), or those they booked for someone else."""
+    return [
+        r
+        for r in reservations
+        if Status(outbox.get(r, "status")) == Status.CONFIRMED
+        and (outbox.get(r, "user_id") == actor_id) == own
+    ]
+
+
 @kind
 class BookedForYou(AboutReservations):
     """To a member for whom a manager booked."""
@@ -84,12 +97,7 @@ class BookedForYou(AboutReservations):
         actor_id: int,
         **_: Any,
     ) -> int:
-        for_others = [
-            r
-            for r in reservations
-            if Status(outbox.get(r, "status")) == Status.CONFIRMED
-            and outbox.get(r, "user_id") != actor_id
-        ]
+        for_others = _confirmed(reservations, actor_id, own=False)
         return outbox.to_members(session, self.key, for_others, now, actor_id=actor_id)
 
     def subject(self, letter: emails.Letter) -> str:
@@ -113,12 +121,7 @@ class Booked(AboutReservations):
         actor_id: int,
         **_: Any,
     ) -> int:
-        own = [
-            r
-            for r in reservations
-            if Status(outbox.get(r, "status")) == Status.CONFIRMED
-            and outbox.get(r, "user_id") == actor_id
-        ]
+        own = _confirmed(reservations, actor_id, own=True)
         return outbox.to_members_choosing(session, self.key, own, now, User.notify_confirmations)
 
     def subject(self, letter: emails.Letter) -> str:
